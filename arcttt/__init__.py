@@ -1,0 +1,2 @@
+"""arcttt: test-time training solver for ARC-AGI."""
+__version__ = "0.1.0"

