@@ -15,6 +15,8 @@ import numpy as np
 from arcttt.augment import AugmentSpace, Transform, sample_extra, sample_transforms
 from arcttt.tasks import Example, Task
 
+MAX_ROUNDS = 6
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -80,14 +82,16 @@ def leave_one_out(task: Task, rng: np.random.Generator, cap: int = 250,
         add(sample)
     # Context order is shuffled per sample, so transforms need not carry a demonstration order.
     geometry_and_colours = AugmentSpace(space.geometric, space.colours, reorder=False)
-    n_transforms = -(-max(cap - len(out), 0) // len(base)) + 1
-    transforms = sample_transforms(rng, n_transforms, len(task.train), geometry_and_colours)[1:]
-    for transform in transforms:
-        for sample in base:
-            if len(out) >= cap:
-                return tuple(out.values())
-            augmented = _transformed(sample, transform, rng)
-            if extras and rng.random() < extra_rate:
-                augmented = _with_extra(augmented, rng) or augmented
-            add(augmented)
+    # Transforms can map a sample onto one already there (few colours, symmetric grids): sample
+    # more in later rounds, a bounded number of them.
+    for _ in range(MAX_ROUNDS):
+        n_transforms = -(-(cap - len(out)) // len(base)) + 8
+        for transform in sample_transforms(rng, n_transforms, len(task.train), geometry_and_colours)[1:]:
+            for sample in base:
+                if len(out) >= cap:
+                    return tuple(out.values())
+                augmented = _transformed(sample, transform, rng)
+                if extras and rng.random() < extra_rate:
+                    augmented = _with_extra(augmented, rng) or augmented
+                add(augmented)
     return tuple(out.values())
