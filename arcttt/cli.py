@@ -19,7 +19,7 @@ from arcttt.errors import ArcError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Test-time training solver for ARC-AGI.")
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
@@ -132,7 +132,14 @@ def find_task(task: str, source: str | None):
     from arcttt.tasks import DATASETS, load_file, load_source
 
     if source is None and Path(task).is_file():
-        return load_file(Path(task)).tasks[0]
+        taskset = load_file(Path(task))
+        _report_skipped(taskset)
+        if not taskset.tasks:
+            raise ArcError("no task in this file could be loaded", source=task)
+        if len(taskset.tasks) > 1:
+            raise ArcError(f"holds {len(taskset.tasks)} tasks; name one: arcttt show TASK_ID --source {task}",
+                           source=task)
+        return taskset.tasks[0]
     for spec in [source] if source is not None else list(DATASETS):
         found = load_source(spec).by_id().get(task)
         if found is not None:

@@ -52,7 +52,7 @@ def task_view(task: Task, predictions: tuple[Attempts, ...] | None = None) -> Gr
         tests.add_column(column)
     for i, example in enumerate(task.test):
         cells = [grid_text(example.input), grid_text(example.output) if example.output else Text("unknown")]
-        heads = ["", _title("", example.input), _title("", example.output)]
+        heads = [_title("", example.input), _title("", example.output)]
         if predictions is not None:
             attempts = predictions[i] if i < len(predictions) else None
             for k in range(2):

