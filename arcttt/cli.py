@@ -20,7 +20,7 @@ from arcttt.errors import ArcError
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Test-time training solver for ARC-AGI.")
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _report_skipped(taskset) -> None:
