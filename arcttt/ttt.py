@@ -55,7 +55,9 @@ class Adapter:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.model = get_peft_model(model, lora)
-        self._fresh = {k: v.detach().clone() for k, v in get_peft_model_state_dict(self.model).items()}
+        # The vocabulary cut makes peft think embeddings were resized; they are frozen base weights.
+        state = get_peft_model_state_dict(self.model, save_embedding_layers=False)
+        self._fresh = {k: v.detach().clone() for k, v in state.items()}
 
     def reset(self) -> None:
         """Back to the fresh adapter: the model computes exactly what the base model does."""
@@ -65,7 +67,7 @@ class Adapter:
 
     def save(self, directory: Path) -> None:
         """The adapter in peft's format (safetensors)."""
-        self.model.save_pretrained(directory, safe_serialization=True)
+        self.model.save_pretrained(directory, safe_serialization=True, save_embedding_layers=False)
 
     def load(self, directory: Path) -> None:
         """Weights saved by `save` for the same base model and LoRA config."""
@@ -145,7 +147,7 @@ def train(model: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np
             optimizer.zero_grad(set_to_none=True)
             stats.steps += 1
             stats.tokens += int(attention.sum())
-            stats.losses.append(float(loss))
+            stats.losses.append(float(loss.detach()))
             if deadline is not None and time.monotonic() > deadline:
                 break
     finally:

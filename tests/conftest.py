@@ -1,0 +1,60 @@
+"""Shared test fixtures: tiny randomly initialised models built on the spot (no download)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def tiny_config(vocab_size: int, **special):
+    from transformers import LlamaConfig
+
+    # A wide initialisation: the frozen (tied) head must allow confident logits, or LoRA cannot
+    # drive the loss down at all.
+    settings = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                    tie_word_embeddings=True, initializer_range=0.2)
+    return LlamaConfig(**{**settings, **special})
+
+
+def tiny_loaded(seed: int = 0):
+    """A tiny Llama whose vocabulary already is arcttt's 16 symbols, as `load_model` returns them."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from arcttt.encode import BOS, END, PAD, SYMBOLS
+    from arcttt.model import LoadedModel
+
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(tiny_config(len(SYMBOLS), bos_token_id=BOS, eos_token_id=END, pad_token_id=PAD))
+    model.requires_grad_(False)
+    model.eval()
+    return LoadedModel(model, torch.device("cpu"), torch.float32, "tiny", "none")
+
+
+# Words of the tiny hub-style tokenizer: specials, the symbols arcttt needs, and some filler.
+TOKENIZER_WORDS = ["<unk>", "<s>", "</s>", "<pad>", *"abcdefgh", *"0123456789", "\n", "I", "O", "E", *"xyz"]
+
+
+def save_tiny_hub_model(directory, seed: int = 0):
+    """A tiny Llama + word-level tokenizer saved as a Hugging Face folder, full vocabulary."""
+    import torch
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {word: i for i, word in enumerate(TOKENIZER_WORDS)}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>",
+                                        pad_token="<pad>", unk_token="<unk>")
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(tiny_config(len(vocab), bos_token_id=1, eos_token_id=2, pad_token_id=3))
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save_pretrained(directory)
+    return model, tokenizer
+
+
+@pytest.fixture(scope="session")
+def hub_model_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tiny-hub-model")
+    save_tiny_hub_model(directory)
+    return directory

@@ -1,0 +1,40 @@
+import pytest
+
+from arcttt.config import SolveConfig, from_dict, load_config, override, to_toml
+from arcttt.errors import ArcError
+
+
+def test_toml_round_trip_and_digest(tmp_path):
+    config = override(SolveConfig(), seed=5, train__steps=7, lora__target_modules=("q_proj",))
+    path = tmp_path / "c.toml"
+    path.write_text(to_toml(config))
+    assert load_config(path) == config
+    assert config.digest != SolveConfig().digest
+    # Where models are cached does not change the predictions, so not the digest either.
+    assert override(config, model__cache_dir="/elsewhere").digest == config.digest
+
+
+def test_partial_file_keeps_defaults(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("ttt = false\n[infer]\nviews = 3\n[train]\nlr = 1\n")
+    config = load_config(path)
+    assert config.ttt is False and config.infer.views == 3 and config.train.lr == 1.0
+    assert config.train.steps == SolveConfig().train.steps
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"sed": 1}, "unknown key 'sed'"),
+    ({"train": {"steps": "many"}}, r"\[train\]: steps must be int"),
+    ({"ttt": 1}, "ttt must be true or false"),
+    ({"lora": []}, r"\[lora\] must be a table"),
+])
+def test_bad_configs_name_the_key(data, message):
+    with pytest.raises(ArcError, match=message):
+        from_dict(data, "c.toml")
+
+
+def test_not_toml(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("seed = = 1")
+    with pytest.raises(ArcError, match="c.toml: not TOML"):
+        load_config(path)

@@ -1,0 +1,109 @@
+"""Model loading on tiny hub-style models built in the test: vocabulary reduction, errors, devices."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from arcttt.config import ModelConfig
+from arcttt.encode import BOS, END, NL, PAD, SYMBOLS
+from arcttt.errors import ArcError
+from arcttt.model import load_model, resolve_dtype, resolve_quantize, shrink_vocab, symbol_token_ids
+from conftest import TOKENIZER_WORDS, save_tiny_hub_model
+
+
+def test_symbols_map_to_the_tokenizers_own_ids(hub_model_dir):
+    from transformers import AutoTokenizer
+
+    ids = symbol_token_ids(AutoTokenizer.from_pretrained(hub_model_dir))
+    assert [TOKENIZER_WORDS[i] for i in ids[:14]] == list(SYMBOLS[:14])
+    assert TOKENIZER_WORDS[ids[BOS]] == "<s>" and TOKENIZER_WORDS[ids[PAD]] == "<pad>"
+
+
+def test_missing_and_shared_symbols_get_distinct_spare_ids():
+    class Merging:  # a tokenizer with no pad token and no "E", like many hub tokenizers
+        bos_token_id, pad_token_id = 0, None
+
+        def encode(self, text, add_special_tokens=False):
+            return [] if text == "E" else [100 + ord(text[-1]) % 50]
+
+        def __len__(self):
+            return 1000
+
+    ids = symbol_token_ids(Merging())
+    assert len(set(ids)) == len(SYMBOLS)
+    assert ids[PAD] >= 990 and ids[END] >= 990
+
+
+def test_loading_a_local_folder_reduces_the_vocabulary_keeping_rows_and_ties(hub_model_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    full = AutoModelForCausalLM.from_pretrained(hub_model_dir)
+    ids = symbol_token_ids(AutoTokenizer.from_pretrained(hub_model_dir))
+    loaded = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32"))
+    model = loaded.model
+    assert model.get_input_embeddings().weight.shape == (len(SYMBOLS), 64)
+    assert torch.equal(model.get_input_embeddings().weight, full.get_input_embeddings().weight[ids])
+    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
+    assert model.config.vocab_size == len(SYMBOLS) and model.config.eos_token_id == END
+    # The reduced model computes the same logits as the full one, restricted to the symbols.
+    prompt = [BOS, 1, 2, NL]
+    with torch.no_grad():
+        small = model(input_ids=torch.tensor([prompt])).logits
+        big = full(input_ids=torch.tensor([[ids[t] for t in prompt]])).logits[..., ids]
+    assert torch.allclose(small, big, atol=1e-5)
+
+
+def test_untied_heads_are_sliced_too():
+    from transformers import LlamaForCausalLM
+
+    from conftest import tiny_config
+
+    model = LlamaForCausalLM(tiny_config(40, tie_word_embeddings=False))
+    head = model.lm_head.weight.detach().clone()
+    shrink_vocab(model, list(range(20, 36)))
+    assert torch.equal(model.lm_head.weight, head[20:36])
+    assert model.lm_head.weight is not model.get_input_embeddings().weight
+
+
+def test_a_model_that_cannot_be_found_offline_is_a_clear_error(tmp_path):
+    # huggingface_hub reads HF_HUB_OFFLINE when imported: set it for a fresh process, as a user would.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-m", "arcttt", "solve", "data/sample", "--model", "no-such-org/no-such-model",
+                          "--out", str(tmp_path / "p.json")], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1].startswith(
+        "arcttt: error: cannot load model 'no-such-org/no-such-model' (offline: HF_HUB_OFFLINE is set): ")
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_quantization_on_cpu_is_a_clear_error(hub_model_dir):
+    with pytest.raises(ArcError, match="needs a CUDA GPU"):
+        load_model(ModelConfig(name=str(hub_model_dir), device="cpu", quantize="4bit"))
+
+
+def test_auto_settings_on_cpu():
+    cpu = torch.device("cpu")
+    assert resolve_quantize("auto", cpu) == "none"
+    assert resolve_dtype("auto", cpu) in (torch.bfloat16, torch.float32)
+    assert resolve_dtype("float32", cpu) == torch.float32
+    with pytest.raises(ArcError):
+        resolve_dtype("int3", cpu)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_qlora_4bit_on_cuda_trains_and_predicts(tmp_path):
+    from arcttt.config import SolveConfig, override
+    from arcttt.pipeline import Engine, solve_task
+    from test_ttt import SWAP
+
+    save_tiny_hub_model(tmp_path)
+    cfg = override(SolveConfig(), model__name=str(tmp_path), model__quantize="4bit", train__steps=20,
+                   train__colours="none", infer__views=2)
+    engine = Engine(cfg)
+    assert engine.loaded.quantize == "4bit" and engine.loaded.dtype == torch.bfloat16
+    outcome = solve_task(SWAP, engine, cfg)
+    assert outcome.train.steps == 20 and len(outcome.attempts) == 1

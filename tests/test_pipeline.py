@@ -1,0 +1,112 @@
+"""The run over many tasks: predictions written after each task, resume, failures, the CLI."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from arcttt.cli import app
+from arcttt.config import SolveConfig, override
+from arcttt.errors import ArcError
+from arcttt.pipeline import Engine, sidecar, solve_all
+from arcttt.predictions import load_predictions
+from arcttt.tasks import Example, Task
+from conftest import tiny_loaded
+
+TASKS = [Task(f"t{i}", tuple(Example(((c,),), ((c, c),)) for c in (i, i + 1)), (Example(((i + 2,),), ((i + 2, i + 2),)),))
+         for i in range(3)]
+CONFIG = override(SolveConfig(), train__steps=3, infer__views=2, train__colours="none")
+
+
+def engine_factory(config=CONFIG):
+    return lambda: Engine(config, tiny_loaded())
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_predictions_hold_every_task_in_order_with_logs_and_config(tmp_path):
+    out = tmp_path / "p.json"
+    predictions = solve_all(TASKS, CONFIG, out, engine_factory())
+    assert list(load_predictions(out)) == ["t0", "t1", "t2"] == list(predictions)
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in records] == ["ok"] * 3 and all(r["steps"] == 3 for r in records)
+    assert f"digest {CONFIG.digest}" in sidecar(out, "config.toml").read_text()
+
+
+def test_resume_skips_finished_tasks_and_ends_with_the_same_file(tmp_path):
+    whole = tmp_path / "whole.json"
+    solve_all(TASKS, CONFIG, whole, engine_factory())
+
+    out = tmp_path / "p.json"
+    started = []
+
+    def stop_after_two(outcome):
+        if outcome.task_id == "t1":
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        solve_all(TASKS, CONFIG, out, engine_factory(), on_done=stop_after_two)
+    assert list(load_predictions(out)) == ["t0", "t1"]  # nothing finished was lost
+    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda task: started.append(task.id))
+    assert started == ["t2"]
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_existing_output_needs_resume_or_overwrite_and_the_same_config(tmp_path):
+    out = tmp_path / "p.json"
+    solve_all(TASKS[:1], CONFIG, out, engine_factory())
+    with pytest.raises(ArcError, match="already exists"):
+        solve_all(TASKS[:1], CONFIG, out, engine_factory())
+    other = override(CONFIG, seed=9)
+    with pytest.raises(ArcError, match="another config"):
+        solve_all(TASKS[:1], other, out, engine_factory(other), resume=True)
+    solve_all(TASKS[:1], other, out, engine_factory(other), overwrite=True)
+
+
+def test_a_failing_task_gets_fallback_attempts_and_the_run_goes_on(tmp_path, monkeypatch):
+    import arcttt.pipeline as pipeline
+
+    real = pipeline.predict
+
+    def broken_on_t1(model, task, *args):
+        if task.id == "t1":
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real(model, task, *args)
+
+    monkeypatch.setattr(pipeline, "predict", broken_on_t1)
+    out = tmp_path / "p.json"
+    predictions = solve_all(TASKS, CONFIG, out, engine_factory())
+    assert predictions["t1"] == ((TASKS[1].test[0].input,) * 2,)
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in records] == ["ok", "failed", "ok"]
+    assert "out of memory" in records[1]["error"]
+    # A resumed run retries the failed task only.
+    monkeypatch.setattr(pipeline, "predict", real)
+    started = []
+    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda task: started.append(task.id))
+    assert started == ["t1"]
+
+
+def test_cli_solve_on_a_local_model_folder(tmp_path, hub_model_dir):
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    for task in TASKS[:2]:
+        obj = {split: [{"input": [list(r) for r in e.input], "output": [list(r) for r in e.output]} for e in examples]
+               for split, examples in (("train", task.train), ("test", task.test))}
+        (folder / f"{task.id}.json").write_text(json.dumps(obj))
+    config = tmp_path / "c.toml"
+    config.write_text("[infer]\nviews = 2\n[train]\ncolours = \"none\"\n")
+    out = tmp_path / "p.json"
+    args = ["solve", str(folder), "--out", str(out), "--model", str(hub_model_dir), "--steps", "2",
+            "--config", str(config), "--device", "cpu", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["tasks"] == 2 and summary["outputs_total"] == 2 and 0 <= summary["score"] <= 1
+    assert list(load_predictions(out)) == ["t0", "t1"]
+    effective = sidecar(out, "config.toml").read_text()
+    assert "steps = 2" in effective and "views = 2" in effective
+    again = CliRunner().invoke(app, args + ["--resume"])
+    assert again.exit_code == 0 and json.loads(again.stdout) == summary

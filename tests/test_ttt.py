@@ -1,0 +1,89 @@
+"""TTT on a tiny randomly initialised model: learning, resets, determinism, saved adapters."""
+
+import numpy as np
+import pytest
+import torch
+
+from arcttt.config import SolveConfig, override
+from arcttt.encode import encode
+from arcttt.model import weights_checksum
+from arcttt.pipeline import Engine, solve_task
+from arcttt.tasks import Example, Task
+from arcttt.ttt import length_grouped_batches, masked_loss
+from conftest import tiny_loaded
+
+# A fixed colour swap (1 <-> 2) on single cells: learnable by LoRA on a tiny model in seconds.
+SWAP = Task("swap", tuple(Example(((a,),), ((b,),)) for a, b in [(1, 2), (2, 1), (1, 2), (2, 1)]),
+            (Example(((1,),), ((2,),)),))
+OTHER = Task("other", tuple(Example(((c,),), ((c, c),)) for c in (3, 4, 5)), (Example(((6,),), ((6, 6),)),))
+
+
+def config(steps=300, **changes):
+    return override(SolveConfig(), ttt=steps > 0, train__steps=steps, train__lr=3e-3, train__warmup=0.0,
+                    train__colours="none", infer__views=2, **changes)
+
+
+def test_ttt_turns_a_wrong_prediction_into_the_exact_answer():
+    truth = SWAP.test[0].output
+    before = solve_task(SWAP, Engine(config(0), tiny_loaded(), with_adapter=True), config(0))
+    assert truth not in before.attempts[0]
+    after = solve_task(SWAP, Engine(config(), tiny_loaded()), config())
+    assert after.attempts[0][0] == truth
+    assert after.train.steps == 300 and after.train.losses[-1] < 0.01 < after.train.losses[0]
+
+
+def test_base_weights_stay_unchanged_and_the_adapter_is_reset_between_tasks():
+    engine = Engine(config(40), tiny_loaded())
+    base = weights_checksum(engine.loaded.model)
+    ids = torch.tensor([encode(OTHER.train, OTHER.test[0], with_answer=False).ids])
+    with torch.no_grad():
+        fresh_logits = engine.model(input_ids=ids).logits
+    solve_task(SWAP, engine, config(40))
+    assert weights_checksum(engine.loaded.model) == base
+    with torch.no_grad():
+        trained_logits = engine.model(input_ids=ids).logits
+    assert not torch.allclose(trained_logits, fresh_logits)
+    engine.adapter.reset()
+    with torch.no_grad():
+        assert torch.equal(engine.model(input_ids=ids).logits, fresh_logits)
+    # And the task after is solved exactly as if it were the first.
+    first = solve_task(OTHER, Engine(config(40), tiny_loaded()), config(40))
+    after_swap = solve_task(OTHER, engine, config(40))
+    assert after_swap.attempts == first.attempts and after_swap.train.losses == first.train.losses
+
+
+def test_same_seed_same_output_and_another_seed_differs():
+    runs = [solve_task(SWAP, Engine(config(30, seed=s), tiny_loaded()), config(30, seed=s)) for s in (1, 1, 2)]
+    assert runs[0].attempts == runs[1].attempts and runs[0].train.losses == runs[1].train.losses
+    assert runs[0].train.losses != runs[2].train.losses
+
+
+def test_saved_adapters_reproduce_predictions_without_training(tmp_path):
+    trained = solve_task(SWAP, Engine(config(), tiny_loaded()), config(), adapters_out=tmp_path)
+    assert (tmp_path / "swap" / "adapter_model.safetensors").exists()
+    engine = Engine(config(), tiny_loaded())
+    reused = solve_task(SWAP, engine, config(), adapters_in=tmp_path)
+    assert reused.train.steps == 0 and reused.attempts == trained.attempts
+
+
+def test_time_budget_stops_training_early():
+    cfg = override(config(10_000), time_budget=1e-9)
+    outcome = solve_task(SWAP, Engine(cfg, tiny_loaded()), cfg)
+    assert outcome.train.steps == 1
+
+
+def test_masked_loss_counts_only_target_positions():
+    ids = torch.tensor([[0, 1, 2]])
+    logits = torch.zeros(1, 3, 16)
+    logits[0, 0, 1] = 100.0  # position 0 predicts token 1 perfectly; position 1 is uniform
+    only_first = torch.tensor([[False, True, False]])
+    both = torch.tensor([[False, True, True]])
+    assert masked_loss(logits, ids, only_first).item() == pytest.approx(0.0, abs=1e-6)
+    assert masked_loss(logits, ids, both).item() == pytest.approx(np.log(16) / 2, rel=1e-4)
+
+
+def test_length_grouped_batches_cover_every_sample_once_with_similar_lengths():
+    lengths = [5, 100, 6, 101, 7, 102, 8, 103]
+    batches = length_grouped_batches(lengths, 2, np.random.default_rng(0))
+    assert sorted(i for b in batches for i in b) == list(range(8))
+    assert all(max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 1 for b in batches)
