@@ -1,13 +1,14 @@
-# arcttt: `make test` and `make install` work from a fresh clone.
+# arcttt: every target works from a fresh clone; `make install` runs first where needed.
 # TORCH picks the torch build: the default is the CPU wheel this project's machines carry;
-# for a CUDA machine use e.g. `make TORCH=torch install` (or a pinned CUDA build).
+# on a CUDA machine use e.g. `make TORCH=torch install` (or a pinned CUDA build).
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN ?= runs/sample
 
-.PHONY: install test test-all clean
+.PHONY: install test test-fast solve clean
 
 install: $(STAMP)
 
@@ -19,12 +20,18 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet "$(TORCH)" -e '.[dev]'
 	touch $(STAMP)
 
+# Everything, including the slow end-to-end test on the real embedded model (what CI runs).
 test: install
 	$(BIN)/python -m pytest -q
 
-# The slow tests run the real embedded model (minutes on a CPU).
-test-all: install
-	$(BIN)/python -m pytest -q -m ''
+# The quick loop: skips the tests that load the real embedded model.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# Solve the sample tasks in data/sample with the embedded model on the CPU, then score them.
+solve: install
+	$(BIN)/arcttt solve data/sample --config configs/cpu-ttt.toml --out $(RUN)/predictions.json --overwrite
+	$(BIN)/arcttt score $(RUN)/predictions.json --solutions data/sample
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis runs

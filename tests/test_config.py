@@ -38,3 +38,12 @@ def test_not_toml(tmp_path):
     path.write_text("seed = = 1")
     with pytest.raises(ArcError, match="c.toml: not TOML"):
         load_config(path)
+
+
+def test_every_shipped_preset_loads():
+    from pathlib import Path
+
+    presets = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
+    assert {p.name for p in presets} >= {"cpu-ttt.toml", "cpu-icl.toml", "gpu-1b-qlora.toml", "gpu-8b-qlora.toml"}
+    loaded = {p.name: load_config(p) for p in presets}
+    assert loaded["cpu-icl.toml"].ttt is False and loaded["gpu-8b-qlora.toml"].lora.rank == 128

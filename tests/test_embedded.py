@@ -1,0 +1,28 @@
+"""The real embedded Gemma 3 270M, end to end on one tiny task (slow: about two minutes on a CPU,
+most of it converting the GGUF once into the cache)."""
+
+import json
+import sys
+import subprocess
+
+import pytest
+
+from arcttt.pipeline import sidecar
+from arcttt.predictions import load_predictions
+
+pytestmark = pytest.mark.slow
+
+
+def test_embedded_model_solves_end_to_end(tmp_path):
+    out = tmp_path / "p.json"
+    run = subprocess.run([sys.executable, "-m", "arcttt", "solve", "data/sample", "--tasks", "00576224",
+                          "--steps", "12", "--views", "2", "--out", str(out), "--json"],
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout)
+    assert summary["tasks"] == 1 and summary["outputs_total"] == 1
+    (attempts,) = load_predictions(out)["00576224"]
+    assert all(grid and all(len(row) == len(grid[0]) for row in grid) for grid in attempts)
+    (record,) = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert record["status"] == "ok" and record["steps"] == 12
+    assert record["loss_last"] < record["loss_first"]
