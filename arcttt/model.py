@@ -208,10 +208,22 @@ def _quantization(quantize: str, dtype: torch.dtype, device: torch.device):
     return BitsAndBytesConfig(load_in_8bit=True)
 
 
+def quiet_libraries() -> None:
+    """Keep stderr for arcttt's progress: no per-load weight bars, no hub-kernel hints."""
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    # bitsandbytes suggests fetching a CPU kernel from a hub on import; arcttt never downloads.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+
 def load_model(config: ModelConfig) -> LoadedModel:
     """Load the base model on its device, in its dtype, quantized if asked, vocabulary reduced."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_libraries()
     device = resolve_device(config.device)
     dtype = resolve_dtype(config.dtype, device)
     quantize = resolve_quantize(config.quantize, device)
