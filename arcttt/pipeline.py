@@ -40,7 +40,8 @@ class Outcome:
     train: TrainStats = field(default_factory=TrainStats)
     candidates: int = 0
     error: str | None = None
-    correct: list[bool] | None = None
+    correct: list[bool] | None = None  # per test output: either attempt right (the ARC rule)
+    top_correct: list[bool] | None = None  # per test output: attempt 1 right
 
     def record(self, digest: str) -> dict:
         record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train")}
@@ -163,7 +164,9 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
             outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
             traceback.print_exc()
         if task.has_solutions:
-            outcome.correct = [truth in attempts for truth, attempts in zip(task.solutions, outcome.attempts)]
+            pairs = list(zip(task.solutions, outcome.attempts))
+            outcome.correct = [truth in attempts for truth, attempts in pairs]
+            outcome.top_correct = [truth == attempts[0] for truth, attempts in pairs]
         predictions[task.id] = outcome.attempts
         write_predictions(out, {k: predictions[k] for k in order if k in predictions})
         with log.open("a") as f:

@@ -23,7 +23,8 @@ def describe(outcome: Outcome) -> str:
     parts.append(f"{outcome.candidates} candidates")
     parts.append(f"{outcome.seconds:.1f} s")
     if outcome.correct is not None:
-        parts.append(f"{sum(outcome.correct)}/{len(outcome.correct)} right")
+        parts.append(f"top attempt right {sum(outcome.top_correct)}/{len(outcome.top_correct)}, "
+                     f"either {sum(outcome.correct)}/{len(outcome.correct)}")
     return ", ".join(parts)
 
 
