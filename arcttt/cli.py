@@ -184,6 +184,7 @@ def solve(
     overwrite: Annotated[bool, typer.Option(help="Start over even if --out exists.")] = False,
     save_adapters: Annotated[Optional[Path], typer.Option(help="Keep each task's adapter in DIR/<task id>.")] = None,
     adapters: Annotated[Optional[Path], typer.Option(help="Use adapters saved in DIR/<task id> instead of training.")] = None,
+    shard: Annotated[Optional[str], typer.Option(help="Solve only shard I of N (I/N, 0-based); merge with `arcttt merge`.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
@@ -200,30 +201,78 @@ def solve(
     if not chosen:
         raise ArcError("no task to solve", source=source)
 
-    from arcttt.pipeline import Engine, solve_all
-    from arcttt.progress import Reporter
+    from dataclasses import replace
 
-    err.print(f"arcttt: solving {len(chosen)} task(s) from {source} with {config.model.name} "
-              f"({'TTT' if config.ttt else 'in-context only'}), config digest {config.digest}")
+    from arcttt import distributed
+    from arcttt.pipeline import Engine, solve_all, write_effective_config
+    from arcttt.predictions import write_predictions
+    from arcttt.progress import Reporter
+    from arcttt.shard import Manifest, assign, merge, parse_shard, shard_path, write_manifest
+
+    rank = distributed.from_env()
+    if rank is not None and shard is not None:
+        raise ArcError("--shard and torchrun both split the tasks: use one of them")
+    index, count = (rank.rank, rank.world) if rank is not None else parse_shard(shard) if shard else (None, None)
+    engine_config = config
+    if rank is not None and config.model.device == "auto":
+        engine_config = replace(config, model=replace(config.model, device=rank.device))
+    target, mine, manifest = out, chosen, None
+    if index is not None:
+        owned = set(assign(chosen, count)[index])
+        mine = [task for task in chosen if task.id in owned]
+        target = shard_path(out, index, count)
+        manifest = Manifest(index, count, config.digest, tuple(t.id for t in mine), tuple(t.id for t in chosen))
+        write_manifest(target, manifest)
+    if rank is not None:
+        distributed.start(rank)
+    prefix = f"rank {rank.rank}: " if rank is not None and rank.rank > 0 else ""
+    err.print(f"arcttt: {prefix}solving {len(mine)} of {len(chosen)} task(s) from {source} with {config.model.name} "
+              f"({'TTT' if config.ttt else 'in-context only'}), config digest {config.digest}", markup=False)
     use_adapter = config.ttt or adapters is not None
-    with Reporter(len(chosen), err) as reporter:
-        predictions = solve_all(chosen, config, out, lambda: Engine(config, with_adapter=use_adapter), resume,
-                                overwrite, adapters, save_adapters, reporter.start, reporter.done)
-    summary = {"out": str(out), "tasks": len(predictions), "config_digest": config.digest}
-    if all(task.has_solutions for task in chosen):
+    live = rank is None or rank.rank == 0
+    with Reporter(len(mine), err, live=live, prefix=prefix) as reporter:
+        predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=use_adapter),
+                                resume, overwrite, adapters, save_adapters, reporter.start, reporter.done)
+    if rank is not None:
+        gathered = distributed.gather_to_zero((str(target), manifest, predictions))
+        distributed.stop()
+        if rank.rank != 0:
+            return
+        predictions = merge(gathered)
+        write_predictions(out, predictions)
+        write_effective_config(out, config)
+        chosen_for_score = chosen
+    else:
+        chosen_for_score = mine
+    summary = {"out": str(target if rank is None else out), "tasks": len(predictions), "config_digest": config.digest}
+    if all(task.has_solutions for task in chosen_for_score):
         from arcttt.score import score as score_predictions
 
-        report = score_predictions(predictions, {task.id: task.solutions for task in chosen})
+        report = score_predictions(predictions, {task.id: task.solutions for task in chosen_for_score})
         summary.update(score=report.score, tasks_solved=len(report.solved), solved=list(report.solved),
                        outputs_correct=report.outputs_correct, outputs_total=report.outputs_total)
     if as_json:
         print(json.dumps(summary))
         return
-    line = f"wrote {out} ({len(predictions)} tasks)"
+    line = f"wrote {summary['out']} ({len(predictions)} tasks)"
     if "score" in summary:
-        line += (f"; score {summary['score']:.4f} ({summary['tasks_solved']}/{len(chosen)} tasks), "
+        line += (f"; score {summary['score']:.4f} ({summary['tasks_solved']}/{len(chosen_for_score)} tasks), "
                  f"outputs {summary['outputs_correct']}/{summary['outputs_total']}")
     console.print(line, markup=False)
+
+
+@app.command("merge")
+def merge_shards(
+    shards: Annotated[list[Path], typer.Argument(help="Shard predictions files written by `solve --shard I/N`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Merged predictions file.")] = Path("predictions.json"),
+) -> None:
+    """Merge shard predictions into one file, checking they are disjoint, complete and of one config."""
+    from arcttt.predictions import write_predictions
+    from arcttt.shard import merge_files
+
+    merged = merge_files(shards)
+    write_predictions(out, merged)
+    console.print(f"merged {len(shards)} shard(s), {len(merged)} tasks, into {out}", markup=False)
 
 
 def main() -> None:

@@ -114,6 +114,13 @@ def sidecar(out: Path, suffix: str) -> Path:
     return out.with_name(f"{out.stem}.{suffix}")
 
 
+def write_effective_config(out: Path, config: SolveConfig) -> None:
+    """The config beside the predictions, loadable with --config, with its digest."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sidecar(out, "config.toml").write_text(f"# effective config of {out.name}; digest {config.digest}\n"
+                                           + to_toml(config))
+
+
 def _finished(out: Path, digest: str) -> tuple[Predictions, set[str]]:
     """Predictions and the ids of tasks solved without error by an earlier run with this config."""
     log = sidecar(out, "log.jsonl")
@@ -148,8 +155,7 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
     predictions, done = _finished(out, config.digest) if resume else ({}, set())
     log = sidecar(out, "log.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    sidecar(out, "config.toml").write_text(f"# effective config of {out.name}; digest {config.digest}\n"
-                                           + to_toml(config))
+    write_effective_config(out, config)
     if not resume:
         log.write_text("")
     order = [task.id for task in tasks]

@@ -31,11 +31,12 @@ def describe(outcome: Outcome) -> str:
 class Reporter:
     """Use as a context manager; pass `start` and `done` to `solve_all`."""
 
-    def __init__(self, total: int, console: Console | None = None):
+    def __init__(self, total: int, console: Console | None = None, live: bool = True, prefix: str = ""):
         self.total = total
         self.count = 0
+        self.prefix = prefix
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
-        self.live = self.console.is_terminal
+        self.live = live and self.console.is_terminal
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), TimeRemainingColumn(), console=self.console) if self.live else None
         self.bar_task = None
@@ -56,7 +57,7 @@ class Reporter:
 
     def done(self, outcome: Outcome) -> None:
         self.count += 1
-        line = f"[{self.count}/{self.total}] {describe(outcome)}"
+        line = f"{self.prefix}[{self.count}/{self.total}] {describe(outcome)}"
         if self.bar is not None:
             self.bar.console.print(line, markup=False)
             self.bar.advance(self.bar_task)
