@@ -201,62 +201,25 @@ def solve(
     if not chosen:
         raise ArcError("no task to solve", source=source)
 
-    from dataclasses import replace
+    from arcttt.run import RunOptions, run
 
-    from arcttt import distributed
-    from arcttt.pipeline import Engine, solve_all, write_effective_config
-    from arcttt.predictions import write_predictions
-    from arcttt.progress import Reporter
-    from arcttt.shard import Manifest, assign, merge, parse_shard, shard_path, write_manifest
-
-    rank = distributed.from_env()
-    if rank is not None and shard is not None:
-        raise ArcError("--shard and torchrun both split the tasks: use one of them")
-    index, count = (rank.rank, rank.world) if rank is not None else parse_shard(shard) if shard else (None, None)
-    engine_config = config
-    if rank is not None and config.model.device == "auto":
-        engine_config = replace(config, model=replace(config.model, device=rank.device))
-    target, mine, manifest = out, chosen, None
-    if index is not None:
-        owned = set(assign(chosen, count)[index])
-        mine = [task for task in chosen if task.id in owned]
-        target = shard_path(out, index, count)
-        manifest = Manifest(index, count, config.digest, tuple(t.id for t in mine), tuple(t.id for t in chosen))
-        write_manifest(target, manifest)
-    if rank is not None:
-        distributed.start(rank)
-    prefix = f"rank {rank.rank}: " if rank is not None and rank.rank > 0 else ""
-    err.print(f"arcttt: {prefix}solving {len(mine)} of {len(chosen)} task(s) from {source} with {config.model.name} "
-              f"({'TTT' if config.ttt else 'in-context only'}), config digest {config.digest}", markup=False)
-    use_adapter = config.ttt or adapters is not None
-    live = rank is None or rank.rank == 0
-    with Reporter(len(mine), err, live=live, prefix=prefix) as reporter:
-        predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=use_adapter),
-                                resume, overwrite, adapters, save_adapters, reporter.start, reporter.done)
-    if rank is not None:
-        gathered = distributed.gather_to_zero((str(target), manifest, predictions))
-        distributed.stop()
-        if rank.rank != 0:
-            return
-        predictions = merge(gathered)
-        write_predictions(out, predictions)
-        write_effective_config(out, config)
-        chosen_for_score = chosen
-    else:
-        chosen_for_score = mine
-    summary = {"out": str(target if rank is None else out), "tasks": len(predictions), "config_digest": config.digest}
-    if all(task.has_solutions for task in chosen_for_score):
+    options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard)
+    result = run(chosen, config, options, err)
+    if result is None:  # a torchrun rank other than 0: rank 0 reports for the group
+        return
+    summary = {"out": str(result.out), "tasks": len(result.predictions), "config_digest": config.digest}
+    if all(task.has_solutions for task in result.tasks):
         from arcttt.score import score as score_predictions
 
-        report = score_predictions(predictions, {task.id: task.solutions for task in chosen_for_score})
+        report = score_predictions(result.predictions, {task.id: task.solutions for task in result.tasks})
         summary.update(score=report.score, tasks_solved=len(report.solved), solved=list(report.solved),
                        outputs_correct=report.outputs_correct, outputs_total=report.outputs_total)
     if as_json:
         print(json.dumps(summary))
         return
-    line = f"wrote {summary['out']} ({len(predictions)} tasks)"
+    line = f"wrote {summary['out']} ({summary['tasks']} tasks)"
     if "score" in summary:
-        line += (f"; score {summary['score']:.4f} ({summary['tasks_solved']}/{len(chosen_for_score)} tasks), "
+        line += (f"; score {summary['score']:.4f} ({summary['tasks_solved']}/{summary['tasks']} tasks), "
                  f"outputs {summary['outputs_correct']}/{summary['outputs_total']}")
     console.print(line, markup=False)
 

@@ -121,6 +121,14 @@ def write_effective_config(out: Path, config: SolveConfig) -> None:
                                            + to_toml(config))
 
 
+def finished_count(log: Path) -> int:
+    """Tasks logged as solved in a run's log (0 if there is none yet): for progress across ranks."""
+    try:
+        return sum(json.loads(line)["status"] == "ok" for line in log.read_text().splitlines())
+    except OSError:
+        return 0
+
+
 def _finished(out: Path, digest: str) -> tuple[Predictions, set[str]]:
     """Predictions and the ids of tasks solved without error by an earlier run with this config."""
     log = sidecar(out, "log.jsonl")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -31,8 +32,12 @@ def describe(outcome: Outcome) -> str:
 class Reporter:
     """Use as a context manager; pass `start` and `done` to `solve_all`."""
 
-    def __init__(self, total: int, console: Console | None = None, live: bool = True, prefix: str = ""):
+    def __init__(self, total: int, console: Console | None = None, live: bool = True, prefix: str = "",
+                 overall: Callable[[], int] | None = None, overall_total: int = 0):
         self.total = total
+        # Under torchrun rank 0 also counts the other ranks' finished tasks (from their shard logs).
+        self.overall = overall
+        self.overall_total = overall_total
         self.count = 0
         self.prefix = prefix
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
@@ -44,7 +49,7 @@ class Reporter:
     def __enter__(self) -> Reporter:
         if self.bar is not None:
             self.bar.start()
-            self.bar_task = self.bar.add_task("solving", total=self.total)
+            self.bar_task = self.bar.add_task("solving", total=self.overall_total if self.overall else self.total)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -58,8 +63,11 @@ class Reporter:
     def done(self, outcome: Outcome) -> None:
         self.count += 1
         line = f"{self.prefix}[{self.count}/{self.total}] {describe(outcome)}"
+        done_overall = self.overall() if self.overall else None
+        if done_overall is not None:
+            line += f" (all ranks: {done_overall}/{self.overall_total})"
         if self.bar is not None:
             self.bar.console.print(line, markup=False)
-            self.bar.advance(self.bar_task)
+            self.bar.update(self.bar_task, completed=self.count if done_overall is None else done_overall)
         else:
             print(line, file=sys.stderr, flush=True)

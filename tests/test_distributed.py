@@ -59,6 +59,7 @@ def test_two_processes_merge_to_the_single_process_predictions(tmp_path, single_
     shards = [json.loads(shard_path(out, i, 2).read_text()) for i in range(2)]
     assert sorted(list(shards[0]) + list(shards[1])) == sorted(f"task{i}" for i in range(TASK_COUNT))
     assert "rank 1: [" in run.stderr  # other ranks log plain lines with their rank
+    assert "(all ranks: " in run.stderr  # rank 0 counts every rank's finished tasks
 
 
 def test_a_killed_rank_resumes_to_the_same_merged_file(tmp_path, single_run, hub_model_dir):

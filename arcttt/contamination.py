@@ -1,0 +1,56 @@
+"""The contamination guard: never train on a task that is evaluated, under any id.
+
+ARC-AGI-2's training set holds most of ARC-AGI-1's evaluation tasks, some under the same id,
+some with the same grids, so a task is excluded when its id *or* any of its input/output pairs
+(demonstrations and solved tests) matches an excluded task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from arcttt.grids import Grid
+from arcttt.tasks import Task
+
+
+def pair_hash(grid_in: Grid, grid_out: Grid) -> str:
+    """A short, stable content hash of one input/output pair."""
+    text = repr((grid_in, grid_out)).encode()
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def task_hashes(task: Task) -> set[str]:
+    """Hashes of every pair of the task whose output is known."""
+    return {pair_hash(e.input, e.output) for e in task.train + task.test if e.output is not None}
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Ids and pair hashes that training must not see."""
+
+    ids: frozenset[str]
+    hashes: frozenset[str]
+
+    @classmethod
+    def of(cls, tasks: list[Task] | tuple[Task, ...]) -> Guard:
+        return cls(frozenset(t.id for t in tasks), frozenset(h for t in tasks for h in task_hashes(t)))
+
+    def reason(self, task: Task) -> str | None:
+        """Why the task is excluded (`id` or `content`), or None if it is clean."""
+        if task.id in self.ids:
+            return "id"
+        if task_hashes(task) & self.hashes:
+            return "content"
+        return None
+
+    def split(self, tasks: list[Task]) -> tuple[list[Task], dict[str, str]]:
+        """(clean tasks, {excluded id: reason})."""
+        clean, dropped = [], {}
+        for task in tasks:
+            reason = self.reason(task)
+            if reason is None:
+                clean.append(task)
+            else:
+                dropped[task.id] = reason
+        return clean, dropped
