@@ -185,6 +185,8 @@ def solve(
     save_adapters: Annotated[Optional[Path], typer.Option(help="Keep each task's adapter in DIR/<task id>.")] = None,
     adapters: Annotated[Optional[Path], typer.Option(help="Use adapters saved in DIR/<task id> instead of training.")] = None,
     shard: Annotated[Optional[str], typer.Option(help="Solve only shard I of N (I/N, 0-based); merge with `arcttt merge`.")] = None,
+    adapter: Annotated[Optional[str], typer.Option(help="Stage-1 adapter folder from `arcttt pretrain` (default: the shipped one for the embedded model).")] = None,
+    no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The bare base model, without a stage-1 adapter.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
@@ -193,7 +195,7 @@ def solve(
 
     config = override(
         load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, model__name=model,
-        model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
+        model__adapter="" if no_adapter else adapter, model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
         train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views)
     taskset = load_source(source, solutions)
     _report_skipped(taskset)
@@ -236,6 +238,55 @@ def merge_shards(
     merged = merge_files(shards)
     write_predictions(out, merged)
     console.print(f"merged {len(shards)} shard(s), {len(merged)} tasks, into {out}", markup=False)
+
+
+@app.command()
+def pretrain(
+    data: Annotated[list[str], typer.Option("--data", help="Training tasks: any task source or dataset name (repeatable).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Adapter folder (checkpoints go inside).")],
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Tasks never to train on, by id and by content (repeatable).")] = None,
+    model: Annotated[str, typer.Option(help="'embedded', a Hugging Face model id or a local folder.")] = "embedded",
+    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (one sample each).")] = 2000,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 2e-4,
+    rank: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 16,
+    max_tokens: Annotated[int, typer.Option(help="Longest training sequence.")] = 2048,
+    seed: Annotated[int, typer.Option(help="Seed of the data order and augmentations.")] = 0,
+    checkpoint_every: Annotated[int, typer.Option(min=1, help="Steps between checkpoints.")] = 100,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON only.")] = False,
+) -> None:
+    """Stage 1: fine-tune an ARC-tuned LoRA adapter on many tasks, never on excluded ones."""
+    from dataclasses import replace
+
+    from arcttt.config import LoraConfig, ModelConfig
+    from arcttt.tasks import load_source
+
+    def tasks_of(spec: str) -> list:
+        taskset = load_source(spec)
+        _report_skipped(taskset)
+        return list(taskset.tasks)
+
+    from arcttt.model import load_model
+    from arcttt.pretrain import PretrainConfig, build_corpus
+    from arcttt.pretrain import pretrain as run_pretrain
+    from arcttt.progress import StepReporter
+
+    corpus = build_corpus([(s, tasks_of(s)) for s in data], [(s, tasks_of(s)) for s in exclude or []])
+    err.print(f"arcttt: stage 1 on {len(corpus.tasks)} task(s) from {', '.join(data)}; excluded "
+              f"{len(corpus.dropped)} by id or content of {', '.join(exclude or []) or 'nothing'}", markup=False)
+    model_config = ModelConfig(name=model, device=device, adapter="")
+    config = PretrainConfig(steps=steps, lr=lr, max_tokens=max_tokens, seed=seed, checkpoint_every=checkpoint_every,
+                            lora=replace(LoraConfig(), rank=rank, alpha=2 * rank))
+    loaded = load_model(model_config)
+    with StepReporter(steps, err) as reporter:
+        manifest = run_pretrain(loaded, model_config, corpus, config, out, resume, reporter.step)
+    if as_json:
+        print(json.dumps(manifest))
+        return
+    console.print(f"wrote {out}: {manifest['steps']} steps, {manifest['tokens']} tokens, loss "
+                  f"{manifest['loss_first_100']:.3f} -> {manifest['loss_last_100']:.3f} (means of first/last 100)",
+                  markup=False)
 
 
 def main() -> None:

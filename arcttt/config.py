@@ -39,6 +39,10 @@ class ModelConfig:
     """Run model code shipped with a hub model. Off: it is code from the internet."""
     cache_dir: str = ""
     """Where converted models are kept; empty: `$ARCTTT_CACHE` or `~/.cache/arcttt`."""
+    adapter: str = "default"
+    """Stage-1 (ARC-tuned) LoRA adapter merged into the base before TTT: a folder written by
+    `arcttt pretrain`, `default` (the adapter shipped for the embedded model, none for others),
+    or empty for the bare model."""
 
 
 @dataclass(frozen=True)

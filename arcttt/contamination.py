@@ -54,3 +54,8 @@ class Guard:
             else:
                 dropped[task.id] = reason
         return clean, dropped
+
+
+def overlap(trained_ids: set[str], trained_hashes: set[str], tasks: list[Task]) -> list[str]:
+    """Ids of `tasks` that an adapter trained on these ids or pair hashes has seen."""
+    return [t.id for t in tasks if t.id in trained_ids or task_hashes(t) & trained_hashes]

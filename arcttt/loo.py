@@ -95,3 +95,15 @@ def leave_one_out(task: Task, rng: np.random.Generator, cap: int = 250,
                     augmented = _with_extra(augmented, rng) or augmented
                 add(augmented)
     return tuple(out.values())
+
+
+def random_sample(task: Task, rng: np.random.Generator, space: AugmentSpace = AugmentSpace(),
+                  queries: list[int] | None = None) -> Sample:
+    """One random augmented leave-one-out sample, its query drawn from `queries` (default: any)."""
+    demos = list(task.train)
+    choices = queries if queries else list(range(len(demos)))
+    i = choices[int(rng.integers(len(choices)))]
+    sample = Sample(_shuffled(demos[:i] + demos[i + 1:], rng), demos[i])
+    geometry_and_colours = AugmentSpace(space.geometric, space.colours, reorder=False)
+    transform = sample_transforms(rng, 1, len(demos), geometry_and_colours, include_identity=False)[0]
+    return _transformed(sample, transform, rng)

@@ -264,3 +264,44 @@ def weights_checksum(model: nn.Module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().numpy().tobytes())
     return digest.hexdigest()
+
+
+SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
+EMBEDDED_ADAPTER = SHIPPED_ADAPTERS / "gemma3-270m-arc"
+ADAPTER_MANIFEST = "arcttt-adapter.json"
+
+
+def resolve_adapter(config: ModelConfig) -> Path | None:
+    """The stage-1 adapter folder the config asks for, or None for the bare model."""
+    if config.adapter == "":
+        return None
+    if config.adapter == "default":
+        shipped = config.name == EMBEDDED and (EMBEDDED_ADAPTER / ADAPTER_MANIFEST).exists()
+        return EMBEDDED_ADAPTER if shipped else None
+    path = Path(config.adapter)
+    if not (path / ADAPTER_MANIFEST).exists():
+        raise ArcError(f"not a stage-1 adapter (no {ADAPTER_MANIFEST}): write one with `arcttt pretrain`",
+                       source=str(path))
+    return path
+
+
+def read_adapter_manifest(path: Path) -> dict:
+    try:
+        return json.loads((path / ADAPTER_MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise ArcError(f"cannot read {ADAPTER_MANIFEST}: {exc}", source=str(path)) from exc
+
+
+def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedModel:
+    """Fold a stage-1 LoRA adapter into the base weights: TTT adapters then train on top of it."""
+    from peft import PeftModel
+
+    manifest = read_adapter_manifest(path)
+    if manifest.get("symbols") != list(SYMBOLS):
+        raise ArcError("adapter was trained with another vocabulary; retrain it with this arcttt", source=str(path))
+    if manifest.get("base_model") != model_name:
+        raise ArcError(f"adapter was trained on {manifest.get('base_model')!r}, not {model_name!r}", source=str(path))
+    merged = PeftModel.from_pretrained(loaded.model, str(path)).merge_and_unload()
+    merged.requires_grad_(False)
+    merged.eval()
+    return LoadedModel(merged, loaded.device, loaded.dtype, loaded.name, loaded.quantize)

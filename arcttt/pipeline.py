@@ -21,7 +21,7 @@ from arcttt.encode import encode
 from arcttt.errors import ArcError
 from arcttt.infer import predict
 from arcttt.loo import leave_one_out
-from arcttt.model import LoadedModel, load_model
+from arcttt.model import LoadedModel, load_model, merge_adapter, resolve_adapter
 from arcttt.predictions import Attempts, Predictions, load_predictions, write_predictions
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
@@ -59,6 +59,9 @@ class Engine:
     def __init__(self, config: SolveConfig, loaded: LoadedModel | None = None, with_adapter: bool | None = None):
         self.config = config
         self.loaded = loaded if loaded is not None else load_model(config.model)
+        stage1 = resolve_adapter(config.model)
+        if stage1 is not None:
+            self.loaded = merge_adapter(self.loaded, stage1, config.model.name)
         use_adapter = config.ttt if with_adapter is None else with_adapter
         self.adapter = Adapter(self.loaded.model, config.lora, config.seed,
                                config.train.gradient_checkpointing) if use_adapter else None

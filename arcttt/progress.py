@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Callable
 
 from rich.console import Console
@@ -71,3 +72,43 @@ class Reporter:
             self.bar.update(self.bar_task, completed=self.count if done_overall is None else done_overall)
         else:
             print(line, file=sys.stderr, flush=True)
+
+
+class StepReporter:
+    """Progress of a long training run: a bar with loss, tokens/s and ETA, or a line every 20 steps."""
+
+    EVERY = 20
+
+    def __init__(self, total: int, console: Console):
+        self.total = total
+        self.console = console
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TimeRemainingColumn(), console=console) if console.is_terminal else None
+        self.started = time.monotonic()
+        self.first_tokens: int | None = None
+        self.recent: list[float] = []
+
+    def __enter__(self) -> StepReporter:
+        if self.bar is not None:
+            self.bar.start()
+            self.bar_task = self.bar.add_task("stage 1", total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def step(self, step: int, loss: float, tokens: int) -> None:
+        if self.first_tokens is None:
+            self.first_tokens, self.first_step = tokens, step
+            self.started = time.monotonic()
+        if loss == loss:  # NaN marks a step without a sample
+            self.recent = (self.recent + [loss])[-self.EVERY:]
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        speed = (tokens - self.first_tokens) / elapsed
+        mean = sum(self.recent) / len(self.recent) if self.recent else float("nan")
+        text = f"step {step}/{self.total}, loss {mean:.3f}, {speed:.0f} tokens/s"
+        if self.bar is not None:
+            self.bar.update(self.bar_task, completed=step, description=text)
+        elif step % self.EVERY == 0 or step == self.total:
+            print(text, file=sys.stderr, flush=True)

@@ -14,7 +14,9 @@ from rich.console import Console
 
 from arcttt import distributed
 from arcttt.config import SolveConfig
+from arcttt.contamination import overlap
 from arcttt.errors import ArcError
+from arcttt.model import read_adapter_manifest, resolve_adapter
 from arcttt.pipeline import Engine, finished_count, sidecar, solve_all, write_effective_config
 from arcttt.predictions import Predictions, write_predictions
 from arcttt.progress import Reporter
@@ -59,6 +61,7 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
         target = shard_path(options.out, index, count)
         manifest = Manifest(index, count, config.digest, tuple(t.id for t in mine), tuple(t.id for t in tasks))
         write_manifest(target, manifest)
+    warn_if_seen(mine, config, log)
     if rank is not None:
         distributed.start(rank)
     prefix = f"rank {rank.rank}: " if rank is not None and rank.rank > 0 else ""
@@ -84,3 +87,16 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
     write_predictions(options.out, merged)
     write_effective_config(options.out, config)
     return RunResult(options.out, tasks, merged)
+
+
+def warn_if_seen(tasks: list[Task], config: SolveConfig, log: Console) -> None:
+    """Say loudly when the stage-1 adapter was trained on a task about to be evaluated."""
+    path = resolve_adapter(config.model)
+    if path is None:
+        return
+    manifest = read_adapter_manifest(path)
+    seen = overlap(set(manifest.get("trained_tasks", [])), set(manifest.get("trained_pair_hashes", [])), tasks)
+    if seen:
+        log.print(f"WARNING: the stage-1 adapter {path} was trained on {len(seen)} of the {len(tasks)} task(s) "
+                  f"being solved ({', '.join(seen[:10])}{' ...' if len(seen) > 10 else ''}): "
+                  "their scores are not a measure of generalisation", style="bold red", markup=False)

@@ -15,7 +15,7 @@ from conftest import tiny_loaded
 
 TASKS = [Task(f"t{i}", tuple(Example(((c,),), ((c, c),)) for c in (i, i + 1)), (Example(((i + 2,),), ((i + 2, i + 2),)),))
          for i in range(3)]
-CONFIG = override(SolveConfig(), train__steps=3, infer__views=2, train__colours="none")
+CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none")
 
 
 def engine_factory(config=CONFIG):

@@ -19,7 +19,7 @@ OTHER = Task("other", tuple(Example(((c,),), ((c, c),)) for c in (3, 4, 5)), (Ex
 
 
 def config(steps=300, **changes):
-    return override(SolveConfig(), ttt=steps > 0, train__steps=steps, train__lr=3e-3, train__warmup=0.0,
+    return override(SolveConfig(), ttt=steps > 0, model__adapter="", train__steps=steps, train__lr=3e-3, train__warmup=0.0,
                     train__colours="none", infer__views=2, **changes)
 
 

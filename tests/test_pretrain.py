@@ -1,0 +1,94 @@
+"""Stage 1 on tiny models: exact resume, the contamination guard, and solve's warning."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from arcttt.cli import app
+from arcttt.config import LoraConfig, ModelConfig
+from arcttt.contamination import Guard
+from arcttt.errors import ArcError
+from arcttt.model import load_model
+from arcttt.pretrain import PretrainConfig, build_corpus, pretrain
+from arcttt.tasks import Example, Task
+
+
+def task(task_id, colour, side=2):
+    grid = tuple((colour,) * side for _ in range(side))
+    flipped = tuple(((colour + 1) % 10,) * side for _ in range(side))
+    return Task(task_id, (Example(grid, flipped), Example(flipped, grid)), (Example(grid, flipped),))
+
+
+TRAIN = [task(f"train{c}", c) for c in range(1, 6)]
+CONFIG = PretrainConfig(steps=8, lr=1e-3, checkpoint_every=3, max_tokens=256, lora=LoraConfig(rank=4, alpha=8))
+
+
+class Stop(Exception):
+    pass
+
+
+def test_guard_drops_excluded_ids_and_the_same_grids_under_another_id():
+    evaluated = task("eval1", 7)
+    renamed = Task("innocent-looking", evaluated.train, evaluated.test)
+    corpus = build_corpus([("train", TRAIN + [renamed, task("eval1", 8)])], [("eval", [evaluated])])
+    assert [t.id for t in corpus.tasks] == [t.id for t in TRAIN]
+    assert corpus.dropped == {"innocent-looking": "content", "eval1": "id"}
+    assert Guard.of([evaluated]).reason(task("other", 3)) is None
+    # Solved tests become demonstrations for stage 1.
+    assert len(corpus.tasks[0].train) == 3 and corpus.tasks[0].test == ()
+
+
+def test_resume_continues_at_the_exact_step_with_the_same_loss_curve(tmp_path, hub_model_dir):
+    corpus = build_corpus([("train", TRAIN)], [])
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    whole = pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "whole")
+
+    def stop_at_5(step, loss, tokens):
+        if step == 5:
+            raise Stop
+
+    with pytest.raises(Stop):
+        pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "cut", on_step=stop_at_5)
+    assert json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())["step"] == 3
+    with pytest.raises(ArcError, match="pass --resume"):
+        pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "cut")
+    resumed = pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "cut", resume=True)
+
+    def curve(directory):
+        return [json.loads(line)["loss"] for line in (directory / "losses.jsonl").read_text().splitlines()]
+
+    assert curve(tmp_path / "cut") == curve(tmp_path / "whole") and len(curve(tmp_path / "whole")) == 8
+    assert resumed["tokens"] == whole["tokens"] and resumed["steps"] == 8
+    assert (tmp_path / "cut" / "adapter_model.safetensors").read_bytes() == \
+        (tmp_path / "whole" / "adapter_model.safetensors").read_bytes()
+
+
+def test_solve_with_the_adapter_warns_about_tasks_it_was_trained_on(tmp_path, hub_model_dir):
+    adapter = tmp_path / "stage1"
+    result = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
+                                      str(adapter), "--steps", "3", "--rank", "4", "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert manifest["steps"] == 3 and len(manifest["trained_tasks"]) == 5 and manifest["sources"] == ["data/sample"]
+    out = tmp_path / "p.json"
+    solved = CliRunner().invoke(app, ["solve", "data/sample", "--tasks", "00576224", "--model", str(hub_model_dir),
+                                      "--adapter", str(adapter), "--steps", "1", "--views", "1", "--device", "cpu",
+                                      "--out", str(out), "--json"])
+    assert solved.exit_code == 0, solved.output
+    assert "WARNING: the stage-1 adapter" in solved.stderr and "00576224" in solved.stderr
+    # With the evaluated tasks excluded, the same data trains on nothing and says so.
+    refused = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--exclude", "arc-agi-1/evaluation",
+                                       "--model", str(hub_model_dir), "--out", str(tmp_path / "x"), "--steps", "1"])
+    assert refused.exit_code != 0 and "no training task left" in str(refused.exception)
+
+
+def test_adapter_for_another_base_model_is_refused(tmp_path, hub_model_dir):
+    from arcttt.model import merge_adapter
+
+    adapter = tmp_path / "stage1"
+    CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out", str(adapter),
+                             "--steps", "1", "--rank", "4", "--device", "cpu"])
+    loaded = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", adapter=""))
+    with pytest.raises(ArcError, match="trained on"):
+        merge_adapter(loaded, adapter, "some/other-model")
