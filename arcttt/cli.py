@@ -147,10 +147,22 @@ def find_task(task: str, source: str | None):
     raise ArcError(f"no task {task!r} (not a file, and not in {source or 'any built-in dataset'})")
 
 
+def read_id_list(spec: str) -> list[str]:
+    """Task ids from `a,b,c` or from `@file` (one id a line, `#` starts a comment)."""
+    if not spec.startswith("@"):
+        return [t.strip() for t in spec.split(",") if t.strip()]
+    path = Path(spec[1:])
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ArcError(f"cannot read task list: {exc.strerror or exc}", source=str(path)) from exc
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
 def _select(taskset, task_ids: str | None, limit: int | None) -> list:
     tasks = list(taskset.tasks)
     if task_ids:
-        wanted = [t.strip() for t in task_ids.split(",") if t.strip()]
+        wanted = read_id_list(task_ids)
         known = taskset.by_id()
         unknown = [t for t in wanted if t not in known]
         if unknown:
@@ -166,7 +178,7 @@ def solve(
     config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any knob (see configs/).")] = None,
     model: Annotated[Optional[str], typer.Option(help="'embedded', a Hugging Face model id or a local folder.")] = None,
     solutions: Annotated[Optional[Path], typer.Option(help="Kaggle solutions file for a challenges file.")] = None,
-    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Comma-separated task ids to solve.")] = None,
+    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Task ids to solve: a,b,c or @FILE (one id a line).")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Solve only the first N tasks.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice.")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
