@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN ?= runs/sample
 
-.PHONY: install test test-fast solve clean
+.PHONY: install test test-fast smoke solve leaderboard clean
 
 install: $(STAMP)
 
@@ -20,9 +20,17 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet "$(TORCH)" -e '.[dev]'
 	touch $(STAMP)
 
-# Everything, including the slow end-to-end test on the real embedded model (what CI runs).
+# What CI runs: every test (the slow one loads the real embedded model), then the cpu-smoke
+# leaderboard suite, which fails on any pipeline error (never on low accuracy).
 test: install
 	$(BIN)/python -m pytest -q
+	$(MAKE) smoke
+
+smoke: install
+	rm -rf runs/smoke
+	$(BIN)/arcttt leaderboard run --suite cpu-smoke --config configs/ci-smoke.toml \
+		--results runs/smoke/results.jsonl --runs runs/smoke --fail-on-error
+	$(BIN)/arcttt leaderboard show --results runs/smoke/results.jsonl
 
 # The quick loop: skips the tests that load the real embedded model.
 test-fast: install
@@ -32,6 +40,13 @@ test-fast: install
 solve: install
 	$(BIN)/arcttt solve data/sample --config configs/cpu-ttt.toml --out $(RUN)/predictions.json --overwrite
 	$(BIN)/arcttt score $(RUN)/predictions.json --solutions data/sample
+
+# Append records for SUITE under each of CONFIGS to leaderboard/results.jsonl, render LEADERBOARD.md.
+SUITE ?= cpu-smoke
+CONFIGS ?= configs/cpu-icl.toml configs/cpu-ttt.toml
+leaderboard: install
+	$(BIN)/arcttt leaderboard run --suite $(SUITE) $(foreach c,$(CONFIGS),--config $(c))
+	$(BIN)/arcttt leaderboard show --baseline cpu-icl --markdown LEADERBOARD.md --plot leaderboard/accuracy-vs-time.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis runs

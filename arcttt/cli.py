@@ -301,6 +301,62 @@ def pretrain(
                   markup=False)
 
 
+leaderboard_app = typer.Typer(no_args_is_help=True, help="Run task suites with several configs and compare them.")
+app.add_typer(leaderboard_app, name="leaderboard")
+RESULTS = Path("leaderboard/results.jsonl")
+
+
+@leaderboard_app.command("run")
+def leaderboard_run(
+    suite: Annotated[str, typer.Option(help="Suite name (data/suites/NAME.toml) or path to a suite file.")],
+    config: Annotated[list[Path], typer.Option("--config", help="Config file (repeatable); one record each.")],
+    results: Annotated[Path, typer.Option(help="Records are appended here.")] = RESULTS,
+    runs: Annotated[Path, typer.Option(help="Where each config's predictions go (resumed if there).")] = Path("runs/leaderboard"),
+    fail_on_error: Annotated[bool, typer.Option(help="Exit 1 if any task failed (for CI; low accuracy is no error).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON lines only.")] = False,
+) -> None:
+    """Solve a suite with each config, score it, and append one record per config."""
+    from arcttt.leaderboard import append_record, load_suite, run_suite
+
+    chosen = load_suite(suite)
+    failed = []
+    for path in config:
+        record = run_suite(chosen, path, runs, err)
+        append_record(results, record)
+        failed += [f"{record['config']}:{t}" for t in record["failed_tasks"]]
+        if as_json:
+            print(json.dumps(record))
+        else:
+            console.print(f"{chosen.name} / {record['config']}: score {record['score']:.3f} "
+                          f"({record['tasks_solved']}/{record['tasks']}), {record['seconds_per_task_median']:.1f} s/task "
+                          f"median -> {results}", markup=False)
+    if fail_on_error and failed:
+        raise ArcError(f"{len(failed)} task(s) failed: {', '.join(failed)}", source=str(results))
+
+
+@leaderboard_app.command("show")
+def leaderboard_show(
+    results: Annotated[Path, typer.Option(help="Records to show.")] = RESULTS,
+    baseline: Annotated[Optional[str], typer.Option(help="Config name to compare against (e.g. cpu-icl).")] = None,
+    markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table as Markdown here (e.g. LEADERBOARD.md).")] = None,
+    plot_out: Annotated[Optional[Path], typer.Option("--plot", help="Also write an accuracy-vs-seconds plot (PNG).")] = None,
+) -> None:
+    """The records as a table, best per suite first, with deltas against a baseline."""
+    from arcttt.leaderboard import COLUMNS, markdown, plot, read_records, table_rows
+
+    records = read_records(results)
+    table = Table(*COLUMNS[:11], title=str(results))
+    for row in table_rows(records, baseline):
+        table.add_row(*row[:11])
+    console.print(table)
+    if markdown_out is not None:
+        markdown_out.write_text(markdown(records, baseline))
+        err.print(f"wrote {markdown_out}", markup=False)
+    if plot_out is not None:
+        plot(records, plot_out)
+        err.print(f"wrote {plot_out}", markup=False)
+
+
 def main() -> None:
     """Entry point: the one place where a domain error becomes a message and an exit status."""
     try:

@@ -1,0 +1,228 @@
+"""Leaderboard runs: solve a named suite with several configs, score, and keep one record each.
+
+A suite (`data/suites/NAME.toml`) names a task source, a version and, optionally, a list of task
+ids. A record (one JSON line in `leaderboard/results.jsonl`) holds the score in both ARC
+conventions, the solved ids, seconds per task, tokens trained, peak memory, what was run (model,
+adapter and config digests, git commit, machine) and when. Rendering needs no torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from arcttt.config import load_config
+from arcttt.errors import ArcError
+from arcttt.tasks import Task, load_source
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ROOT / "data" / "suites"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    version: int
+    source: str
+    tasks: tuple[str, ...] | None  # None: every task of the source
+
+    def load(self) -> list[Task]:
+        taskset = load_source(self.source)
+        if self.tasks is None:
+            return list(taskset.tasks)
+        known = taskset.by_id()
+        missing = [t for t in self.tasks if t not in known]
+        if missing:
+            raise ArcError(f"task(s) {', '.join(missing)} not in {self.source}", source=f"suite {self.name}")
+        return [known[t] for t in self.tasks]
+
+
+def load_suite(spec: str) -> Suite:
+    """A suite by name (in data/suites/) or by path to its TOML file."""
+    path = Path(spec) if spec.endswith(".toml") else SUITES / f"{spec}.toml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in SUITES.glob("*.toml")))
+        raise ArcError(f"no such suite (known: {known})", source=str(path))
+    try:
+        data = tomllib.loads(path.read_text())
+        return Suite(str(data["name"]), int(data["version"]), str(data["source"]),
+                     tuple(data["tasks"]) if "tasks" in data else None)
+    except (tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as exc:
+        raise ArcError(f"malformed suite: {exc}", source=str(path)) from exc
+
+
+def machine() -> str:
+    """The GPU's name, or the CPU model and core count."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
+    except ImportError:
+        pass
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def file_digest(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
+    """Solve the suite with one config (resuming an earlier run of the same config) and make its record."""
+    import resource
+
+    from arcttt.model import ADAPTER_MANIFEST, embedded_cache_key, resolve_adapter
+    from arcttt.pipeline import sidecar
+    from arcttt.pretrain import git_commit
+    from arcttt.run import RunOptions, run
+    from arcttt.score import score
+
+    config = load_config(config_path)
+    tasks = suite.load()
+    out = runs_dir / suite.name / f"{config_path.stem}-{config.digest}" / "predictions.json"
+    result = run(tasks, config, RunOptions(out, resume=out.exists()), log)
+    report = score(result.predictions, {t.id: t.solutions for t in tasks})
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    latest = {r["task_id"]: r for r in records}  # a resumed task's last record is its outcome
+    seconds = [r["seconds"] for r in latest.values()]
+    adapter = resolve_adapter(config.model)
+    model = config.model.name
+    if model == "embedded":
+        model = f"embedded gemma3-270m ({embedded_cache_key()})"
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "suite": suite.name,
+        "suite_version": suite.version,
+        "config": config_path.stem,
+        "config_digest": config.digest,
+        "ttt": config.ttt,
+        "model": model,
+        "adapter": str(adapter) if adapter else "",
+        "adapter_digest": file_digest(adapter / "adapter_model.safetensors") if adapter else "",
+        "adapter_manifest_digest": file_digest(adapter / ADAPTER_MANIFEST) if adapter else "",
+        "score": report.score,
+        "tasks": len(report.rows),
+        "tasks_solved": len(report.solved),
+        "solved": list(report.solved),
+        "outputs_correct": report.outputs_correct,
+        "outputs_total": report.outputs_total,
+        "failed_tasks": sorted(t for t, r in latest.items() if r["status"] != "ok"),
+        "seconds_per_task_median": round(statistics.median(seconds), 2) if seconds else 0.0,
+        "seconds_per_task_p90": round(percentile(seconds, 0.9), 2),
+        "tokens_trained": sum(r.get("tokens") or 0 for r in latest.values()),
+        "peak_memory_mib": round(peak_kib / 1024),
+        "commit": git_commit(),
+        "machine": machine(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "predictions": str(out),
+    }
+
+
+def append_record(results: Path, record: dict) -> None:
+    results.parent.mkdir(parents=True, exist_ok=True)
+    with results.open("a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_records(results: Path) -> list[dict]:
+    if not results.exists():
+        raise ArcError("no leaderboard records yet: run `arcttt leaderboard run`", source=str(results))
+    records = []
+    for n, line in enumerate(results.read_text().splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except ValueError as exc:
+                raise ArcError(f"line {n} is not JSON: {exc}", source=str(results)) from exc
+    return records
+
+
+COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "s/task (median)", "s/task (p90)",
+           "tokens trained", "peak MiB", "model", "adapter", "commit", "machine", "date")
+
+
+def table_rows(records: list[dict], baseline: str | None = None) -> list[list[str]]:
+    """The latest record per (suite, config, digest), best score first within each suite."""
+    latest: dict[tuple, dict] = {}
+    for record in records:
+        latest[(record["suite"], record["config"], record["config_digest"])] = record
+    rows = []
+    for suite in sorted({r["suite"] for r in latest.values()}):
+        entries = [r for r in latest.values() if r["suite"] == suite]
+        base = next((r for r in entries if r["config"] == baseline), None)
+        for r in sorted(entries, key=lambda r: (-r["score"], r["seconds_per_task_median"], r["config"])):
+            delta = "" if base is None or r is base else f"{r['score'] - base['score']:+.3f}"
+            rows.append([
+                suite, r["config"], f"{r['score']:.3f}", delta, f"{r['tasks_solved']}/{r['tasks']}",
+                f"{r['outputs_correct']}/{r['outputs_total']}", f"{r['seconds_per_task_median']:.1f}",
+                f"{r['seconds_per_task_p90']:.1f}", str(r["tokens_trained"]), str(r["peak_memory_mib"]),
+                r["model"], r["adapter_digest"] or "none", r["commit"], r["machine"], r["date"][:10],
+            ])
+    return rows
+
+
+def markdown(records: list[dict], baseline: str | None = None) -> str:
+    rows = table_rows(records, baseline)
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
+    note = f" Δ is the score minus that of `{baseline}` on the same suite." if baseline else ""
+    return ("# arcttt leaderboard\n\nWritten by `arcttt leaderboard show --markdown` from "
+            f"`leaderboard/results.jsonl`. Score: ARC Prize per-task average; outputs: Kaggle's count.{note}\n\n"
+            + "\n".join(lines) + "\n")
+
+
+def plot(records: list[dict], path: Path) -> None:
+    """Accuracy against median seconds per task, one point per config, one panel per suite."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ArcError("--plot needs matplotlib: pip install 'arcttt[plot]'") from exc
+    rows = table_rows(records)
+    suites = sorted({row[0] for row in rows})
+    fig, axes = plt.subplots(1, len(suites), figsize=(5 * len(suites), 4), squeeze=False)
+    for ax, suite in zip(axes[0], suites):
+        for row in (r for r in rows if r[0] == suite):
+            x, y = float(row[6]), float(row[2])
+            ax.scatter([x], [y])
+            ax.annotate(row[1], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_title(suite)
+        ax.set_xlabel("seconds per task (median)")
+        ax.set_ylabel("score")
+        ax.set_ylim(-0.05, 1.05)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
