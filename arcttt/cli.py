@@ -58,7 +58,9 @@ def score(
     from arcttt.predictions import load_predictions
     from arcttt.score import score as score_predictions
 
-    table = load_solutions(solutions)
+    from arcttt.tasks import load_solutions
+
+    table = load_solutions(solutions, on_skip=_report_skipped)
     report = score_predictions(load_predictions(predictions), table)
     if as_json:
         print(json.dumps(report.to_json()))
@@ -76,36 +78,6 @@ def score(
         err.print(f"ignored {len(report.unknown)} predicted task(s) not in the solutions: {', '.join(report.unknown)}")
 
 
-def load_solutions(spec: str) -> dict:
-    """Test outputs by task id from any task source, or from a bare Kaggle solutions file."""
-    from arcttt.grids import parse_grid
-    from arcttt.tasks import load_source, read_json
-
-    path = Path(spec)
-    if path.is_file() and path.name.endswith("_solutions.json"):
-        obj = read_json(path)
-        if not isinstance(obj, dict):
-            raise ArcError("a solutions file must be a JSON object {task id: [grid, ...]}", source=spec)
-        return {
-            task_id: tuple(parse_grid(g, source=spec, task=task_id, field=f"[{i}]") for i, g in enumerate(_grid_list(grids, spec, task_id)))
-            for task_id, grids in obj.items()
-        }
-    taskset = load_source(spec)
-    _report_skipped(taskset)
-    for task in taskset.tasks:
-        if not task.has_solutions:
-            missing = next(i for i, example in enumerate(task.test) if example.output is None)
-            raise ArcError("no solution to score against", source=task.source, task=task.id,
-                           field=f"test[{missing}].output")
-    return {task.id: task.solutions for task in taskset.tasks}
-
-
-def _grid_list(obj, source: str, task_id: str) -> list:
-    if not isinstance(obj, list) or not obj:
-        raise ArcError("must be a non-empty list of grids, one per test input", source=source, task=task_id)
-    return obj
-
-
 @app.command()
 def show(
     task: Annotated[str, typer.Argument(help="A task file, or a task id to find in --source.")],
@@ -118,57 +90,15 @@ def show(
     from arcttt.predictions import load_predictions
     from arcttt.render import task_view
 
-    found = find_task(task, source)
+    from arcttt.tasks import find_task
+
+    found = find_task(task, source, on_skip=_report_skipped)
     attempts = None
     if predictions is not None:
         attempts = load_predictions(predictions).get(found.id)
         if attempts is None:
             raise ArcError("no predictions for this task", source=str(predictions), task=found.id)
     console.print(task_view(found, attempts))
-
-
-def find_task(task: str, source: str | None):
-    """A task from a file path, or by id from a source (every built-in dataset when None)."""
-    from arcttt.tasks import DATASETS, load_file, load_source
-
-    if source is None and Path(task).is_file():
-        taskset = load_file(Path(task))
-        _report_skipped(taskset)
-        if not taskset.tasks:
-            raise ArcError("no task in this file could be loaded", source=task)
-        if len(taskset.tasks) > 1:
-            raise ArcError(f"holds {len(taskset.tasks)} tasks; name one: arcttt show TASK_ID --source {task}",
-                           source=task)
-        return taskset.tasks[0]
-    for spec in [source] if source is not None else list(DATASETS):
-        found = load_source(spec).by_id().get(task)
-        if found is not None:
-            return found
-    raise ArcError(f"no task {task!r} (not a file, and not in {source or 'any built-in dataset'})")
-
-
-def read_id_list(spec: str) -> list[str]:
-    """Task ids from `a,b,c` or from `@file` (one id a line, `#` starts a comment)."""
-    if not spec.startswith("@"):
-        return [t.strip() for t in spec.split(",") if t.strip()]
-    path = Path(spec[1:])
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ArcError(f"cannot read task list: {exc.strerror or exc}", source=str(path)) from exc
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
-
-
-def _select(taskset, task_ids: str | None, limit: int | None) -> list:
-    tasks = list(taskset.tasks)
-    if task_ids:
-        wanted = read_id_list(task_ids)
-        known = taskset.by_id()
-        unknown = [t for t in wanted if t not in known]
-        if unknown:
-            raise ArcError(f"unknown task id(s) {', '.join(unknown)}", source=taskset.source, field="--tasks")
-        tasks = [known[t] for t in wanted]
-    return tasks[:limit] if limit is not None else tasks
 
 
 @app.command()
@@ -203,7 +133,7 @@ def solve(
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
     from arcttt.config import load_config, override
-    from arcttt.tasks import load_source
+    from arcttt.tasks import load_source, select
 
     config = override(
         load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, model__name=model,
@@ -211,7 +141,7 @@ def solve(
         train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views)
     taskset = load_source(source, solutions)
     _report_skipped(taskset)
-    chosen = _select(taskset, tasks, limit)
+    chosen = select(taskset, tasks, limit)
     if not chosen:
         raise ArcError("no task to solve", source=source)
 

@@ -12,7 +12,7 @@ import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from arcttt.errors import ArcError
 from arcttt.grids import Grid, parse_grid
@@ -258,3 +258,71 @@ def load_source(spec: str | Path, solutions: str | Path | None = None) -> TaskSe
             raise ArcError("--solutions does not apply to a built-in dataset: it carries its own", source=str(spec))
         return load_dataset(str(spec))
     raise ArcError(f"no such file, folder or dataset (datasets: {', '.join(DATASETS)})", source=str(spec))
+
+
+def _no_report(taskset: TaskSet) -> None:
+    pass
+
+
+def load_solutions(spec: str, on_skip: Callable[[TaskSet], None] = _no_report) -> dict[str, tuple[Grid, ...]]:
+    """Test outputs by task id, from any task source or from a bare Kaggle `*_solutions.json` file."""
+    path = Path(spec)
+    if path.is_file() and path.name.endswith("_solutions.json"):
+        table = _load_solutions(path)
+        out = {}
+        for task_id, grids in table.items():
+            if not isinstance(grids, list) or not grids:
+                raise ArcError("must be a non-empty list of grids, one per test input", source=spec, task=task_id)
+            out[task_id] = tuple(parse_grid(g, source=spec, task=task_id, field=f"[{i}]") for i, g in enumerate(grids))
+        return out
+    taskset = load_source(spec)
+    on_skip(taskset)
+    for task in taskset.tasks:
+        if not task.has_solutions:
+            missing = next(i for i, example in enumerate(task.test) if example.output is None)
+            raise ArcError("no solution to score against", source=task.source, task=task.id,
+                           field=f"test[{missing}].output")
+    return {task.id: task.solutions for task in taskset.tasks}
+
+
+def find_task(task: str, source: str | None, on_skip: Callable[[TaskSet], None] = _no_report) -> Task:
+    """A task from a file path, or by id from a source (every built-in dataset when None)."""
+    if source is None and Path(task).is_file():
+        taskset = load_file(Path(task))
+        on_skip(taskset)
+        if not taskset.tasks:
+            raise ArcError("no task in this file could be loaded", source=task)
+        if len(taskset.tasks) > 1:
+            raise ArcError(f"holds {len(taskset.tasks)} tasks; name one: arcttt show TASK_ID --source {task}",
+                           source=task)
+        return taskset.tasks[0]
+    for spec in [source] if source is not None else list(DATASETS):
+        found = load_source(spec).by_id().get(task)
+        if found is not None:
+            return found
+    raise ArcError(f"no task {task!r} (not a file, and not in {source or 'any built-in dataset'})")
+
+
+def read_id_list(spec: str) -> list[str]:
+    """Task ids from `a,b,c` or from `@FILE` (one id a line, `#` starts a comment)."""
+    if not spec.startswith("@"):
+        return [t.strip() for t in spec.split(",") if t.strip()]
+    path = Path(spec[1:])
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ArcError(f"cannot read task list: {exc.strerror or exc}", source=str(path)) from exc
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def select(taskset: TaskSet, task_ids: str | None = None, limit: int | None = None) -> list[Task]:
+    """The tasks named by `task_ids` (in that order; all when None), at most `limit` of them."""
+    tasks = list(taskset.tasks)
+    if task_ids:
+        wanted = read_id_list(task_ids)
+        known = taskset.by_id()
+        unknown = [t for t in wanted if t not in known]
+        if unknown:
+            raise ArcError(f"unknown task id(s) {', '.join(unknown)}", source=taskset.source, field="--tasks")
+        tasks = [known[t] for t in wanted]
+    return tasks[:limit] if limit is not None else tasks
