@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from torch import nn
 from arcttt.config import LoraConfig, TrainConfig
 from arcttt.encode import PAD, Encoded
 from arcttt.errors import ArcError
+from arcttt.model import quiet_libraries
 
 
 @dataclass
@@ -50,8 +50,7 @@ class Adapter:
         elif gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
-        # peft asks transformers a deprecated question on every wrap; the answer is the same.
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        quiet_libraries()
         lora = PeftLoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=config.dropout,
                               target_modules=targets, task_type="CAUSAL_LM")
         # LoRA's A matrices are drawn from torch's global generator: seed it here, privately.
