@@ -45,12 +45,13 @@ def task_cost(task: Task) -> int:
 
 def assign(tasks: list[Task], count: int) -> list[list[str]]:
     """Task ids per shard, longest first to the least-loaded shard; deterministic."""
+    costs = {task.id: task_cost(task) for task in tasks}  # each encodes every test prompt: once
     loads = [0] * count
     shards: list[list[str]] = [[] for _ in range(count)]
-    for task in sorted(tasks, key=lambda t: (-task_cost(t), t.id)):
+    for task in sorted(tasks, key=lambda t: (-costs[t.id], t.id)):
         target = min(range(count), key=lambda i: (loads[i], i))
         shards[target].append(task.id)
-        loads[target] += task_cost(task)
+        loads[target] += costs[task.id]
     return shards
 
 
