@@ -14,11 +14,18 @@ class ArcError(Exception):
                  field: str | None = None):
         self.source, self.task, self.field = source, task, field
         self.reason = message
+        # File names and ids come from users: escaped, so that they cannot drive the terminal.
         where = ", ".join(
-            part for part in (
+            printable(part) for part in (
                 source,
                 f"task {task}" if task is not None else None,
                 f"field {field}" if field is not None else None,
             ) if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters and undecodable bytes as escapes: safe to show on a terminal."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if 32 <= ord(c) < 127 or ord(c) >= 160 else c.encode("unicode_escape").decode() for c in text)

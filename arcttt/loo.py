@@ -48,15 +48,24 @@ def _with_extra(sample: Sample, rng: np.random.Generator) -> Sample | None:
     return Sample(changed.train[:-1], changed.train[-1], f"{sample.augmentation} {extra.key}")
 
 
-def base_samples(task: Task, rng: np.random.Generator, leave_two_out: bool = True) -> list[Sample]:
-    """The un-augmented samples: leave-one-out, then leave-two-out (when n >= 3)."""
+def base_samples(task: Task, rng: np.random.Generator, leave_two_out: bool = True,
+                 cap: int | None = None) -> list[Sample]:
+    """The un-augmented samples: leave-one-out, then leave-two-out (when n >= 3), at most `cap`.
+
+    Built one at a time and stopped at the cap: n demonstrations have n(n - 1) leave-two-out
+    samples of n - 2 demonstrations each, cubic in n, so building them all first would take
+    gigabytes for a task with hundreds of demonstrations.
+    """
     demos = list(task.train)
     n = len(demos)
     if n == 1:
         return [Sample((), demos[0])]
-    samples = [Sample(_shuffled(demos[:i] + demos[i + 1:], rng), demos[i]) for i in range(n)]
+    limit = cap if cap is not None else n + n * (n - 1)
+    samples = [Sample(_shuffled(demos[:i] + demos[i + 1:], rng), demos[i]) for i in range(min(n, limit))]
     if leave_two_out and n >= 3:
         for i, j in permutations(range(n), 2):
+            if len(samples) >= limit:
+                break
             rest = [d for k, d in enumerate(demos) if k not in (i, j)]
             samples.append(Sample(_shuffled(rest, rng), demos[i]))
     return samples
@@ -70,7 +79,7 @@ def leave_one_out(task: Task, rng: np.random.Generator, cap: int = 250,
     `extras` adds the non-invertible augmentations (x2 upscaling, shifts) to a share
     `extra_rate` of the augmented samples; they are for training only.
     """
-    base = base_samples(task, rng, leave_two_out)
+    base = base_samples(task, rng, leave_two_out, cap)
     out: dict[tuple, Sample] = {}
 
     def add(sample: Sample) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +60,9 @@ def to_jsonable(predictions: Predictions) -> dict[str, list[dict[str, list[list[
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write JSON through a temp file and rename, so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, separators=(",", ":"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from arcttt.durable import write_json_atomic as write
+
+    write(path, obj)
 
 
 def write_predictions(path: str | Path, predictions: Predictions) -> None:

