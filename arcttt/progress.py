@@ -7,17 +7,19 @@ import time
 from typing import Callable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from arcttt.errors import printable
 from arcttt.pipeline import Outcome
 from arcttt.tasks import Task
 
 
 def describe(outcome: Outcome) -> str:
     """One line per task: tokens, loss first -> last, seconds, and rightness when known."""
-    parts = [outcome.task_id]
+    parts = [printable(outcome.task_id)]
     if outcome.error:
-        parts.append(f"FAILED ({outcome.error})")
+        parts.append(f"FAILED ({printable(outcome.error)})")
     if outcome.train.steps:
         losses = outcome.train.losses
         parts.append(f"{outcome.train.steps} steps, {outcome.train.tokens} tokens, "
@@ -59,7 +61,7 @@ class Reporter:
 
     def start(self, task: Task) -> None:
         if self.bar is not None:
-            self.bar.update(self.bar_task, description=f"solving {task.id}")
+            self.bar.update(self.bar_task, description=f"solving {escape(printable(task.id))}")
 
     def done(self, outcome: Outcome) -> None:
         self.count += 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from arcttt.errors import printable
 from arcttt.grids import Grid, shape
 from arcttt.predictions import Attempts
 from arcttt.tasks import Task
@@ -39,7 +41,8 @@ def _title(label: str, grid: Grid | None) -> str:
 def task_view(task: Task, predictions: tuple[Attempts, ...] | None = None) -> Group:
     """A task's demonstrations and tests; with predictions, each attempt marked right or wrong."""
     parts = []
-    demos = Table(title=f"{task.id}: {len(task.train)} demonstrations", show_lines=True)
+    name = escape(printable(task.id))  # an id is user text: no markup, no control characters
+    demos = Table(title=f"{name}: {len(task.train)} demonstrations", show_lines=True)
     demos.add_column("#")
     demos.add_column("input")
     demos.add_column("output")
@@ -47,7 +50,7 @@ def task_view(task: Task, predictions: tuple[Attempts, ...] | None = None) -> Gr
         demos.add_row(str(i), _title("", example.input), _title("", example.output))
         demos.add_row("", grid_text(example.input), grid_text(example.output))
     parts.append(demos)
-    tests = Table(title=f"{task.id}: {len(task.test)} test input(s)", show_lines=True)
+    tests = Table(title=f"{name}: {len(task.test)} test input(s)", show_lines=True)
     for column in ("#", "input", "expected") + (("attempt 1", "attempt 2") if predictions is not None else ()):
         tests.add_column(column)
     for i, example in enumerate(task.test):

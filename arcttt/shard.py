@@ -14,6 +14,8 @@ from pathlib import Path
 
 from arcttt.encode import encode
 from arcttt.errors import ArcError
+from arcttt.durable import write_json_atomic
+from arcttt.grids import parse_grid
 from arcttt.predictions import Predictions, load_predictions
 from arcttt.tasks import Task
 
@@ -25,6 +27,22 @@ class Manifest:
     config_digest: str
     tasks: tuple[str, ...]  # the tasks this shard owns
     all_tasks: tuple[str, ...]  # every task of the run, in output order
+    outputs: tuple[int, ...] = ()  # test inputs of each owned task: entries its predictions must have
+
+    def check(self, source: str) -> Manifest:
+        """The manifest itself if it makes sense; else an error naming the file."""
+        def fail(reason: str) -> ArcError:
+            return ArcError(f"malformed shard manifest: {reason}", source=source)
+
+        if not (self.of >= 1 and 0 <= self.shard < self.of):
+            raise fail(f"shard {self.shard} of {self.of}: need 0 <= shard < of")
+        if len(set(self.all_tasks)) != len(self.all_tasks) or len(set(self.tasks)) != len(self.tasks):
+            raise fail("a task id is listed twice")
+        if not set(self.tasks) <= set(self.all_tasks):
+            raise fail("owns tasks that are not in the run")
+        if self.outputs and (len(self.outputs) != len(self.tasks) or min(self.outputs) < 1):
+            raise fail("outputs must give each owned task's number of test inputs")
+        return self
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -65,21 +83,29 @@ def manifest_path(predictions: Path) -> Path:
 
 
 def write_manifest(predictions: Path, manifest: Manifest) -> None:
-    predictions.parent.mkdir(parents=True, exist_ok=True)
-    manifest_path(predictions).write_text(json.dumps(asdict(manifest), indent=1) + "\n")
+    write_json_atomic(manifest_path(predictions), asdict(manifest), indent=1)
 
 
 def read_manifest(predictions: Path) -> Manifest:
     path = manifest_path(predictions)
     try:
-        data = json.loads(path.read_text())
-        return Manifest(int(data["shard"]), int(data["of"]), str(data["config_digest"]),
-                        tuple(data["tasks"]), tuple(data["all_tasks"]))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ids = [data["tasks"], data["all_tasks"]]
+        if not all(isinstance(x, list) and all(isinstance(t, str) for t in x) for x in ids):
+            raise TypeError("tasks and all_tasks must be lists of task ids")
+        if not all(type(data[k]) is int for k in ("shard", "of")) or not isinstance(data["config_digest"], str):
+            raise TypeError("shard and of must be integers, config_digest a string")
+        outputs = data.get("outputs", [])
+        if not isinstance(outputs, list) or not all(type(n) is int for n in outputs):
+            raise TypeError("outputs must be a list of integers")
+        manifest = Manifest(data["shard"], data["of"], data["config_digest"], tuple(data["tasks"]),
+                            tuple(data["all_tasks"]), tuple(outputs))
     except OSError as exc:
         raise ArcError(f"no shard manifest beside it ({path.name}): was it written by `arcttt solve --shard`?",
                        source=str(predictions)) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise ArcError(f"malformed shard manifest: {exc}", source=str(path)) from exc
+    return manifest.check(str(path))
 
 
 def merge(shards: list[tuple[str, Manifest, Predictions]]) -> Predictions:
@@ -100,10 +126,15 @@ def merge(shards: list[tuple[str, Manifest, Predictions]]) -> Predictions:
             raise ArcError(f"shard {manifest.shard}/{manifest.of} given twice (also {seen_index[manifest.shard]})",
                            source=name)
         seen_index[manifest.shard] = name
+        owned = set(manifest.tasks)
         for task_id in predictions:
+            if task_id not in owned:
+                # Silently dropping it would lose a prediction; keeping it would mix runs.
+                raise ArcError(f"holds predictions for task {task_id}, which this shard does not own", source=name)
             if task_id in owner:
                 raise ArcError(f"overlapping shards: task {task_id} is also in {owner[task_id]}", source=name)
             owner[task_id] = name
+        check_shapes(name, manifest, predictions)
         unfinished = [t for t in manifest.tasks if t not in predictions]
         if unfinished:
             raise ArcError(f"shard is unfinished: {len(unfinished)} task(s) missing, e.g. {unfinished[0]}; "
@@ -115,6 +146,18 @@ def merge(shards: list[tuple[str, Manifest, Predictions]]) -> Predictions:
         raise ArcError(f"{len(missing)} task(s) of the run are in no shard given (e.g. {missing[0]}); "
                        f"missing shard(s): {', '.join(f'{i}/{first.of}' for i in absent) or 'none'}")
     return {t: merged[t] for t in first.all_tasks}
+
+
+def check_shapes(name: str, manifest: Manifest, predictions: Predictions) -> None:
+    """Every entry a real grid, one entry per test input: a merged file must be a valid submission."""
+    expected = dict(zip(manifest.tasks, manifest.outputs))
+    for task_id, entries in predictions.items():
+        if not entries or (task_id in expected and len(entries) != expected[task_id]):
+            want = expected.get(task_id, "at least 1")
+            raise ArcError(f"{len(entries)} entries; the task has {want} test input(s)", source=name, task=task_id)
+        for i, attempts in enumerate(entries):
+            for k, grid in enumerate(attempts):
+                parse_grid([list(row) for row in grid], source=name, task=task_id, field=f"[{i}].attempt_{k + 1}")
 
 
 def merge_files(paths: list[Path]) -> Predictions:
