@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -39,6 +41,9 @@ class ModelConfig:
     """Run model code shipped with a hub model. Off: it is code from the internet."""
     cache_dir: str = ""
     """Where converted models are kept; empty: `$ARCTTT_CACHE` or `~/.cache/arcttt`."""
+    engine: str = "auto"
+    """`lean` (arcttt's own decoder with built-in LoRA: Gemma 3, Llama, Qwen 2/3, unquantized), `hf`
+    (transformers + peft: any causal LM, quantized ones too), or `auto` (lean where it can run)."""
     adapter: str = "default"
     """Stage-1 (ARC-tuned) LoRA adapter merged into the base before TTT: a folder written by
     `arcttt pretrain`, `default` (the adapter shipped for the embedded model, none for others),
@@ -59,15 +64,20 @@ class TrainConfig:
     steps: int = 48
     """Optimizer steps per task; 0 means `epochs` passes over the leave-one-out set."""
     epochs: float = 1.0
-    batch_size: int = 1
+    batch_tokens: int = 4096
+    """Tokens per step, padding included: samples of similar length share a step up to this many
+    (a longer sample gets a step of its own). More tokens per step amortise the per-op cost."""
+    batch_size: int = 0
+    """Most samples per step; 0: as many as `batch_tokens` allows (1 gives one sample per step)."""
     lr: float = 1e-4
     weight_decay: float = 0.0
     warmup: float = 0.1
     """Share of the steps spent warming the learning rate up; then cosine decay to 0."""
     max_examples: int = 250
     """Cap on the leave-one-out set (the MIT paper's 250)."""
-    max_tokens: int = 2048
-    """Longest training sequence; context demonstrations are dropped (largest first) beyond it."""
+    max_tokens: int = 0
+    """Longest training sequence; context demonstrations are dropped (largest first) beyond it.
+    0: `infer.max_tokens`, so a sample sees the context a prompt sees."""
     colours: str = "keep0"
     """Colour permutations: `keep0` (0 stays), `all`, `none`."""
     extras: bool = False
@@ -82,8 +92,8 @@ class TrainConfig:
 class InferConfig:
     views: int = 8
     """Augmented views per test input (identity first, then distinct symmetries x colours x orders)."""
-    batch_size: int = 8
-    """Views decoded together; lower it when memory is short."""
+    batch_size: int = 16
+    """Prompts (views x test inputs of equal length) decoded together; lower it when memory is short."""
     max_tokens: int = 8192
     """Longest prompt + answer; context demonstrations are dropped (largest first) beyond it."""
     per_view: int = 3
@@ -101,6 +111,12 @@ class SolveConfig:
     lora: LoraConfig = field(default_factory=LoraConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     infer: InferConfig = field(default_factory=InferConfig)
+    infer_budget: float = 0.0
+    """Seconds per task for inference (0: no limit); checked between batches of views, which go
+    round the test inputs; views not decoded in time are left out of the vote."""
+    task_budget: float = 0.0
+    """Seconds per task in all (0: no limit): training and inference stop when it is spent and the
+    task keeps the best attempts so far (its test inputs where nothing was decoded)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -148,7 +164,92 @@ def from_dict(data: dict[str, Any], source: str = "config") -> SolveConfig:
         if not isinstance(section, dict):
             raise ArcError(f"[{name}] must be a table", source=source)
         parts[name] = _coerce(cls, section, f"{source} [{name}]")
-    return replace(config, **parts)
+    return validate(replace(config, **parts), source)
+
+
+def _at_least(low: float, strict: bool = False):
+    def check(value: Any) -> str | None:
+        bad = not math.isfinite(value) or (value <= low if strict else value < low)
+        return f"must be {'more than' if strict else 'at least'} {low:g}" if bad else None
+    return check
+
+
+def _between(low: float, high: float, high_open: bool = False):
+    def check(value: Any) -> str | None:
+        bad = not math.isfinite(value) or value < low or (value >= high if high_open else value > high)
+        return f"must be in [{low:g}, {high:g}{')' if high_open else ']'}" if bad else None
+    return check
+
+
+def _one_of(*choices: str):
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+    return check
+
+
+def _device(value: str) -> str | None:
+    return None if re.fullmatch(r"auto|cpu|mps|cuda(:[0-9]+)?", value) else "must be auto, cpu, mps, cuda or cuda:N"
+
+
+def _modules(value: tuple) -> str | None:
+    ok = value and all(isinstance(v, str) and v for v in value)
+    return None if ok else "must be a non-empty list of module names"
+
+
+def _token_limit(value: int) -> str | None:
+    return None if value == 0 or value >= MIN_TOKENS else f"must be 0 (the inference limit) or at least {MIN_TOKENS}"
+
+
+MIN_TOKENS = 16  # BOS, a 1x1 demonstration, a 1x1 query and END need about that many
+# (section or "" for top level, field) -> check returning what is wrong, or None. A field that a
+# config lacks is skipped, so the rules outlive the knobs they check.
+RULES: dict[tuple[str, str], Any] = {
+    ("", "seed"): lambda v: None if 0 <= v < 2**63 else "must be 0 to 2**63 - 1 (a numpy seed)",
+    ("", "time_budget"): _at_least(0),
+    ("", "infer_budget"): _at_least(0),
+    ("", "task_budget"): _at_least(0),
+    ("model", "name"): lambda v: None if v.strip() else "must name a model",
+    ("model", "device"): _device,
+    ("model", "dtype"): _one_of("auto", "bfloat16", "float16", "float32"),
+    ("model", "quantize"): _one_of("auto", "none", "4bit", "8bit"),
+    ("model", "engine"): _one_of("auto", "lean", "hf"),
+    ("lora", "rank"): _at_least(1),
+    ("lora", "alpha"): _at_least(0, strict=True),
+    ("lora", "dropout"): _between(0, 1, high_open=True),
+    ("lora", "target_modules"): _modules,
+    ("train", "steps"): _at_least(0),
+    ("train", "epochs"): _at_least(0, strict=True),
+    ("train", "batch_tokens"): _at_least(1),
+    ("train", "lr"): _at_least(0, strict=True),
+    ("train", "weight_decay"): _at_least(0),
+    ("train", "warmup"): _between(0, 1),
+    ("train", "max_examples"): _at_least(1),
+    ("train", "colours"): _one_of("keep0", "all", "none"),
+    ("infer", "views"): _between(1, 1024),
+    ("infer", "batch_size"): _at_least(1),
+    ("infer", "max_tokens"): _at_least(MIN_TOKENS),
+    ("infer", "per_view"): _at_least(1),
+}
+
+
+def validate(config: SolveConfig, source: str = "config") -> SolveConfig:
+    """The config itself if every value is in range; else an error naming the field and the range."""
+    rules = dict(RULES)
+    # Where `batch_tokens` fills steps, batch_size 0 means "as many as fit"; else 1 is the least.
+    rules[("train", "batch_size")] = _at_least(0 if hasattr(config.train, "batch_tokens") else 1)
+    # Where 0 means "the inference limit", 0 is fine; else a training sequence needs MIN_TOKENS.
+    default_max = TrainConfig.__dataclass_fields__["max_tokens"].default
+    rules[("train", "max_tokens")] = _token_limit if default_max == 0 else _at_least(MIN_TOKENS)
+    for (section, name), check in rules.items():
+        holder = getattr(config, section) if section else config
+        if not hasattr(holder, name):
+            continue
+        value = getattr(holder, name)
+        problem = check(value)
+        if problem:
+            key = f"{section}.{name}" if section else name
+            raise ArcError(f"{problem}, got {value!r}", source=source, field=key)
+    return config
 
 
 def load_config(path: str | Path | None) -> SolveConfig:
@@ -175,7 +276,7 @@ def override(config: SolveConfig, **changes: Any) -> SolveConfig:
             config = replace(config, **{section: replace(getattr(config, section), **{name: value})})
         else:
             config = replace(config, **{key: value})
-    return config
+    return validate(config)
 
 
 def _toml_value(value: Any) -> str:

@@ -3,99 +3,102 @@ the answer is mapped back through the view's inverse, and the candidates go to t
 
 Decoding is greedy with a KV cache and constrained to well-formed grids: only cells, row ends and
 END can be produced, every row has the first row's width, at most 30 rows and 30 columns. So every
-finished answer decodes to a grid.
+finished answer decodes to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
+
+Prompts of equal length (the views of one symmetry class, across all test inputs of a task) are
+decoded together without any padding or attention mask; the task's LoRA is merged into a working
+copy of the weights first.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import torch
 from torch import nn
 
 from arcttt.augment import Transform
 from arcttt.config import InferConfig
-from arcttt.encode import END, MAX_ANSWER_TOKENS, NL, PAD, Encoded, decode_grid, encode, grid_length
+from arcttt.encode import END, MAX_ANSWER_TOKENS, NL, PAD, SYMBOLS, Encoded, decode_grid, encode, grid_length
 from arcttt.grids import MAX_SIDE
 from arcttt.tasks import Task
 from arcttt.vote import Candidate
 
-DIGITS = list(range(10))
-
 
 class GridConstraint:
-    """A logits processor that allows only the tokens that keep the answer a rectangular grid."""
+    """Per-row grammar state, as tensors: which tokens keep each row's answer a rectangular grid."""
 
-    def __init__(self, prompt_length: int, batch: int):
-        self.prompt_length = prompt_length
-        self.rows = [0] * batch
-        self.row_len = [0] * batch
-        self.width = [0] * batch
-        self.done = [False] * batch
+    def __init__(self, batch: int, device: torch.device | str = "cpu"):
+        zeros = torch.zeros(batch, dtype=torch.long, device=device)
+        self.rows, self.row_len, self.width = zeros.clone(), zeros.clone(), zeros.clone()
+        self.done = torch.zeros(batch, dtype=torch.bool, device=device)
 
-    def _update(self, b: int, token: int) -> None:
-        if self.done[b]:
-            return
-        if token == END:
-            self.done[b] = True
-        elif token == NL:
-            self.width[b] = self.width[b] or self.row_len[b]
-            self.rows[b] += 1
-            self.row_len[b] = 0
-        else:
-            self.row_len[b] += 1
+    def allowed(self) -> torch.Tensor:
+        """[batch, vocabulary] True where a token may come next."""
+        live, row_len, width = ~self.done, self.row_len, self.width
+        starting = row_len == 0
+        first_row = width == 0
+        digits = live & torch.where(starting, self.rows < MAX_SIDE,
+                                    torch.where(first_row, row_len < MAX_SIDE, row_len < width))
+        newline = live & ~starting & (first_row | (row_len >= width))
+        end = live & starting & (self.rows > 0)
+        allowed = torch.zeros((len(live), len(SYMBOLS)), dtype=torch.bool, device=live.device)
+        allowed[:, :10] = digits[:, None]
+        allowed[:, NL] = newline
+        allowed[:, END] = end
+        allowed[:, PAD] = self.done
+        return allowed
 
-    def allowed(self, b: int) -> list[int]:
-        if self.done[b]:
-            return [PAD]
-        if self.row_len[b] == 0:
-            if self.rows[b] == 0:
-                return DIGITS
-            return [END] if self.rows[b] >= MAX_SIDE else DIGITS + [END]
-        if self.width[b] == 0:
-            return DIGITS + [NL] if self.row_len[b] < MAX_SIDE else [NL]
-        return DIGITS if self.row_len[b] < self.width[b] else [NL]
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        if input_ids.shape[1] > self.prompt_length:
-            for b, token in enumerate(input_ids[:, -1].tolist()):
-                self._update(b, token)
-        mask = torch.full_like(scores, float("-inf"))
-        for b in range(scores.shape[0]):
-            mask[b, self.allowed(b)] = 0.0
-        return scores + mask
+    def update(self, tokens: torch.Tensor) -> None:
+        live = ~self.done
+        newline = live & (tokens == NL)
+        self.width = torch.where(newline & (self.width == 0), self.row_len, self.width)
+        self.rows = self.rows + newline.long()
+        self.row_len = torch.where(newline, 0, self.row_len + (live & (tokens < 10)).long())
+        self.done = self.done | (live & (tokens == END))
 
 
-def left_pad(prompts: list[Encoded], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), PAD, dtype=torch.long)
-    attention = torch.zeros((len(prompts), width), dtype=torch.long)
-    for row, prompt in enumerate(prompts):
-        ids[row, width - len(prompt):] = torch.tensor(prompt.ids)
-        attention[row, width - len(prompt):] = 1
-    return ids.to(device), attention.to(device)
-
-
-@torch.no_grad()
-def generate(model: nn.Module, prompts: list[Encoded], device: torch.device,
-             max_new_tokens: int = MAX_ANSWER_TOKENS) -> list[tuple[list[int], float]]:
-    """Greedy answers (ids through END) and their log-probabilities under the constraint."""
-    from transformers import LogitsProcessorList
-
-    ids, attention = left_pad(prompts, device)
-    constraint = GridConstraint(ids.shape[1], len(prompts))
-    out = model.generate(
-        input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens, do_sample=False,
-        logits_processor=LogitsProcessorList([constraint]), eos_token_id=END, pad_token_id=PAD,
-        output_scores=True, return_dict_in_generate=True)
-    new = out.sequences[:, ids.shape[1]:]
+@torch.inference_mode()
+def decode(decoder, ids: torch.Tensor, max_new_tokens: int = MAX_ANSWER_TOKENS) -> list[tuple[list[int], float]]:
+    """Greedy answers (ids through END) of equal-length prompts, and their log-probabilities under
+    the constraint; rows stop at END, the batch when every row has."""
+    batch = ids.shape[0]
+    logits = decoder.prefill(ids, capacity=ids.shape[1] + max_new_tokens)
+    constraint = GridConstraint(batch, ids.device)
+    logprob = torch.zeros(batch, dtype=torch.float64, device=ids.device)
+    steps = []
+    for step in range(max_new_tokens):
+        live = ~constraint.done
+        scores = logits.masked_fill(~constraint.allowed(), float("-inf")).log_softmax(-1)
+        token = scores.argmax(-1)
+        logprob += torch.where(live, scores.gather(1, token[:, None])[:, 0].double(), 0.0)
+        constraint.update(token)
+        steps.append(token)
+        if bool(constraint.done.all()) or step == max_new_tokens - 1:
+            break
+        logits = decoder.step(token)
+    tokens = torch.stack(steps, dim=1).tolist()
     answers = []
-    for b in range(len(prompts)):
-        tokens, logprob = [], 0.0
-        for step, token in enumerate(new[b].tolist()):
-            logprob += float(torch.log_softmax(out.scores[step][b].float(), -1)[token])
-            tokens.append(token)
-            if token == END:
-                break
-        answers.append((tokens, logprob))
+    for row, value in zip(tokens, logprob.tolist()):
+        answers.append((row[:row.index(END) + 1] if END in row else row, value))
+    return answers
+
+
+def generate(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_size: int = 16,
+             max_new_tokens: int = MAX_ANSWER_TOKENS, merged: bool = True) -> list[tuple[list[int], float]]:
+    """Greedy constrained answers for prompts of any lengths, in the prompts' order."""
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for i, prompt in enumerate(prompts):
+        by_length[len(prompt)].append(i)
+    answers: list[tuple[list[int], float]] = [([], 0.0)] * len(prompts)
+    decoder = lm.decoder(merged=merged)
+    for length in sorted(by_length):
+        rows = by_length[length]
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            ids = torch.tensor([prompts[i].ids for i in chunk], dtype=torch.long, device=device)
+            for i, answer in zip(chunk, decode(decoder, ids, max_new_tokens)):
+                answers[i] = answer
     return answers
 
 
@@ -105,25 +108,26 @@ def answer_reserve(task: Task, test_index: int) -> int:
     return max(grid_length(g) for g in grids) + 1
 
 
-def predict(model: nn.Module, task: Task, test_index: int, views: tuple[Transform, ...], config: InferConfig,
-            device: torch.device) -> list[Candidate]:
-    """One candidate per view whose answer is a grid, already mapped back to the task's frame."""
-    reserve = answer_reserve(task, test_index)
-    prompts: list[tuple[Transform, Encoded]] = []
+def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig) -> list[tuple[int, Transform, Encoded]]:
+    """(test index, view, prompt) for every test input under every view whose prompt fits."""
+    out = []
     for view in views:
         seen = view.apply_task(task)
-        prompt = encode(seen.train, seen.test[test_index], max_tokens=config.max_tokens, with_answer=False,
-                        reserve=reserve)
-        if prompt is not None:
-            prompts.append((view, prompt))
-    # Decode similar lengths together: less padding, less wasted compute.
-    prompts.sort(key=lambda vp: len(vp[1]))
-    candidates = []
-    for start in range(0, len(prompts), config.batch_size):
-        chunk = prompts[start:start + config.batch_size]
-        answers = generate(model, [p for _, p in chunk], device, max_new_tokens=min(MAX_ANSWER_TOKENS, reserve * 2))
-        for (view, _), (tokens, logprob) in zip(chunk, answers):
-            grid = decode_grid(tokens)
-            if grid is not None:
-                candidates.append(Candidate(view.invert(grid), view.key, logprob))
+        for i in range(len(task.test)):
+            prompt = encode(seen.train, seen.test[i], max_tokens=config.max_tokens, with_answer=False,
+                            reserve=answer_reserve(task, i))
+            if prompt is not None:
+                out.append((i, view, prompt))
+    return out
+
+
+def predict(lm: nn.Module, task: Task, prompts: list[tuple[int, Transform, Encoded]], config: InferConfig,
+            device: torch.device) -> list[list[Candidate]]:
+    """Per test input, one candidate per prompt whose answer is a grid, mapped back to the task's frame."""
+    answers = generate(lm, [p for _, _, p in prompts], device, config.batch_size)
+    candidates: list[list[Candidate]] = [[] for _ in task.test]
+    for (i, view, _), (tokens, logprob) in zip(prompts, answers):
+        grid = decode_grid(tokens)
+        if grid is not None:
+            candidates[i].append(Candidate(view.invert(grid), view.key, logprob))
     return candidates

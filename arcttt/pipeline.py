@@ -16,16 +16,19 @@ from typing import Callable
 import torch
 
 from arcttt.augment import AugmentSpace, sample_transforms
-from arcttt.config import SolveConfig, to_toml
-from arcttt.encode import encode
+from arcttt.config import LoraConfig, SolveConfig, to_toml
+from arcttt.durable import (append_line, output_lock, read_jsonl, remove_stale_temps, repair_tail,
+                            write_json_atomic, write_text_atomic)
+from arcttt.encode import MAX_ANSWER_TOKENS, Encoded, encode
 from arcttt.errors import ArcError
-from arcttt.infer import predict
+from arcttt.infer import predict, prompts_for
 from arcttt.loo import leave_one_out
 from arcttt.model import LoadedModel, load_model, merge_adapter, resolve_adapter
 from arcttt.predictions import Attempts, Predictions, load_predictions, write_predictions
+from arcttt.provenance import contents, run_digest
 from arcttt.seeding import task_rng
-from arcttt.tasks import Task
-from arcttt.ttt import Adapter, TrainStats, train
+from arcttt.tasks import Task, safe_name
+from arcttt.ttt import TrainStats, train
 from arcttt.vote import vote
 
 
@@ -37,6 +40,8 @@ class Outcome:
     attempts: tuple[Attempts, ...]
     seconds: float
     samples: int = 0
+    dropped_train: int = 0  # context demonstrations left out of training samples to fit max_tokens
+    dropped_infer: int = 0  # ... and out of prompts
     train: TrainStats = field(default_factory=TrainStats)
     candidates: int = 0
     error: str | None = None
@@ -47,14 +52,15 @@ class Outcome:
         record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train")}
         losses = self.train.losses
         record.update(status="failed" if self.error else "ok", config_digest=digest, steps=self.train.steps,
-                      tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
+                      samples_trained=self.train.samples, tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
                       loss_first=losses[0] if losses else None, loss_last=losses[-1] if losses else None,
                       seconds=round(self.seconds, 2))
         return record
 
 
 class Engine:
-    """The loaded base model and, when adapters are used, the one LoRA wrapper reset per task."""
+    """The loaded base model and the language model that trains and decodes: one LoRA adapter
+    (reset per task) when TTT or saved adapters are used, none for in-context learning alone."""
 
     def __init__(self, config: SolveConfig, loaded: LoadedModel | None = None, with_adapter: bool | None = None):
         self.config = config
@@ -62,13 +68,33 @@ class Engine:
         stage1 = resolve_adapter(config.model)
         if stage1 is not None:
             self.loaded = merge_adapter(self.loaded, stage1, config.model.name)
-        use_adapter = config.ttt if with_adapter is None else with_adapter
-        self.adapter = Adapter(self.loaded.model, config.lora, config.seed,
-                               config.train.gradient_checkpointing) if use_adapter else None
+        self.adapted = config.ttt if with_adapter is None else with_adapter
+        self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config)
 
-    @property
-    def model(self) -> torch.nn.Module:
-        return self.adapter.model if self.adapter is not None else self.loaded.model
+
+def build_lm(model: torch.nn.Module, lora: LoraConfig | None, config: SolveConfig) -> torch.nn.Module:
+    """The lean engine where it can run the model (or where asked), else transformers + peft."""
+    from arcttt.hf import HfLM
+    from arcttt.lm import LeanLM, supports
+
+    choice = config.model.engine
+    if choice not in ("auto", "lean", "hf"):
+        raise ArcError(f"unknown engine {choice!r}; use auto, lean or hf")
+    reason = supports(model)
+    if choice == "lean" and reason is not None:
+        raise ArcError(f"engine = lean cannot run {config.model.name!r}: {reason}; use engine = hf or auto")
+    if choice == "hf" or reason is not None:
+        return HfLM(model, lora, config.seed, config.train.gradient_checkpointing)
+    return LeanLM(model, lora, config.seed, max_positions=config.infer.max_tokens + MAX_ANSWER_TOKENS)
+
+
+def training_set(task: Task, config: SolveConfig, rng) -> list[Encoded]:
+    """The task's augmented leave-one-out samples, encoded within the training token budget."""
+    samples = leave_one_out(task, rng, config.train.max_examples, AugmentSpace(colours=config.train.colours),
+                            config.train.leave_two_out, config.train.extras)
+    max_tokens = config.train.max_tokens or config.infer.max_tokens
+    return [e for s in samples if (e := encode(s.context, s.query, max_tokens,
+                                               demo_loss=config.train.demo_loss)) is not None]
 
 
 def fallback_attempts(task: Task) -> tuple[Attempts, ...]:
@@ -76,38 +102,68 @@ def fallback_attempts(task: Task) -> tuple[Attempts, ...]:
     return tuple((example.input, example.input) for example in task.test)
 
 
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
+
+def earliest(*deadlines: float | None) -> float | None:
+    """The first of the deadlines that are set (None: no deadline)."""
+    return min((d for d in deadlines if d is not None), default=None)
+
+
+def predict_within(lm: torch.nn.Module, task: Task, prompts: list, config, device: torch.device,
+                   deadline: float | None) -> list[list]:
+    """Candidates per test input; with a deadline, one batch of prompts at a time until it is spent.
+
+    Prompts come view by view (every test input under the identity view first), so a task over
+    budget keeps the answers of its first views for every test input.
+    """
+    if deadline is None:
+        return predict(lm, task, prompts, config, device)
+    candidates: list[list] = [[] for _ in task.test]
+    for first in range(0, len(prompts), config.batch_size):
+        if time.monotonic() > deadline:
+            break
+        for i, found in enumerate(predict(lm, task, prompts[first:first + config.batch_size], config, device)):
+            candidates[i] += found
+    return candidates
+
+
 def solve_task(task: Task, engine: Engine, config: SolveConfig, adapters_in: Path | None = None,
                adapters_out: Path | None = None) -> Outcome:
     """Solve one task: train a fresh adapter on its demonstrations, predict under views, vote."""
     start = time.monotonic()
     rng = task_rng(config.seed, task.id, "train")
+    task_deadline = start + config.task_budget if config.task_budget > 0 else None
     device = engine.loaded.device
     outcome = Outcome(task.id, (), 0.0)
-    if engine.adapter is not None:
-        engine.adapter.reset()
-        saved = adapters_in / task.id if adapters_in is not None else None
+    if engine.adapted:
+        engine.lm.reset()
+        saved = adapters_in / safe_name(task.id) if adapters_in is not None else None
         if saved is not None and saved.exists():
-            engine.adapter.load(saved)
+            # Without weights in it, peft would take the folder name for a hub id and go online.
+            if not any((saved / name).is_file() for name in ADAPTER_WEIGHTS):
+                raise ArcError(f"no adapter weights ({ADAPTER_WEIGHTS[0]}) in this folder", source=str(saved),
+                               task=task.id)
+            engine.lm.load(saved)
         elif config.ttt:
-            samples = leave_one_out(task, rng, config.train.max_examples,
-                                    AugmentSpace(colours=config.train.colours), config.train.leave_two_out,
-                                    config.train.extras)
-            encoded = [e for s in samples if (e := encode(s.context, s.query, config.train.max_tokens,
-                                                          demo_loss=config.train.demo_loss)) is not None]
+            encoded = training_set(task, config, rng)
             outcome.samples = len(encoded)
-            deadline = start + config.time_budget if config.time_budget > 0 else None
+            outcome.dropped_train = sum(len(e.dropped) for e in encoded)
+            deadline = earliest(start + config.time_budget if config.time_budget > 0 else None, task_deadline)
             torch.manual_seed(int(rng.integers(2**62)))  # dropout, if any: fixed per (seed, task)
-            outcome.train = train(engine.model, encoded, config.train, rng, device, deadline)
+            outcome.train = train(engine.lm, encoded, config.train, rng, device, deadline)
             if adapters_out is not None:
-                engine.adapter.save(adapters_out / task.id)
+                engine.lm.save(adapters_out / safe_name(task.id))
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
                               AugmentSpace(colours=config.train.colours))
-    attempts = []
-    for i, example in enumerate(task.test):
-        candidates = predict(engine.model, task, i, views, config.infer, device)
-        outcome.candidates += len(candidates)
-        attempts.append(vote(candidates, fallback=example.input, per_view=config.infer.per_view))
-    outcome.attempts = tuple(attempts)
+    prompts = prompts_for(task, views, config.infer)
+    outcome.dropped_infer = sum(len(p.dropped) for _, _, p in prompts)
+    infer_deadline = earliest(time.monotonic() + config.infer_budget if config.infer_budget > 0 else None,
+                              task_deadline)
+    candidates = predict_within(engine.lm, task, prompts, config.infer, device, infer_deadline)
+    outcome.candidates = sum(len(c) for c in candidates)
+    outcome.attempts = tuple(vote(c, fallback=example.input, per_view=config.infer.per_view)
+                             for c, example in zip(candidates, task.test))
     outcome.seconds = time.monotonic() - start
     return outcome
 
@@ -117,76 +173,138 @@ def sidecar(out: Path, suffix: str) -> Path:
     return out.with_name(f"{out.stem}.{suffix}")
 
 
-def write_effective_config(out: Path, config: SolveConfig) -> None:
-    """The config beside the predictions, loadable with --config, with its digest."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sidecar(out, "config.toml").write_text(f"# effective config of {out.name}; digest {config.digest}\n"
-                                           + to_toml(config))
+def write_effective_config(out: Path, config: SolveConfig, digest: str | None = None) -> None:
+    """The config beside the predictions, loadable with --config, with its digest (and the run's)."""
+    run = f"; run digest {digest} (config, model, adapters, arcttt version)" if digest else ""
+    write_text_atomic(sidecar(out, "config.toml"),
+                      f"# effective config of {out.name}; digest {config.digest}{run}\n" + to_toml(config))
+
+
+def state_path(out: Path) -> Path:
+    """`predictions.run.json`: which run owns these predictions (its digest and what it covers)."""
+    return sidecar(out, "run.json")
+
+
+def read_log(log: Path) -> list[dict]:
+    """A run's task records, in order; a torn last line (a kill mid-append) is skipped."""
+    return [record for record in read_jsonl(log) if "task_id" in record]
 
 
 def finished_count(log: Path) -> int:
     """Tasks logged as solved in a run's log (0 if there is none yet): for progress across ranks."""
     try:
-        return sum(json.loads(line)["status"] == "ok" for line in log.read_text().splitlines())
-    except OSError:
+        return sum(record.get("status") == "ok" for record in read_log(log))
+    except (ArcError, OSError):
         return 0
 
 
+def check_output(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to touch an earlier run's files unless told to continue it or to start over."""
+    existing = [p.name for p in (out, sidecar(out, "log.jsonl"), state_path(out)) if p.exists()]
+    if existing and not (resume or overwrite):
+        raise ArcError(f"already exists ({', '.join(existing)}): pass --resume to continue that run or "
+                       "--overwrite to start over", source=str(out))
+
+
 def _finished(out: Path, digest: str) -> tuple[Predictions, set[str]]:
-    """Predictions and the ids of tasks solved without error by an earlier run with this config."""
-    log = sidecar(out, "log.jsonl")
-    if not out.exists() or not log.exists():
-        return {}, set()
+    """Predictions and the ids of tasks solved without error by an earlier run with this digest."""
+    log, state = sidecar(out, "log.jsonl"), state_path(out)
+    if state.exists():
+        try:
+            recorded = json.loads(state.read_text(encoding="utf-8")).get("digest")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ArcError(f"unreadable run state {state.name} ({exc}): pass --overwrite to start over",
+                           source=str(out)) from exc
+        if recorded != digest:
+            raise ArcError(f"was written by another run: another config, model, adapter or arcttt version "
+                           f"(digest {recorded}, now {digest}); use the same to resume, or another --out",
+                           source=str(out))
+    if out.exists() and not log.exists():
+        raise ArcError(f"its log {log.name} is missing, so which tasks finished, and with which config, is "
+                       "unknown: pass --overwrite to start over, or choose another --out", source=str(out))
     done = set()
-    for line in log.read_text().splitlines():
-        record = json.loads(line)
-        if record["config_digest"] != digest:
-            raise ArcError(f"was written with another config (digest {record['config_digest']}, now {digest}); "
+    for record in read_log(log):
+        if record.get("config_digest") != digest:
+            raise ArcError(f"was written with another config (digest {record.get('config_digest')}, now {digest}); "
                            "use the same config to resume, or another --out", source=str(out))
-        if record["status"] == "ok":
+        if record.get("status") == "ok":
             done.add(record["task_id"])
         else:
             done.discard(record["task_id"])
-    predictions = load_predictions(out)
+    predictions = load_predictions(out) if out.exists() else {}
     return predictions, done & set(predictions)
+
+
+def in_order(predictions: Predictions, order: list[str]) -> Predictions:
+    """This run's tasks in run order, then every other task already there: never drop one."""
+    first = {k: predictions[k] for k in order if k in predictions}
+    return {**first, **{k: v for k, v in predictions.items() if k not in first}}
+
+
+# Errors that are bugs when arcttt's own code raises them: they stop the run to be fixed. Anything
+# else (out of memory, a damaged adapter file, a library's complaint about one task) fails the task.
+BUG_TYPES = (AssertionError, AttributeError, ImportError, NameError, SyntaxError, TypeError)
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def is_arcttt_bug(exc: BaseException) -> bool:
+    """True for a programming error raised in arcttt's own code, not in a library it calls."""
+    if not isinstance(exc, BUG_TYPES):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_PACKAGE)
 
 
 def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory: Callable[[], Engine],
               resume: bool = False, overwrite: bool = False, adapters_in: Path | None = None,
               adapters_out: Path | None = None, on_start: Callable[[Task], None] = lambda task: None,
               on_done: Callable[[Outcome], None] = lambda outcome: None) -> Predictions:
-    """Solve every task, writing predictions (atomically) and a log line after each one.
+    """Solve every task, writing predictions (atomically) and a log line (synced) after each one.
 
-    With `resume`, tasks already solved by an earlier run with the same config are kept and
-    skipped. Every task ends up in the predictions: a failed task gets fallback attempts.
+    With `resume`, tasks already solved by an earlier run with the same digest are kept and
+    skipped, and predictions of other tasks in `out` are kept too. Every task ends up in the
+    predictions: a failed task gets fallback attempts. Returns this run's tasks' predictions.
     """
-    if out.exists() and not (resume or overwrite):
-        raise ArcError("already exists: pass --resume to continue that run or --overwrite to start over",
-                       source=str(out))
-    predictions, done = _finished(out, config.digest) if resume else ({}, set())
-    log = sidecar(out, "log.jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_effective_config(out, config)
-    if not resume:
-        log.write_text("")
-    order = [task.id for task in tasks]
-    pending = [task for task in tasks if task.id not in done]
-    engine = engine_factory() if pending else None
-    for task in pending:
-        on_start(task)
-        try:
-            outcome = solve_task(task, engine, config, adapters_in, adapters_out)
-        except (ArcError, RuntimeError, ValueError) as exc:
-            # One task's failure (out of memory, a bad adapter) must not lose the run.
-            outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
-            traceback.print_exc()
-        if task.has_solutions:
-            pairs = list(zip(task.solutions, outcome.attempts))
-            outcome.correct = [truth in attempts for truth, attempts in pairs]
-            outcome.top_correct = [truth == attempts[0] for truth, attempts in pairs]
-        predictions[task.id] = outcome.attempts
-        write_predictions(out, {k: predictions[k] for k in order if k in predictions})
-        with log.open("a") as f:
-            f.write(json.dumps(outcome.record(config.digest)) + "\n")
-        on_done(outcome)
+    with output_lock(out):
+        check_output(out, resume, overwrite)
+        remove_stale_temps(out)
+        digest = run_digest(config, adapters_in)
+        log = sidecar(out, "log.jsonl")
+        if resume:
+            predictions, done = _finished(out, digest)
+            repair_tail(log)
+        else:
+            # Predictions first: from here on a kill leaves no file of the old run to resume.
+            for path in (out, log, state_path(out)):
+                path.unlink(missing_ok=True)
+            predictions, done = {}, set()
+        write_json_atomic(state_path(out), {"format": 1, "digest": digest, "predictions": out.name,
+                                            "contents": contents(config, adapters_in)}, indent=1)
+        write_effective_config(out, config, digest)
+        if not log.exists():
+            write_text_atomic(log, "")
+        order = [task.id for task in tasks]
+        pending = [task for task in tasks if task.id not in done]
+        engine = engine_factory() if pending else None
+        for task in pending:
+            on_start(task)
+            try:
+                outcome = solve_task(task, engine, config, adapters_in, adapters_out)
+            except Exception as exc:  # one task's failure (out of memory, a bad adapter) must not lose the run
+                if is_arcttt_bug(exc):
+                    raise
+                outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
+                traceback.print_exc()
+            if task.has_solutions:
+                pairs = list(zip(task.solutions, outcome.attempts))
+                outcome.correct = [truth in attempts for truth, attempts in pairs]
+                outcome.top_correct = [truth == attempts[0] for truth, attempts in pairs]
+            predictions[task.id] = outcome.attempts
+            write_predictions(out, in_order(predictions, order))
+            append_line(log, outcome.record(digest))
+            on_done(outcome)
+        if not out.exists():  # every task was done already, or none was given: the file still exists
+            write_predictions(out, in_order(predictions, order))
     return {k: predictions[k] for k in order if k in predictions}

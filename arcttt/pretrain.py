@@ -25,16 +25,19 @@ from safetensors.torch import load_file, save_file
 from arcttt.augment import AugmentSpace
 from arcttt.config import LoraConfig, ModelConfig
 from arcttt.contamination import Guard, task_hashes
+from arcttt.durable import sync_dir, write_json_atomic, write_text_atomic
 from arcttt.encode import SYMBOLS, encode, pair_length
 from arcttt.errors import ArcError
 from arcttt.loo import random_sample
 from arcttt.model import LoadedModel
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
-from arcttt.ttt import Adapter, collate, masked_loss
+from arcttt.hf import HfLM
+from arcttt.ttt import collate, masked_loss
 
 MANIFEST = "arcttt-adapter.json"
 CHECKPOINT = "checkpoint"
+RUN_MARKER = "arcttt-pretrain.json"  # written first: a folder holding it is a stage-1 run's own
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def sample_for_step(corpus: Corpus, step: int, config: PretrainConfig):
     return encode(sample.context, sample.query, config.max_tokens)
 
 
-def _save_checkpoint(directory: Path, adapter: Adapter, optimizer: torch.optim.Optimizer, state: dict) -> None:
+def _save_checkpoint(directory: Path, adapter: HfLM, optimizer: torch.optim.Optimizer, state: dict) -> None:
     staging = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     adapter.save(staging)
@@ -106,15 +109,36 @@ def _save_checkpoint(directory: Path, adapter: Adapter, optimizer: torch.optim.O
     tensors = {f"{index}.{name}": value.contiguous() for index, slots in opt["state"].items()
                for name, value in slots.items()}
     save_file(tensors, staging / "optimizer.safetensors")
-    (staging / "state.json").write_text(json.dumps({**state, "param_groups": opt["param_groups"]}))
+    # state.json last and atomically: its presence marks a complete checkpoint (see recover_checkpoint).
+    write_text_atomic(staging / "state.json", json.dumps({**state, "param_groups": opt["param_groups"]}))
     old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
         directory.rename(old)
     staging.rename(directory)
+    sync_dir(directory.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _load_checkpoint(directory: Path, adapter: Adapter, optimizer: torch.optim.Optimizer) -> dict:
+def recover_checkpoint(directory: Path) -> None:
+    """Finish a rotation that a kill interrupted, so the newest complete checkpoint is at `directory`.
+
+    A kill between the two renames of `_save_checkpoint` leaves no `checkpoint`, a complete
+    `checkpoint.tmp` (newer) and `checkpoint.old`; any other leftover is incomplete or superseded.
+    """
+    staging = directory.with_name(directory.name + ".tmp")
+    old = directory.with_name(directory.name + ".old")
+    if not directory.exists():
+        for candidate in (staging, old):
+            if (candidate / "state.json").exists():
+                candidate.rename(directory)
+                sync_dir(directory.parent)
+                break
+    for leftover in (staging, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _load_checkpoint(directory: Path, adapter: HfLM, optimizer: torch.optim.Optimizer) -> dict:
     adapter.load(directory)
     state = json.loads((directory / "state.json").read_text())
     tensors = load_file(directory / "optimizer.safetensors")
@@ -142,9 +166,16 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     corpus = trainable(corpus, config.max_tokens)
     if not corpus.tasks:
         raise ArcError(f"no training task has a demonstration within --max-tokens {config.max_tokens}")
-    out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / CHECKPOINT
-    adapter = Adapter(loaded.model, config.lora, config.seed)
+    ours = [out / RUN_MARKER, out / MANIFEST, checkpoint]
+    if out.is_dir() and any(out.iterdir()) and not any(p.exists() for p in ours):
+        # Not a stage-1 folder: writing into it would replace its README.md and losses.jsonl.
+        raise ArcError("exists and holds other files: stage 1 writes a new or empty folder (or continues "
+                       "its own with --resume)", source=str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)  # first: marks the folder ours
+    recover_checkpoint(checkpoint)
+    adapter = HfLM(loaded.model, config.lora, config.seed)
     params = [p for p in adapter.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
     state = {"step": 0, "tokens": 0, "losses": [], "seconds": 0.0}
@@ -160,17 +191,18 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
             schedule.step()  # the learning rate of the step we resume at, as if never stopped
     adapter.model.train()
     started = time.monotonic()
-    # The log restarts from the checkpoint: steps after it were lost with the interrupted run.
-    log = (out / "losses.jsonl").open("w")
-    for step, loss_value in enumerate(state["losses"], 1):
-        log.write(json.dumps({"step": step, "loss": loss_value}) + "\n")
+    # The log restarts from the checkpoint (steps after it were lost with the interrupted run),
+    # replaced atomically so that a kill now cannot lose the checkpoint's part of it either.
+    write_text_atomic(out / "losses.jsonl", "".join(json.dumps({"step": step, "loss": loss_value}) + "\n"
+                                                    for step, loss_value in enumerate(state["losses"], 1)))
+    log = (out / "losses.jsonl").open("a")
     try:
         for step in range(state["step"], config.steps):
             encoded = sample_for_step(corpus, step, config)
             loss_value = float("nan")
             if encoded is not None:
-                ids, attention, targets = collate([encoded], loaded.device)
-                loss = masked_loss(adapter.model(input_ids=ids, attention_mask=attention).logits, ids, targets)
+                ids, targets = collate([encoded], loaded.device)
+                loss = masked_loss(adapter(ids), ids, targets)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
@@ -210,5 +242,5 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         "config": asdict(config),
         "commit": git_commit(),
     }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    write_json_atomic(out / MANIFEST, manifest, indent=1)
     return manifest

@@ -6,31 +6,51 @@ from arcttt.augment import sample_transforms
 from arcttt.config import InferConfig
 from arcttt import infer
 from arcttt.encode import END, NL, PAD, decode_grid, encode, grid_ids
-from arcttt.infer import GridConstraint, generate
+from arcttt.infer import GridConstraint, generate, prompts_for
+from arcttt.lm import LeanLM
 from arcttt.seeding import task_rng
 from arcttt.tasks import load_source
 from conftest import tiny_loaded
 
 
+def allowed(constraint, row=0):
+    return torch.nonzero(constraint.allowed()[row]).flatten().tolist()
+
+
+def feed(constraint, *tokens):
+    for token in tokens:
+        constraint.update(torch.tensor([token]))
+
+
 def test_constraint_forces_rectangular_rows_and_the_end():
-    constraint = GridConstraint(prompt_length=0, batch=1)
-    assert constraint.allowed(0) == list(range(10))
-    for token in (3, 4, NL):
-        constraint._update(0, token)
-    assert constraint.allowed(0) == list(range(10)) + [END]
-    constraint._update(0, 5)
-    constraint._update(0, 6)
-    assert constraint.allowed(0) == [NL]  # the row is as wide as the first one
-    constraint._update(0, NL)
-    constraint._update(0, END)
-    assert constraint.allowed(0) == [PAD]
+    constraint = GridConstraint(batch=1)
+    assert allowed(constraint) == list(range(10))
+    feed(constraint, 3, 4, NL)
+    assert allowed(constraint) == list(range(10)) + [END]
+    feed(constraint, 5, 6)
+    assert allowed(constraint) == [NL]  # the row is as wide as the first one
+    feed(constraint, NL, END)
+    assert allowed(constraint) == [PAD]
+
+
+def test_constraint_caps_rows_and_columns_at_thirty():
+    constraint = GridConstraint(batch=2)
+    for _ in range(30):
+        constraint.update(torch.tensor([1, 1]))
+    assert allowed(constraint, 0) == [NL]  # a first row of 30 cells must end
+    for _ in range(29):
+        constraint.update(torch.tensor([NL, NL]))
+        for _ in range(30):
+            constraint.update(torch.tensor([1, 1]))
+    constraint.update(torch.tensor([NL, NL]))
+    assert allowed(constraint, 1) == [END]  # 30 rows: the answer must end
 
 
 def test_random_model_answers_always_decode(tmp_path):
     task = load_source("data/sample").tasks[0]
     loaded = tiny_loaded(seed=3)
     prompts = [encode(task.train, task.test[0], with_answer=False)] * 2
-    for tokens, logprob in generate(loaded.model, prompts, loaded.device, max_new_tokens=400):
+    for tokens, logprob in generate(LeanLM(loaded.model, None), prompts, loaded.device, max_new_tokens=400):
         assert tokens[-1] == END and decode_grid(tokens) is not None and logprob <= 0
 
 
@@ -41,12 +61,13 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
     answer = ((1, 2, 3), (4, 5, 6))
     prompts_seen = []
 
-    def same_answer_for_every_view(model, prompts, device, max_new_tokens):
+    def same_answer_for_every_view(model, prompts, device, batch_size):
         prompts_seen.extend(prompts)
         return [(grid_ids(answer) + [END], -1.0) for _ in prompts]
 
     monkeypatch.setattr(infer, "generate", same_answer_for_every_view)
-    candidates = infer.predict(loaded.model, task, 0, views, InferConfig(batch_size=3), loaded.device)
+    config = InferConfig(batch_size=3)
+    candidates = infer.predict(loaded.model, task, prompts_for(task, views, config), config, loaded.device)[0]
     assert sorted((c.view, c.grid) for c in candidates) == sorted((v.key, v.invert(answer)) for v in views)
     # Each view saw the task through its own transform.
     expected = {encode(v.apply_task(task).train, v.apply_task(task).test[0], with_answer=False).ids for v in views}
@@ -55,7 +76,7 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
 def test_unfinished_answers_give_no_candidate(monkeypatch):
     task = load_source("data/sample").tasks[0]
-    monkeypatch.setattr(infer, "generate", lambda model, prompts, device, max_new_tokens: [([1, 2], 0.0)] * len(prompts))
+    monkeypatch.setattr(infer, "generate", lambda model, prompts, device, batch_size: [([1, 2], 0.0)] * len(prompts))
     loaded = tiny_loaded()
-    assert infer.predict(loaded.model, task, 0, sample_transforms(task_rng(0, "t"), 2, 2), InferConfig(),
-                         loaded.device) == []
+    prompts = prompts_for(task, sample_transforms(task_rng(0, "t"), 2, 2), InferConfig())
+    assert infer.predict(loaded.model, task, prompts, InferConfig(), loaded.device) == [[] for _ in task.test]

@@ -9,7 +9,7 @@ from arcttt.encode import encode
 from arcttt.model import weights_checksum
 from arcttt.pipeline import Engine, solve_task
 from arcttt.tasks import Example, Task
-from arcttt.ttt import length_grouped_batches, masked_loss
+from arcttt.ttt import masked_loss
 from conftest import tiny_loaded
 
 # A fixed colour swap (1 <-> 2) on single cells: learnable by LoRA on a tiny model in seconds.
@@ -20,7 +20,7 @@ OTHER = Task("other", tuple(Example(((c,),), ((c, c),)) for c in (3, 4, 5)), (Ex
 
 def config(steps=300, **changes):
     return override(SolveConfig(), ttt=steps > 0, model__adapter="", train__steps=steps, train__lr=3e-3, train__warmup=0.0,
-                    train__colours="none", infer__views=2, **changes)
+                    train__colours="none", train__batch_size=1, infer__views=2, **changes)
 
 
 def test_ttt_turns_a_wrong_prediction_into_the_exact_answer():
@@ -37,15 +37,15 @@ def test_base_weights_stay_unchanged_and_the_adapter_is_reset_between_tasks():
     base = weights_checksum(engine.loaded.model)
     ids = torch.tensor([encode(OTHER.train, OTHER.test[0], with_answer=False).ids])
     with torch.no_grad():
-        fresh_logits = engine.model(input_ids=ids).logits
+        fresh_logits = engine.lm(ids)
     solve_task(SWAP, engine, config(40))
     assert weights_checksum(engine.loaded.model) == base
     with torch.no_grad():
-        trained_logits = engine.model(input_ids=ids).logits
+        trained_logits = engine.lm(ids)
     assert not torch.allclose(trained_logits, fresh_logits)
-    engine.adapter.reset()
+    engine.lm.reset()
     with torch.no_grad():
-        assert torch.equal(engine.model(input_ids=ids).logits, fresh_logits)
+        assert torch.equal(engine.lm(ids), fresh_logits)
     # And the task after is solved exactly as if it were the first.
     first = solve_task(OTHER, Engine(config(40), tiny_loaded()), config(40))
     after_swap = solve_task(OTHER, engine, config(40))
@@ -82,8 +82,14 @@ def test_masked_loss_counts_only_target_positions():
     assert masked_loss(logits, ids, both).item() == pytest.approx(np.log(16) / 2, rel=1e-4)
 
 
-def test_length_grouped_batches_cover_every_sample_once_with_similar_lengths():
-    lengths = [5, 100, 6, 101, 7, 102, 8, 103]
-    batches = length_grouped_batches(lengths, 2, np.random.default_rng(0))
-    assert sorted(i for b in batches for i in b) == list(range(8))
-    assert all(max(lengths[i] for i in b) - min(lengths[i] for i in b) <= 1 for b in batches)
+@pytest.mark.parametrize("engine", ["lean", "hf"])
+def test_both_engines_learn_the_task(engine):
+    cfg = config(model__engine=engine)
+    outcome = solve_task(SWAP, Engine(cfg, tiny_loaded()), cfg)
+    assert outcome.attempts[0][0] == SWAP.test[0].output and outcome.train.losses[-1] < 0.01
+
+
+def test_token_budget_batches_train_on_every_sample_each_epoch():
+    cfg = override(config(), train__steps=0, train__epochs=2.0, train__batch_size=0, train__batch_tokens=64)
+    outcome = solve_task(SWAP, Engine(cfg, tiny_loaded()), cfg)
+    assert outcome.train.samples == 2 * outcome.samples and outcome.train.steps < outcome.train.samples

@@ -1,0 +1,106 @@
+"""The Hugging Face path: any causal LM transformers can load (quantized ones included), LoRA by peft.
+
+It offers what `arcttt.lm.LeanLM` offers (forward for training, reset, save/load, a batched
+decoder), so training and decoding code is the same for both. It is the path for models the lean
+engine does not know and for 4-bit/8-bit bases; it pays transformers' and peft's per-op overhead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from arcttt.config import LoraConfig
+from arcttt.errors import ArcError
+from arcttt.model import quiet_libraries
+
+
+class HfLM(nn.Module):
+    """A base model wrapped by peft with one LoRA adapter, or the bare model when `lora` is None."""
+
+    def __init__(self, model: nn.Module, lora: LoraConfig | None, seed: int = 0, gradient_checkpointing: bool = False):
+        super().__init__()
+        self.lora_config = lora
+        self._fresh: dict[str, torch.Tensor] = {}
+        if lora is None:
+            self.model = model
+            return
+        from peft import LoraConfig as PeftLoraConfig
+        from peft import get_peft_model, get_peft_model_state_dict
+
+        present = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)
+                   or type(module).__name__ in ("Linear4bit", "Linear8bitLt")}
+        targets = [t for t in lora.target_modules if t in present]
+        if not targets:
+            raise ArcError(f"none of the LoRA target modules {list(lora.target_modules)} is in the model; "
+                           f"its linear layers are: {sorted(present)}")
+        if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
+            from peft import prepare_model_for_kbit_training
+
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+        elif gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        quiet_libraries()
+        config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                target_modules=targets, task_type="CAUSAL_LM")
+        # LoRA's A matrices are drawn from torch's global generator: seed it here, privately.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.model = get_peft_model(model, config)
+        # The vocabulary cut makes peft think embeddings were resized; they are frozen base weights.
+        state = get_peft_model_state_dict(self.model, save_embedding_layers=False)
+        self._fresh = {k: v.detach().clone() for k, v in state.items()}
+
+    def reset(self) -> None:
+        if not self._fresh:
+            return
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(self.model, self._fresh)
+        for parameter in self.trainable():
+            parameter.grad = None
+
+    def trainable(self) -> list[nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def forward(self, ids: torch.Tensor, checkpoint: bool = False) -> torch.Tensor:
+        # Right padding with a causal mask: real tokens never attend to the pads after them.
+        return self.model(input_ids=ids, use_cache=False).logits.float()
+
+    def decoder(self, merged: bool = True) -> "HfDecoder":
+        return HfDecoder(self.model)
+
+    def save(self, directory: Path) -> None:
+        self.model.save_pretrained(directory, safe_serialization=True, save_embedding_layers=False)
+
+    def load(self, directory: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from peft.utils import load_peft_weights
+
+        try:
+            weights = load_peft_weights(str(directory), device=str(next(self.model.parameters()).device))
+        except (OSError, ValueError) as exc:
+            raise ArcError(f"cannot load adapter: {exc}", source=str(directory)) from exc
+        set_peft_model_state_dict(self.model, weights)
+
+
+class HfDecoder:
+    """Prefill once, then one token per row per step, through transformers' own KV cache."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.cache = None
+
+    def prefill(self, ids: torch.Tensor, capacity: int) -> torch.Tensor:
+        from transformers import DynamicCache
+
+        self.cache = DynamicCache(config=self.model.config)
+        out = self.model(input_ids=ids, past_key_values=self.cache, use_cache=True)
+        return out.logits[:, -1].float()
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        out = self.model(input_ids=tokens[:, None], past_key_values=self.cache, use_cache=True)
+        return out.logits[:, -1].float()

@@ -1,0 +1,194 @@
+"""The lean engine computes what transformers computes, trains like one-sample-at-a-time, decodes
+exactly with merged or unmerged LoRA, and never writes the base weights."""
+
+import numpy as np
+import pytest
+import torch
+
+from arcttt.config import LoraConfig, TrainConfig
+from arcttt.encode import BOS, END, PAD, SYMBOLS, Encoded
+from arcttt.hf import HfLM
+from arcttt.infer import decode, generate
+from arcttt.lm import LeanLM, supports
+from arcttt.model import weights_checksum
+from arcttt.ttt import collate, masked_loss, token_batches, train
+from conftest import tiny_loaded
+
+V = len(SYMBOLS)
+
+
+def tiny_gemma(seed: int = 0, window: int = 8, dtype=torch.float32):
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+                              num_attention_heads=4, num_key_value_heads=1, head_dim=32, sliding_window=window,
+                              layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                              max_position_embeddings=4096, query_pre_attn_scalar=32, initializer_range=0.2,
+                              bos_token_id=BOS, eos_token_id=END, pad_token_id=PAD, attn_implementation="sdpa")
+    model = Gemma3ForCausalLM(config).to(dtype)
+    # Non-trivial norm weights, so (1 + w) vs w conventions would show.
+    for name, p in model.named_parameters():
+        if "norm" in name:
+            p.data.normal_(0, 0.3)
+    model.requires_grad_(False)
+    return model.eval()
+
+
+def tiny_qwen3(seed: int = 0):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    torch.manual_seed(seed)
+    config = Qwen3Config(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
+                         initializer_range=0.2, tie_word_embeddings=True, attn_implementation="sdpa")
+    model = Qwen3ForCausalLM(config)
+    for name, p in model.named_parameters():
+        if "norm" in name:
+            p.data.normal_(1, 0.3)
+    model.requires_grad_(False)
+    return model.eval()
+
+
+def models():
+    return {"llama": tiny_loaded().model, "gemma3": tiny_gemma(), "qwen3": tiny_qwen3()}
+
+
+def random_ids(length, batch=1, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 14, (batch, length), generator=g)
+
+
+@pytest.mark.parametrize("name", ["llama", "gemma3", "qwen3"])
+@pytest.mark.parametrize("length", [5, 12, 40])  # within, up to twice, and many times the sliding window
+def test_lean_forward_equals_transformers(name, length):
+    model = models()[name]
+    assert supports(model) is None
+    ids = random_ids(length, batch=2)
+    with torch.no_grad():
+        expected = model(input_ids=ids).logits
+        got = LeanLM(model, None)(ids)
+    torch.testing.assert_close(got, expected, atol=2e-4, rtol=1e-4)
+
+
+def test_lora_forward_equals_peft_with_the_same_weights():
+    model = tiny_gemma()
+    lean = LeanLM(model, LoraConfig(rank=4, alpha=8), seed=1)
+    with torch.no_grad():
+        for p in lean.trainable():
+            p.normal_(0, 0.1)
+    peft_lm = HfLM(model, LoraConfig(rank=4, alpha=8))
+    from peft import set_peft_model_state_dict
+
+    set_peft_model_state_dict(peft_lm.model, lean.lora_state())
+    ids = random_ids(20, batch=2)
+    with torch.no_grad():
+        torch.testing.assert_close(lean(ids), peft_lm(ids), atol=2e-4, rtol=1e-4)
+
+
+def test_a_batch_gives_the_token_weighted_loss_of_its_samples_one_at_a_time():
+    lean = LeanLM(tiny_gemma(), LoraConfig(rank=4, alpha=8))
+    samples = [Encoded(tuple(random_ids(n, seed=n)[0].tolist()), tuple(i % 3 == 0 for i in range(n))) for n in (9, 14, 30)]
+    with torch.no_grad():
+        ids, targets = collate(samples, torch.device("cpu"))
+        batched = masked_loss(lean(ids), ids, targets)
+        singles, weights = [], []
+        for s in samples:
+            ids, targets = collate([s], torch.device("cpu"))
+            singles.append(masked_loss(lean(ids), ids, targets))
+            weights.append(targets[:, 1:].sum())
+    expected = sum(l * w for l, w in zip(singles, weights)) / sum(weights)
+    torch.testing.assert_close(batched, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_a_batch_gives_the_same_loss_in_bfloat16():
+    lean = LeanLM(tiny_gemma(dtype=torch.bfloat16), LoraConfig(rank=4, alpha=8))
+    samples = [Encoded(tuple(random_ids(n, seed=n)[0].tolist()), (True,) * n) for n in (9, 30)]
+    with torch.no_grad():
+        ids, targets = collate(samples, torch.device("cpu"))
+        batched = masked_loss(lean(ids), ids, targets)
+        singles = [masked_loss(lean(i), i, t) for i, t in (collate([s], torch.device("cpu")) for s in samples)]
+    expected = (singles[0] * 8 + singles[1] * 29) / 37
+    assert abs(batched.item() - expected.item()) < 0.02 * expected.item()
+
+
+def test_token_batches_cover_every_sample_once_within_the_budget():
+    lengths = [5, 100, 6, 101, 7, 102, 8, 103, 500]
+    batches = token_batches(lengths, 210, np.random.default_rng(0))
+    assert sorted(i for b in batches for i in b) == list(range(9))
+    assert all(len(b) * max(lengths[i] for i in b) <= 210 or len(b) == 1 for b in batches)
+    assert [8] in batches  # longer than the budget: alone
+    assert all(len(b) == 1 for b in token_batches(lengths, 10_000, np.random.default_rng(0), max_rows=1))
+
+
+def answer_prompts(n, seed=0):
+    return [Encoded(tuple([BOS] + random_ids(length, seed=seed + length)[0].tolist() + [12]), ()) for length in n]
+
+
+def test_merged_lora_decodes_the_same_tokens_as_unmerged_and_leaves_the_base_bit_exact():
+    model = tiny_gemma(seed=2)
+    base = weights_checksum(model)
+    lean = LeanLM(model, LoraConfig(rank=4, alpha=8), seed=3)
+    with torch.no_grad():
+        for p in lean.trainable():
+            p.normal_(0, 0.2)
+    prompts = answer_prompts([11, 11, 23, 7])
+    merged = generate(lean, prompts, torch.device("cpu"), max_new_tokens=60, merged=True)
+    unmerged = generate(lean, prompts, torch.device("cpu"), max_new_tokens=60, merged=False)
+    assert [t for t, _ in merged] == [t for t, _ in unmerged]
+    assert np.allclose([lp for _, lp in merged], [lp for _, lp in unmerged], atol=1e-3)
+    assert weights_checksum(model) == base
+
+
+@pytest.mark.parametrize("name", ["llama", "gemma3"])
+def test_a_batch_of_different_length_prompts_decodes_exactly_as_one_at_a_time(name):
+    lean = LeanLM(models()[name], None)
+    prompts = answer_prompts([5, 9, 9, 20, 31])  # the gemma window is 8: decoding crosses it
+    together = generate(lean, prompts, torch.device("cpu"), max_new_tokens=50)
+    alone = [generate(lean, [p], torch.device("cpu"), max_new_tokens=50)[0] for p in prompts]
+    assert [t for t, _ in together] == [t for t, _ in alone]
+    assert np.allclose([lp for _, lp in together], [lp for _, lp in alone], atol=1e-4)
+
+
+def test_lean_decoding_matches_transformers_step_by_step():
+    model = tiny_gemma(seed=4)
+    prompts = answer_prompts([13, 13])
+    lean = generate(LeanLM(model, None), prompts, torch.device("cpu"), max_new_tokens=40)
+    hf = generate(HfLM(model, None), prompts, torch.device("cpu"), max_new_tokens=40)
+    assert [t for t, _ in lean] == [t for t, _ in hf]
+    assert np.allclose([lp for _, lp in lean], [lp for _, lp in hf], atol=1e-3)
+
+
+def test_reset_restores_the_fresh_adapter_and_clears_gradients():
+    lean = LeanLM(tiny_gemma(), LoraConfig(rank=4, alpha=8))
+    ids = random_ids(10)
+    with torch.no_grad():
+        fresh = lean(ids)
+    samples = [Encoded(tuple(random_ids(10, seed=s)[0].tolist()), (True,) * 10) for s in range(4)]
+    config = TrainConfig(steps=5, lr=1e-2, warmup=0.0)
+    train(lean, samples, config, np.random.default_rng(0), torch.device("cpu"))
+    lean.trainable()[0].grad = torch.ones_like(lean.trainable()[0])  # as a failed step would leave it
+    with torch.no_grad():
+        assert not torch.allclose(lean(ids), fresh)
+    lean.reset()
+    assert all(p.grad is None for p in lean.trainable())
+    with torch.no_grad():
+        assert torch.equal(lean(ids), fresh)
+
+
+def test_saved_adapter_loads_back_and_peft_reads_it(tmp_path):
+    model = tiny_gemma()
+    lean = LeanLM(model, LoraConfig(rank=4, alpha=8))
+    with torch.no_grad():
+        for p in lean.trainable():
+            p.normal_(0, 0.1)
+    lean.save(tmp_path / "a")
+    other = LeanLM(model, LoraConfig(rank=4, alpha=8), seed=9)
+    other.load(tmp_path / "a")
+    ids = random_ids(12)
+    with torch.no_grad():
+        assert torch.equal(other(ids), lean(ids))
+        from peft import PeftModel
+
+        peft_model = PeftModel.from_pretrained(tiny_gemma(), str(tmp_path / "a"))
+        torch.testing.assert_close(peft_model(input_ids=ids).logits.float(), lean(ids), atol=2e-4, rtol=1e-4)
