@@ -21,6 +21,16 @@ from typing import Any, Iterator
 from arcttt.errors import ArcError
 
 TEMP_SUFFIX = ".tmp"
+# Fault injection for scripts/chaos.py: seconds to pause in the middle of every write and append,
+# so that random kills land inside them often. Zero (unset) in any real run.
+CHAOS_PAUSE = float(os.environ.get("ARCTTT_CHAOS_PAUSE") or 0)
+
+
+def _chaos_pause() -> None:
+    if CHAOS_PAUSE:
+        import time
+
+        time.sleep(CHAOS_PAUSE)
 
 
 def _temp_name(path: Path) -> Path:
@@ -51,9 +61,13 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(data[:len(data) // 2])
+            f.flush()
+            _chaos_pause()
+            f.write(data[len(data) // 2:])
             f.flush()
             os.fsync(f.fileno())
+        _chaos_pause()
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -82,8 +96,12 @@ def remove_stale_temps(path: Path) -> list[Path]:
 
 def append_line(path: Path, record: dict) -> None:
     """Append one JSON line and sync it: a finished task's record survives a kill right after."""
+    line = json.dumps(record) + "\n"
     with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(line[:len(line) // 2])
+        f.flush()
+        _chaos_pause()
+        f.write(line[len(line) // 2:])
         f.flush()
         os.fsync(f.fileno())
 

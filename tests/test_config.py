@@ -47,3 +47,31 @@ def test_every_shipped_preset_loads():
     assert {p.name for p in presets} >= {"cpu-ttt.toml", "cpu-icl.toml", "gpu-1b-qlora.toml", "gpu-8b-qlora.toml"}
     loaded = {p.name: load_config(p) for p in presets}
     assert loaded["cpu-icl.toml"].ttt is False and loaded["gpu-8b-qlora.toml"].lora.rank == 128
+
+
+@pytest.mark.parametrize("change, field", [
+    (dict(seed=-1), "seed"),
+    (dict(train__batch_size=-1), "train.batch_size"),
+    (dict(infer__views=0), "infer.views"),
+    (dict(lora__rank=0), "lora.rank"),
+    (dict(infer__max_tokens=0), "infer.max_tokens"),
+    (dict(train__colours="purple"), "train.colours"),
+    (dict(train__lr=float("nan")), "train.lr"),
+    (dict(train__warmup=1.5), "train.warmup"),
+    (dict(model__device="gpu"), "model.device"),
+    (dict(model__dtype="int4"), "model.dtype"),
+    (dict(lora__dropout=1.0), "lora.dropout"),
+    (dict(lora__target_modules=()), "lora.target_modules"),
+    (dict(time_budget=-5.0), "time_budget"),
+    (dict(task_budget=float("inf")), "task_budget"),
+])
+def test_out_of_range_values_are_refused_naming_the_field(change, field):
+    with pytest.raises(ArcError, match=f"field {field}: must"):
+        override(SolveConfig(), **change)
+
+
+def test_out_of_range_values_in_a_file_name_the_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[infer]\nviews = 0\n")
+    with pytest.raises(ArcError, match=r"c.toml, field infer.views: must be in \[1, 1024\], got 0"):
+        load_config(path)

@@ -122,3 +122,26 @@ def test_solutions_with_an_unreadable_task_are_an_error_not_a_smaller_denominato
 def test_printable_escapes_control_characters_and_bad_bytes():
     assert printable("ok é") == "ok é"
     assert printable("a\x1b[2Jb\udcff\x07") == "a\\x1b[2Jb\\udcff\\x07"
+
+
+# --- the terminal: user text is never markup, never control sequences ---------------------------
+
+def test_ids_that_look_like_markup_are_printed_as_they_are(tmp_path):
+    from typer.testing import CliRunner
+
+    from arcttt.cli import app
+    from arcttt.predictions import write_predictions
+
+    ids = ["[/x]", "[bold red]y"]
+    challenges = write(tmp_path / "c_challenges.json", {i: make_task() for i in ids})
+    write(tmp_path / "c_solutions.json", {i: [[[0, 4]]] for i in ids})
+    predictions = tmp_path / "p.json"
+    write_predictions(predictions, {"[/x]": ((((0, 4),), ((0, 4),)),), "\x1b[2Jevil": ((((1,),), ((1,),)),)})
+    runner = CliRunner()
+    scored = runner.invoke(app, ["score", str(predictions), "--solutions", challenges])
+    assert scored.exit_code == 0, scored.output  # "[/x]" used to raise MarkupError
+    assert "[/x]" in scored.stdout and "[bold red]y" in scored.stdout
+    assert "\x1b" not in scored.stderr and "\\x1b[2Jevil" in scored.stderr
+    shown = runner.invoke(app, ["show", "[bold red]y", "--source", challenges])
+    assert shown.exit_code == 0, shown.output
+    assert "[bold red]y: 2 demonstrations" in shown.stdout
