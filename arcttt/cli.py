@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from arcttt.errors import ArcError
+from arcttt.errors import ArcError, printable
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Test-time training solver for ARC-AGI.")
@@ -26,6 +26,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def _report_skipped(taskset) -> None:
     for error in taskset.errors:
         err.print(f"skipped: {error}", markup=False)
+
+
+def safe(text: str) -> str:
+    """User text (ids, paths) for Rich markup: brackets escaped, control characters shown as escapes."""
+    from rich.markup import escape
+
+    return escape(printable(text))
 
 
 @app.command()
@@ -65,17 +72,19 @@ def score(
     if as_json:
         print(json.dumps(report.to_json()))
         return
-    rows = Table("task", "score", "outputs", title=f"{predictions} vs {solutions}")
+    rows = Table("task", "score", "outputs", title=safe(f"{predictions} vs {solutions}"))
     for row in report.rows:
         status = "missing" if row.missing else " ".join("✓" if c else "✗" for c in row.correct)
-        rows.add_row(row.task_id, f"{row.score:.2f}", status)
+        rows.add_row(safe(row.task_id), f"{row.score:.2f}", status)
     console.print(rows)
     console.print(f"score {report.score:.4f} ({len(report.solved)}/{len(report.rows)} tasks solved, "
               f"ARC Prize per-task average); outputs {report.outputs_correct}/{report.outputs_total} (Kaggle)")
     if report.missing:
-        console.print(f"missing predictions for {len(report.missing)} task(s): {', '.join(report.missing)}")
+        console.print(f"missing predictions for {len(report.missing)} task(s): {', '.join(report.missing)}",
+                      markup=False)
     if report.unknown:
-        err.print(f"ignored {len(report.unknown)} predicted task(s) not in the solutions: {', '.join(report.unknown)}")
+        err.print(printable(f"ignored {len(report.unknown)} predicted task(s) not in the solutions: "
+                            f"{', '.join(report.unknown)}"), markup=False)
 
 
 @app.command()
@@ -121,6 +130,8 @@ def solve(
     views: Annotated[Optional[int], typer.Option(min=1, help="Augmented views per test input.")] = None,
     ttt: Annotated[Optional[bool], typer.Option("--ttt/--no-ttt", help="--no-ttt: in-context learning only.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds of training per task (0: no limit).")] = None,
+    infer_budget: Annotated[Optional[float], typer.Option(help="Seconds of inference per task (0: no limit).")] = None,
+    task_budget: Annotated[Optional[float], typer.Option(help="Seconds per task in all; over it, the attempts so far (0: no limit).")] = None,
     trust_remote_code: Annotated[Optional[bool], typer.Option("--trust-remote-code", help="Run code shipped with a hub model.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run, skipping finished tasks.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Start over even if --out exists.")] = False,
@@ -136,7 +147,8 @@ def solve(
     from arcttt.tasks import load_source, select
 
     config = override(
-        load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, model__name=model,
+        load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, infer_budget=infer_budget,
+        task_budget=task_budget, model__name=model,
         model__adapter="" if no_adapter else adapter, model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
         train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views)
     taskset = load_source(source, solutions)
@@ -152,6 +164,10 @@ def solve(
     if result is None:  # a torchrun rank other than 0: rank 0 reports for the group
         return
     summary = {"out": str(result.out), "tasks": len(result.predictions), "config_digest": config.digest}
+    if result.failed and len(set(result.failed)) == len(result.tasks):
+        # Predictions were written (fallbacks), but a run where nothing worked must not pass for one.
+        raise ArcError(f"every task failed ({len(result.tasks)} of {len(result.tasks)}): see the errors above and "
+                       f"the log beside the predictions", source=str(result.out))
     if all(task.has_solutions for task in result.tasks):
         from arcttt.score import score as score_predictions
 
@@ -172,13 +188,20 @@ def solve(
 def merge_shards(
     shards: Annotated[list[Path], typer.Argument(help="Shard predictions files written by `solve --shard I/N`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Merged predictions file.")] = Path("predictions.json"),
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Merge shard predictions into one file, checking they are disjoint, complete and of one config."""
+    from arcttt.durable import output_lock
     from arcttt.predictions import write_predictions
     from arcttt.shard import merge_files
 
-    merged = merge_files(shards)
-    write_predictions(out, merged)
+    if any(out.resolve() == shard.resolve() for shard in shards):
+        raise ArcError("is one of the shards being merged: choose another --out", source=str(out))
+    with output_lock(out):
+        if out.exists() and not overwrite:
+            raise ArcError("already exists: pass --overwrite to replace it", source=str(out))
+        merged = merge_files(shards)
+        write_predictions(out, merged)
     console.print(f"merged {len(shards)} shard(s), {len(merged)} tasks, into {out}", markup=False)
 
 
@@ -220,8 +243,10 @@ def pretrain(
     model_config = ModelConfig(name=model, device=device, adapter="")
     config = PretrainConfig(steps=steps, lr=lr, max_tokens=max_tokens, seed=seed, checkpoint_every=checkpoint_every,
                             lora=replace(LoraConfig(), rank=rank, alpha=2 * rank))
+    from arcttt.durable import output_lock
+
     loaded = load_model(model_config)
-    with StepReporter(steps, err) as reporter:
+    with output_lock(out), StepReporter(steps, err) as reporter:
         manifest = run_pretrain(loaded, model_config, corpus, config, out, resume, reporter.step)
     if as_json:
         print(json.dumps(manifest))
@@ -275,9 +300,9 @@ def leaderboard_show(
     from arcttt.leaderboard import COLUMNS, markdown, plot, read_records, table_rows
 
     records = read_records(results)
-    table = Table(*COLUMNS[:11], title=str(results))
+    table = Table(*COLUMNS[:11], title=safe(str(results)))
     for row in table_rows(records, baseline):
-        table.add_row(*row[:11])
+        table.add_row(*(safe(str(cell)) for cell in row[:11]))
     console.print(table)
     if markdown_out is not None:
         markdown_out.write_text(markdown(records, baseline))
@@ -292,5 +317,5 @@ def main() -> None:
     try:
         app()
     except ArcError as exc:
-        err.print(f"arcttt: error: {exc}", markup=False, soft_wrap=True)
+        err.print(f"arcttt: error: {printable(str(exc))}", markup=False, soft_wrap=True)
         sys.exit(1)

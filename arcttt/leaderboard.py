@@ -9,7 +9,6 @@ adapter and config digests, git commit, machine) and when. Rendering needs no to
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import platform
 import statistics
@@ -101,17 +100,20 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
     import resource
 
     from arcttt.model import ADAPTER_MANIFEST, embedded_cache_key, resolve_adapter
-    from arcttt.pipeline import sidecar
+    from arcttt.pipeline import read_log, sidecar
+    from arcttt.provenance import run_digest
     from arcttt.pretrain import git_commit
     from arcttt.run import RunOptions, run
     from arcttt.score import score
 
     config = load_config(config_path)
     tasks = suite.load()
-    out = runs_dir / suite.name / f"{config_path.stem}-{config.digest}" / "predictions.json"
-    result = run(tasks, config, RunOptions(out, resume=out.exists()), log)
+    # The run digest names the folder: a retrained adapter or new model starts a new run, never a mix.
+    digest = run_digest(config)
+    out = runs_dir / suite.name / f"{config_path.stem}-{digest}" / "predictions.json"
+    result = run(tasks, config, RunOptions(out, resume=True), log)
     report = score(result.predictions, {t.id: t.solutions for t in tasks})
-    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    records = read_log(sidecar(out, "log.jsonl"))
     latest = {r["task_id"]: r for r in records}  # a resumed task's last record is its outcome
     seconds = [r["seconds"] for r in latest.values()]
     adapter = resolve_adapter(config.model)
@@ -124,6 +126,7 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
         "suite_version": suite.version,
         "config": config_path.stem,
         "config_digest": config.digest,
+        "run_digest": digest,
         "ttt": config.ttt,
         "model": model,
         "adapter": str(adapter) if adapter else "",
@@ -148,22 +151,19 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
 
 
 def append_record(results: Path, record: dict) -> None:
+    from arcttt.durable import append_line, repair_tail
+
     results.parent.mkdir(parents=True, exist_ok=True)
-    with results.open("a") as f:
-        f.write(json.dumps(record) + "\n")
+    repair_tail(results)  # a record torn by a kill would otherwise swallow this one
+    append_line(results, record)
 
 
 def read_records(results: Path) -> list[dict]:
     if not results.exists():
         raise ArcError("no leaderboard records yet: run `arcttt leaderboard run`", source=str(results))
-    records = []
-    for n, line in enumerate(results.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except ValueError as exc:
-                raise ArcError(f"line {n} is not JSON: {exc}", source=str(results)) from exc
-    return records
+    from arcttt.durable import read_jsonl
+
+    return read_jsonl(results)  # a torn last record (a kill mid-append) is skipped
 
 
 COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "s/task (median)", "s/task (p90)",

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from arcttt.augment import AugmentSpace
 from arcttt.config import LoraConfig, ModelConfig
 from arcttt.contamination import Guard, task_hashes
-from arcttt.durable import sync_dir, write_json_atomic, write_text_atomic
+from arcttt.durable import remove_stale_temps, sync_dir, write_json_atomic, write_text_atomic
 from arcttt.encode import SYMBOLS, encode, pair_length
 from arcttt.errors import ArcError
 from arcttt.loo import random_sample
@@ -173,6 +173,8 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         raise ArcError("exists and holds other files: stage 1 writes a new or empty folder (or continues "
                        "its own with --resume)", source=str(out))
     out.mkdir(parents=True, exist_ok=True)
+    for name in (RUN_MARKER, MANIFEST, "losses.jsonl"):
+        remove_stale_temps(out / name)  # a kill in the middle of a write left them
     write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)  # first: marks the folder ours
     recover_checkpoint(checkpoint)
     adapter = HfLM(loaded.model, config.lora, config.seed)

@@ -7,6 +7,7 @@ every shard and writes the merged predictions.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -17,10 +18,13 @@ from arcttt.config import SolveConfig
 from arcttt.contamination import overlap
 from arcttt.errors import ArcError
 from arcttt.model import read_adapter_manifest, resolve_adapter
-from arcttt.pipeline import Engine, finished_count, sidecar, solve_all, write_effective_config
-from arcttt.predictions import Predictions, write_predictions
+from arcttt.durable import output_lock, write_json_atomic
+from arcttt.pipeline import (Engine, check_output, finished_count, in_order, sidecar, solve_all, state_path,
+                             write_effective_config)
+from arcttt.predictions import Predictions, load_predictions, write_predictions
+from arcttt.provenance import contents, run_digest
 from arcttt.progress import Reporter
-from arcttt.shard import Manifest, assign, merge, parse_shard, shard_path, write_manifest
+from arcttt.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
 from arcttt.tasks import Task
 
 
@@ -41,6 +45,7 @@ class RunResult:
     out: Path
     tasks: list[Task]
     predictions: Predictions
+    failed: tuple[str, ...] = ()  # tasks that failed in this invocation (every rank's, on rank 0)
 
 
 def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Console) -> RunResult | None:
@@ -54,13 +59,17 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
     if rank is not None and config.model.device == "auto":
         # The device is this rank's business; the config (and its digest) stays the group's.
         engine_config = replace(config, model=replace(config.model, device=rank.device))
+    digest = run_digest(config, options.adapters_in)
+    if rank is not None and rank.rank == 0:
+        prepare_merged(options.out, digest, options)  # refused before any rank starts work
     target, mine, manifest = options.out, tasks, None
     if index is not None:
         owned = set(assign(tasks, count)[index])
         mine = [task for task in tasks if task.id in owned]
         target = shard_path(options.out, index, count)
-        manifest = Manifest(index, count, config.digest, tuple(t.id for t in mine), tuple(t.id for t in tasks))
-        write_manifest(target, manifest)
+        manifest = Manifest(index, count, digest, tuple(t.id for t in mine), tuple(t.id for t in tasks),
+                            tuple(len(t.test) for t in mine))
+        prepare_shard(target, manifest, options)
     warn_if_seen(mine, config, log)
     if rank is not None:
         distributed.start(rank)
@@ -72,21 +81,65 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
     if rank is not None and rank.rank == 0:
         logs = [sidecar(shard_path(options.out, i, rank.world), "log.jsonl") for i in range(rank.world)]
         overall = lambda: sum(finished_count(path) for path in logs)  # noqa: E731
+    failed: list[str] = []
+
+    def done(outcome) -> None:
+        if outcome.error:
+            failed.append(outcome.task_id)
+        reporter.done(outcome)
+
     with Reporter(len(mine), log, live=rank is None or rank.rank == 0, prefix=prefix, overall=overall,
                   overall_total=len(tasks)) as reporter:
         predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=with_adapter),
                                 options.resume, options.overwrite, options.adapters_in, options.adapters_out,
-                                reporter.start, reporter.done)
+                                reporter.start, done)
     if rank is None:
-        return RunResult(target, mine, predictions)
-    gathered = distributed.gather_to_zero((str(target), manifest, predictions))
+        return RunResult(target, mine, predictions, tuple(failed))
+    gathered = distributed.gather_to_zero((str(target), manifest, predictions, failed))
     distributed.stop()
     if rank.rank != 0:
         return None
-    merged = merge(gathered)
-    write_predictions(options.out, merged)
-    write_effective_config(options.out, config)
-    return RunResult(options.out, tasks, merged)
+    merged = merge([entry[:3] for entry in gathered])
+    with output_lock(options.out):
+        # Tasks of earlier runs with this digest stay (prepare_merged checked the digest).
+        kept = load_predictions(options.out) if options.resume and options.out.exists() else {}
+        write_predictions(options.out, in_order({**kept, **merged}, [t.id for t in tasks]))
+        write_json_atomic(state_path(options.out), {"format": 1, "digest": digest, "predictions": options.out.name,
+                                                    "contents": contents(config, options.adapters_in)}, indent=1)
+        write_effective_config(options.out, config, digest)
+    return RunResult(options.out, tasks, merged, tuple(t for entry in gathered for t in entry[3]))
+
+
+def prepare_shard(target: Path, manifest: Manifest, options: RunOptions) -> None:
+    """Check first, then write the shard's manifest (atomically): a refused run changes nothing."""
+    with output_lock(target):
+        check_output(target, options.resume, options.overwrite)
+        if options.resume and manifest_path(target).exists():
+            earlier = read_manifest(target)
+            if (earlier.shard, earlier.of, earlier.config_digest, earlier.all_tasks) != (
+                    manifest.shard, manifest.of, manifest.config_digest, manifest.all_tasks):
+                raise ArcError(f"was written as shard {earlier.shard}/{earlier.of} of another run (digest "
+                               f"{earlier.config_digest}, {len(earlier.all_tasks)} tasks); resume with the same "
+                               "tasks, config and split, or use another --out", source=str(target))
+        write_manifest(target, manifest)
+
+
+def prepare_merged(out: Path, digest: str, options: RunOptions) -> None:
+    """Under torchrun, rank 0 writes `out` at the end: hold it to the rules of any output now."""
+    with output_lock(out):
+        check_output(out, options.resume, options.overwrite)
+        state = state_path(out)
+        if options.resume and out.exists():
+            try:
+                recorded = json.loads(state.read_text(encoding="utf-8")).get("digest")
+            except (OSError, ValueError, AttributeError):
+                recorded = None
+            if recorded != digest:
+                raise ArcError(f"was written by another run or its run state {state.name} is missing (digest "
+                               f"{recorded}, now {digest}); use --overwrite or another --out", source=str(out))
+        elif options.overwrite:
+            for path in (out, state):
+                path.unlink(missing_ok=True)
 
 
 def warn_if_seen(tasks: list[Task], config: SolveConfig, log: Console) -> None:
