@@ -88,19 +88,38 @@ class HfLM(nn.Module):
 
 
 class HfDecoder:
-    """Prefill once, then one token per row per step, through transformers' own KV cache."""
+    """Prefill, then one token per row per step, through transformers' own KV cache.
+
+    Prompts of different lengths are left-padded with an attention mask (transformers derives
+    each row's positions from it); the lean engine's decoder avoids the padding.
+    """
 
     def __init__(self, model: nn.Module):
         self.model = model
         self.cache = None
+        self.attention: torch.Tensor | None = None
 
-    def prefill(self, ids: torch.Tensor, capacity: int) -> torch.Tensor:
+    def prefill(self, prompts: list[torch.Tensor], new_tokens: int) -> torch.Tensor:
         from transformers import DynamicCache
 
+        from arcttt.encode import PAD
+
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), PAD, dtype=torch.long, device=prompts[0].device)
+        self.attention = torch.zeros_like(ids)
+        for row, prompt in enumerate(prompts):
+            ids[row, width - len(prompt):] = prompt
+            self.attention[row, width - len(prompt):] = 1
         self.cache = DynamicCache(config=self.model.config)
-        out = self.model(input_ids=ids, past_key_values=self.cache, use_cache=True)
+        positions = (self.attention.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=self.attention, position_ids=positions,
+                         past_key_values=self.cache, use_cache=True)
+        self.positions = positions[:, -1]
         return out.logits[:, -1].float()
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        out = self.model(input_ids=tokens[:, None], past_key_values=self.cache, use_cache=True)
+        self.attention = torch.cat([self.attention, torch.ones_like(self.attention[:, :1])], dim=1)
+        self.positions = self.positions + 1
+        out = self.model(input_ids=tokens[:, None], attention_mask=self.attention, position_ids=self.positions[:, None],
+                         past_key_values=self.cache, use_cache=True)
         return out.logits[:, -1].float()

@@ -5,14 +5,12 @@ Decoding is greedy with a KV cache and constrained to well-formed grids: only ce
 END can be produced, every row has the first row's width, at most 30 rows and 30 columns. So every
 finished answer decodes to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
 
-Prompts of equal length (the views of one symmetry class, across all test inputs of a task) are
-decoded together without any padding or attention mask; the task's LoRA is merged into a working
-copy of the weights first.
+All prompts of a task (views x test inputs) decode in one batch: each group of equal length is
+prefilled without padding, then every row steps together; the task's LoRA is merged into a
+working copy of the weights first.
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 import torch
 from torch import nn
@@ -59,13 +57,14 @@ class GridConstraint:
 
 
 @torch.inference_mode()
-def decode(decoder, ids: torch.Tensor, max_new_tokens: int = MAX_ANSWER_TOKENS) -> list[tuple[list[int], float]]:
-    """Greedy answers (ids through END) of equal-length prompts, and their log-probabilities under
+def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWER_TOKENS) -> list[tuple[list[int], float]]:
+    """Greedy answers (ids through END) of a batch of prompts, and their log-probabilities under
     the constraint; rows stop at END, the batch when every row has."""
-    batch = ids.shape[0]
-    logits = decoder.prefill(ids, capacity=ids.shape[1] + max_new_tokens)
-    constraint = GridConstraint(batch, ids.device)
-    logprob = torch.zeros(batch, dtype=torch.float64, device=ids.device)
+    batch = len(prompts)
+    logits = decoder.prefill(prompts, max_new_tokens)
+    device = logits.device
+    constraint = GridConstraint(batch, device)
+    logprob = torch.zeros(batch, dtype=torch.float64, device=device)
     steps = []
     for step in range(max_new_tokens):
         live = ~constraint.done
@@ -86,19 +85,19 @@ def decode(decoder, ids: torch.Tensor, max_new_tokens: int = MAX_ANSWER_TOKENS) 
 
 def generate(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_size: int = 16,
              max_new_tokens: int = MAX_ANSWER_TOKENS, merged: bool = True) -> list[tuple[list[int], float]]:
-    """Greedy constrained answers for prompts of any lengths, in the prompts' order."""
-    by_length: dict[int, list[int]] = defaultdict(list)
-    for i, prompt in enumerate(prompts):
-        by_length[len(prompt)].append(i)
+    """Greedy constrained answers for prompts of any lengths, in the prompts' order.
+
+    Up to `batch_size` prompts decode together, similar lengths in the same batch; the task's
+    LoRA is merged into working weights once for all of them.
+    """
+    order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), i))
     answers: list[tuple[list[int], float]] = [([], 0.0)] * len(prompts)
     decoder = lm.decoder(merged=merged)
-    for length in sorted(by_length):
-        rows = by_length[length]
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
-            ids = torch.tensor([prompts[i].ids for i in chunk], dtype=torch.long, device=device)
-            for i, answer in zip(chunk, decode(decoder, ids, max_new_tokens)):
-                answers[i] = answer
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        ids = [torch.tensor(prompts[i].ids, dtype=torch.long, device=device) for i in chunk]
+        for i, answer in zip(chunk, decode(decoder, ids, max_new_tokens)):
+            answers[i] = answer
     return answers
 
 

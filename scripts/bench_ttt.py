@@ -149,8 +149,9 @@ class LegacyConstraint:
         return scores + mask
 
 
-def legacy_generate(model, prompts, max_new_tokens: int) -> tuple[int, float, float]:
-    """The previous decoding (HF generate, left padding, Python constraint); (new tokens, prefill s, total s)."""
+def legacy_decode(model, prompts, steps: int) -> tuple[float, float]:
+    """The previous decoding (HF generate, left padding, Python constraint, per-token log-prob loop)
+    for exactly `steps` new tokens per row; (prefill seconds, decode seconds)."""
     from transformers import LogitsProcessorList
 
     width = max(len(p) for p in prompts)
@@ -159,22 +160,49 @@ def legacy_generate(model, prompts, max_new_tokens: int) -> tuple[int, float, fl
     for row, prompt in enumerate(prompts):
         ids[row, width - len(prompt):] = torch.tensor(prompt.ids)
         attention[row, width - len(prompt):] = 1
-    with torch.no_grad():
+
+    def run(n: int) -> float:
         start = time.perf_counter()
-        model(input_ids=ids, attention_mask=attention)
-        prefill = time.perf_counter() - start
-        start = time.perf_counter()
-        out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens, do_sample=False,
-                             logits_processor=LogitsProcessorList([LegacyConstraint(width, len(prompts))]),
+        out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=n, min_new_tokens=n,
+                             do_sample=False, logits_processor=LogitsProcessorList([LegacyConstraint(width, len(prompts))]),
                              eos_token_id=END, pad_token_id=PAD, output_scores=True, return_dict_in_generate=True)
-        total = time.perf_counter() - start
         new = out.sequences[:, width:]
-        for b in range(len(prompts)):  # the per-token log-probability loop of the previous engine
+        for b in range(len(prompts)):
             for step, token in enumerate(new[b].tolist()):
                 float(torch.log_softmax(out.scores[step][b].float(), -1)[token])
-                if token == END:
-                    break
-    return int(new.shape[1]) * len(prompts), prefill, total
+        return time.perf_counter() - start
+
+    with torch.no_grad():
+        run(2)  # warm-up
+        prefill = run(1)
+        total = run(steps + 1)
+    return prefill, total - prefill
+
+
+def new_decode(lm, prompts, steps: int) -> tuple[float, float]:
+    """arcttt's decoding of the same prompts for exactly `steps` new tokens per row (no early stop);
+    (prefill seconds, decode seconds), the LoRA merge included in the prefill."""
+    from arcttt.infer import GridConstraint
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        decoder = lm.decoder(merged=True)
+        with torch.inference_mode():
+            logits = decoder.prefill([torch.tensor(p.ids) for p in prompts], n + 1)
+            constraint = GridConstraint(len(prompts))
+            logprob = torch.zeros(len(prompts), dtype=torch.float64)
+            for _ in range(n):
+                scores = logits.masked_fill(~constraint.allowed(), float("-inf")).log_softmax(-1)
+                token = scores.argmax(-1)
+                logprob += scores.gather(1, token[:, None])[:, 0].double()
+                constraint.update(token)
+                logits = decoder.step(token)
+        return time.perf_counter() - start
+
+    run(2)
+    prefill = run(0)
+    total = run(steps)
+    return prefill, total - prefill
 
 
 def legacy_train(model, samples, steps: int, lr: float) -> tuple[int, float]:
@@ -235,10 +263,12 @@ def naive_train(samples, config, steps: int) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "cpu-ttt.toml"))
-    parser.add_argument("--task", default="8ba14f53", help="arc-agi-1/evaluation task whose samples are trained on")
+    parser.add_argument("--task", default="e345f17b",
+                        help="arc-agi-1/evaluation task whose samples are trained on (default: cpu-dev's median size)")
     parser.add_argument("--steps", type=int, default=12, help="one-sample steps timed for the references")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the samples timed for the new engine")
     parser.add_argument("--samples", type=int, default=96, help="leave-one-out samples trained on")
+    parser.add_argument("--decode-steps", type=int, default=64, help="new tokens per row timed for decoding")
     parser.add_argument("--tasks", default=str(ROOT / "data" / "sample"), help="tasks timed end to end")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
@@ -261,7 +291,7 @@ def main() -> None:
     result["matmul_peak_tflops"] = matmul_peak(model_config)
     log(f"bf16 matmul peak (model's linear shapes, 4096 rows): {result['matmul_peak_tflops']:.3f} TFLOP/s")
 
-    task = find_task(load_source("arc-agi-1/evaluation").tasks, args.task)
+    task = find_task(args.task, "arc-agi-1/evaluation")
     samples = training_set(task, replace(config, train=replace(config.train, max_examples=args.samples)),
                            task_rng(config.seed, task.id, "train"))
     lengths = [len(s) for s in samples]
@@ -293,37 +323,20 @@ def main() -> None:
     log(f"training, previous engine: {args.steps} steps, {tokens} tokens in {seconds:.1f} s: "
         f"{tokens_per_s['legacy']:.0f} tokens/s, {tflops['legacy']:.3f} TFLOP/s")
 
-    # Decoding: all views of the first test input, through each engine.
+    # Decoding: all views of the first test input, through each engine, `--decode-steps` tokens a row.
     engine.lm.reset()
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
                               AugmentSpace(colours=config.train.colours))
     prompts = [p for i, _, p in prompts_for(task, views, config.infer) if i == 0]
-    prompt_tokens = sum(len(p) for p in prompts)
-    new_tokens, prefill_s, total_s = legacy_generate(legacy.model, prompts, MAX_ANSWER_TOKENS)
-    decode_s = max(total_s - prefill_s, 1e-9)
-    prefill_tps, decode_tps = {"legacy": prompt_tokens / prefill_s}, {"legacy": new_tokens / decode_s}
-    log(f"decode, previous engine: {len(prompts)} prompts, {prompt_tokens} prompt tokens, prefill "
-        f"{prefill_tps['legacy']:.0f} tokens/s; {new_tokens} new tokens (padded rows included) at {decode_tps['legacy']:.1f} tokens/s")
-    legacy.model.unload() if hasattr(legacy.model, "unload") else None
-    engine = Engine(config, loaded, with_adapter=True)
-    decoder = engine.lm.decoder(merged=True)
-    with torch.inference_mode():
-        by_length: dict[int, list] = {}
-        for p in prompts:
-            by_length.setdefault(len(p), []).append(p)
-        start = time.perf_counter()
-        for group in by_length.values():
-            decoder.prefill(torch.tensor([p.ids for p in group]), capacity=len(group[0]) + 1)
-        prefill_s = time.perf_counter() - start
-    start = time.perf_counter()
-    answers = generate(engine.lm, prompts, loaded.device, config.infer.batch_size)
-    total_s = time.perf_counter() - start
-    new_tokens = sum(len(group) * max(len(a) for a, _ in answers) for group in by_length.values())
-    generated = sum(len(a) for a, _ in answers)
-    prefill_tps["new"] = prompt_tokens / prefill_s
-    decode_tps["new"] = generated / max(total_s - prefill_s, 1e-9)
-    log(f"decode, new engine: prefill {prefill_tps['new']:.0f} tokens/s; {generated} answer tokens "
-        f"at {decode_tps['new']:.1f} tokens/s (rows stop at END; {new_tokens} row-steps)")
+    prompt_tokens, steps = sum(len(p) for p in prompts), args.decode_steps
+    prefill_tps, decode_tps = {}, {}
+    for name, run in (("legacy", lambda: legacy_decode(legacy.model, prompts, steps)),
+                      ("new", lambda: new_decode(engine.lm, prompts, steps))):
+        prefill_s, decode_s = run()
+        prefill_tps[name], decode_tps[name] = prompt_tokens / prefill_s, steps * len(prompts) / decode_s
+        log(f"decode, {name}: {len(prompts)} prompts of {sorted({len(p) for p in prompts})} tokens: prefill "
+            f"{prefill_tps[name]:.0f} tokens/s, {steps} tokens a row at {decode_tps[name]:.1f} tokens/s")
+    legacy.model.unload()  # peft wrapped the shared base model in place: take its layers out again
 
     if not args.skip_naive:
         tokens, seconds = naive_train(samples, config, max(2, args.steps // 3))
