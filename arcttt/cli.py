@@ -140,6 +140,8 @@ def solve(
     shard: Annotated[Optional[str], typer.Option(help="Solve only shard I of N (I/N, 0-based); merge with `arcttt merge`.")] = None,
     adapter: Annotated[Optional[str], typer.Option(help="Stage-1 adapter folder from `arcttt pretrain` (default: the shipped one for the embedded model).")] = None,
     no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The bare base model, without a stage-1 adapter.")] = False,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for torch (default: every core).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="CPU only: N processes of one thread each, one shard each, merged at the end.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
@@ -157,10 +159,25 @@ def solve(
     if not chosen:
         raise ArcError("no task to solve", source=source)
 
-    from arcttt.run import RunOptions, run
+    from arcttt.run import RunOptions, RunResult, run
 
     options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard)
-    result = run(chosen, config, options, err)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    if workers > 1:
+        from arcttt.model import resolve_device
+        from arcttt.workers import run_workers
+
+        if shard is not None:
+            raise ArcError("--workers splits the tasks itself: use it without --shard")
+        if resolve_device(config.model.device).type != "cpu":
+            raise ArcError("--workers is for CPU runs; on GPUs use torchrun (one process per device)")
+        predictions = run_workers(source, str(solutions) if solutions else None, [t.id for t in chosen], config, options, workers, threads or 1)
+        result = RunResult(out, chosen, predictions)
+    else:
+        result = run(chosen, config, options, err)
     if result is None:  # a torchrun rank other than 0: rank 0 reports for the group
         return
     summary = {"out": str(result.out), "tasks": len(result.predictions), "config_digest": config.digest}

@@ -96,6 +96,9 @@ class InferConfig:
     """Prompts (views x test inputs of equal length) decoded together; lower it when memory is short."""
     max_tokens: int = 8192
     """Longest prompt + answer; context demonstrations are dropped (largest first) beyond it."""
+    speculate: int = 8
+    """Tokens fed per decoding step: the next one plus guesses copied from the test input, kept up
+    to the first one greedy decoding would not choose (same answers, fewer steps); 1 turns it off."""
     per_view: int = 3
     """Candidates each view passes to the global vote."""
 
@@ -229,21 +232,16 @@ RULES: dict[tuple[str, str], Any] = {
     ("infer", "batch_size"): _at_least(1),
     ("infer", "max_tokens"): _at_least(MIN_TOKENS),
     ("infer", "per_view"): _at_least(1),
+    ("infer", "speculate"): _between(1, 64),
+    ("train", "batch_size"): _at_least(0),  # 0: as many samples as `batch_tokens` allows
+    ("train", "max_tokens"): _token_limit,  # 0: the inference limit
 }
 
 
 def validate(config: SolveConfig, source: str = "config") -> SolveConfig:
     """The config itself if every value is in range; else an error naming the field and the range."""
-    rules = dict(RULES)
-    # Where `batch_tokens` fills steps, batch_size 0 means "as many as fit"; else 1 is the least.
-    rules[("train", "batch_size")] = _at_least(0 if hasattr(config.train, "batch_tokens") else 1)
-    # Where 0 means "the inference limit", 0 is fine; else a training sequence needs MIN_TOKENS.
-    default_max = TrainConfig.__dataclass_fields__["max_tokens"].default
-    rules[("train", "max_tokens")] = _token_limit if default_max == 0 else _at_least(MIN_TOKENS)
-    for (section, name), check in rules.items():
+    for (section, name), check in RULES.items():
         holder = getattr(config, section) if section else config
-        if not hasattr(holder, name):
-            continue
         value = getattr(holder, name)
         problem = check(value)
         if problem:

@@ -300,8 +300,8 @@ class LeanLM(nn.Module):
         cos, sin = self.rope[layer.rope]
         if positions is None:
             cos, sin = cos[:length], sin[:length]
-        else:  # [batch] -> broadcast over heads and the single query
-            cos, sin = cos[positions][:, None, None], sin[positions][:, None, None]
+        else:  # [batch, length] positions of each row's tokens -> broadcast over heads
+            cos, sin = cos[positions][:, None], sin[positions][:, None]
         return _rotate(q, cos, sin), _rotate(k, cos, sin), v
 
     def _block(self, layer: Layer, x: torch.Tensor, lora: dict, i: int, attend) -> torch.Tensor:
@@ -431,8 +431,11 @@ class Decoder:
     Prompts of different lengths share the batch: each equal-length group is prefilled on its own
     (no padding, no mask), its keys and values written so that every row's prompt ends at the same
     cache slot. Decoding then steps all rows at once (on a CPU a step costs one read of the
-    weights, whatever the number of rows), each row at its own rotary position, the empty slots
-    before a shorter prompt masked out.
+    weights, whatever the number of rows), each row at its own rotary position.
+
+    A step may feed several tokens per row (a guess to verify, see `infer.decode`): `accept` then
+    keeps each row's verified prefix and turns the slots of the rest into holes. Every slot records
+    the position it holds (-1: empty or a hole), so masks follow positions, not slots.
     """
 
     def __init__(self, lm: LeanLM, layers: list[Layer], lora: dict):
@@ -440,20 +443,21 @@ class Decoder:
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
         self.slot = 0
-        self.positions = torch.zeros(0, dtype=torch.long)
-        self.filled = torch.zeros(0, 0, dtype=torch.bool)
+        self.positions = torch.zeros(0, dtype=torch.long)  # next position of each row
+        self.slot_positions = torch.zeros(0, 0, dtype=torch.long)
+        self.holes = 0  # most holes in any row: how far back a sliding window may reach in slots
+        self.fed = 1
 
     def prefill(self, prompts: list[torch.Tensor], new_tokens: int) -> torch.Tensor:
-        """Run the prompts (1-D id tensors, any lengths) with room for `new_tokens` more each;
+        """Run the prompts (1-D id tensors, any lengths) with room for `new_tokens` more slots each;
         fp32 logits [rows, vocabulary] of each prompt's last position, in the given order."""
         lm = self.lm
         device = prompts[0].device
         lengths = torch.tensor([len(p) for p in prompts], device=device)
         end = int(lengths.max())
         capacity = end + new_tokens
-        if int(lengths.max()) + new_tokens > lm.max_positions:
-            raise ArcError(f"prompt + answer of {int(lengths.max()) + new_tokens} tokens exceeds the engine's "
-                           f"{lm.max_positions} positions")
+        if capacity > lm.max_positions:
+            raise ArcError(f"prompt + answer of {capacity} tokens exceeds the engine's {lm.max_positions} positions")
         shape = (len(prompts), lm.kv_heads, capacity, lm.head_dim)
         self.keys = [torch.zeros(shape, dtype=lm.dtype, device=device) for _ in self.layers]
         self.values = [torch.zeros(shape, dtype=lm.dtype, device=device) for _ in self.layers]
@@ -472,31 +476,59 @@ class Decoder:
                     return lm._attention(q, k, v, layer.sliding)
                 x = lm._block(layer, x, self.lora, i, attend)
             logits[index] = lm._logits(x[:, -1])
-        self.slot = end
+        self.slot, self.holes, self.fed = end, 0, 1
         self.positions = lengths.clone()
-        self.filled = torch.arange(capacity, device=device)[None] >= (end - lengths)[:, None]
+        slots = torch.arange(capacity, device=device)[None]
+        self.slot_positions = torch.where(slots >= (end - lengths)[:, None], slots - (end - lengths)[:, None], -1)
+        self.slot_positions[:, end:] = -1
         return logits
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Append one token per row; fp32 logits for the next position."""
+        """Feed [rows] or [rows, k] tokens (row r's at its next positions); fp32 logits [rows, (k,) vocab].
+
+        Without a later `accept`, every fed token counts (as plain one-token decoding does)."""
         lm = self.lm
+        single = tokens.dim() == 1
+        tokens = tokens[:, None] if single else tokens
+        k = tokens.shape[1]
+        if self.slot + k > self.slot_positions.shape[1]:
+            raise ArcError("decoding ran past the room reserved at prefill")
         slot = self.slot
-        x = lm._embed(tokens[:, None])
+        offsets = torch.arange(k, device=tokens.device)
+        query_positions = self.positions[:, None] + offsets  # [rows, k]
+        self.slot_positions[:, slot:slot + k] = query_positions
+        x = lm._embed(tokens)
+        masks = {}
+        for sliding in {layer.sliding for layer in self.layers}:
+            first = max(0, slot + 1 - lm.window - self.holes) if sliding else 0  # the first query's window
+            keys = self.slot_positions[:, None, first:slot + k]  # [rows, 1, keys]
+            allowed = (keys >= 0) & (keys <= query_positions[:, :, None])
+            if sliding:
+                allowed &= query_positions[:, :, None] - keys < lm.window
+            masks[sliding] = (first, allowed[:, None, None])  # [rows, 1, 1, k, keys]
         for i, layer in enumerate(self.layers):
             def attend(h, layer=layer, i=i):
-                q, k, v = lm._qkv(layer, h, self.lora, i, self.positions)
-                self.keys[i][:, :, slot:slot + 1] = k
-                self.values[i][:, :, slot:slot + 1] = v
-                first = max(0, slot + 1 - lm.window) if layer.sliding else 0
-                keys, values = self.keys[i][:, :, first:slot + 1], self.values[i][:, :, first:slot + 1]
-                allowed = self.filled[:, None, None, None, first:slot + 1]
-                return lm._grouped_attention(q, keys, values, allowed)
+                q, key, value = lm._qkv(layer, h, self.lora, i, query_positions)
+                self.keys[i][:, :, slot:slot + k] = key
+                self.values[i][:, :, slot:slot + k] = value
+                first, allowed = masks[layer.sliding]
+                return lm._grouped_attention(q, self.keys[i][:, :, first:slot + k], self.values[i][:, :, first:slot + k],
+                                             allowed)
             x = lm._block(layer, x, self.lora, i, attend)
-        self.slot = slot + 1
-        self.positions = self.positions + 1
-        return lm._logits(x[:, -1])
+        self.slot = slot + k
+        self.positions = self.positions + k
+        self.fed = k
+        logits = lm._logits(x)
+        return logits[:, 0] if single else logits
 
-
+    def accept(self, kept: torch.Tensor) -> None:
+        """After a step of k tokens a row: row r keeps its first kept[r] (>= 1); the rest become holes."""
+        k = self.fed
+        start = self.slot - k
+        dropped = torch.arange(k, device=kept.device)[None] >= kept[:, None]
+        self.slot_positions[:, start:self.slot] = self.slot_positions[:, start:self.slot].masked_fill(dropped, -1)
+        self.positions = self.positions - k + kept
+        self.holes += int((k - kept).max())
 @contextmanager
 def evaluating(module: nn.Module):
     """Eval mode and no autograd inside; the previous mode after."""

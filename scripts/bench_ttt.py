@@ -30,7 +30,7 @@ import torch
 
 from arcttt.augment import AugmentSpace, sample_transforms
 from arcttt.config import load_config
-from arcttt.encode import END, MAX_ANSWER_TOKENS, NL, PAD, encode
+from arcttt.encode import END, MAX_ANSWER_TOKENS, NL, PAD, grid_ids
 from arcttt.infer import generate, prompts_for
 from arcttt.model import load_model, merge_adapter, resolve_adapter, symbol_token_ids
 from arcttt.pipeline import Engine, solve_task, training_set
@@ -149,9 +149,9 @@ class LegacyConstraint:
         return scores + mask
 
 
-def legacy_decode(model, prompts, steps: int) -> tuple[float, float]:
-    """The previous decoding (HF generate, left padding, Python constraint, per-token log-prob loop)
-    for exactly `steps` new tokens per row; (prefill seconds, decode seconds)."""
+def legacy_decode(model, prompts) -> tuple[int, float, float]:
+    """The previous decoding (HF generate, left padding, Python constraint, per-token log-prob loop,
+    answers capped at twice the largest grid); (answer tokens, prefill seconds, decode seconds)."""
     from transformers import LogitsProcessorList
 
     width = max(len(p) for p in prompts)
@@ -161,48 +161,40 @@ def legacy_decode(model, prompts, steps: int) -> tuple[float, float]:
         ids[row, width - len(prompt):] = torch.tensor(prompt.ids)
         attention[row, width - len(prompt):] = 1
 
-    def run(n: int) -> float:
+    def run(n: int) -> tuple[int, float]:
         start = time.perf_counter()
-        out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=n, min_new_tokens=n,
-                             do_sample=False, logits_processor=LogitsProcessorList([LegacyConstraint(width, len(prompts))]),
+        out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=n, do_sample=False,
+                             logits_processor=LogitsProcessorList([LegacyConstraint(width, len(prompts))]),
                              eos_token_id=END, pad_token_id=PAD, output_scores=True, return_dict_in_generate=True)
-        new = out.sequences[:, width:]
+        new, tokens = out.sequences[:, width:], 0
         for b in range(len(prompts)):
             for step, token in enumerate(new[b].tolist()):
                 float(torch.log_softmax(out.scores[step][b].float(), -1)[token])
-        return time.perf_counter() - start
+                tokens += 1
+                if token == END:
+                    break
+        return tokens, time.perf_counter() - start
 
     with torch.no_grad():
         run(2)  # warm-up
-        prefill = run(1)
-        total = run(steps + 1)
-    return prefill, total - prefill
+        _, prefill = run(1)
+        tokens, total = run(MAX_ANSWER_TOKENS)
+    return tokens, prefill, total - prefill
 
 
-def new_decode(lm, prompts, steps: int) -> tuple[float, float]:
-    """arcttt's decoding of the same prompts for exactly `steps` new tokens per row (no early stop);
-    (prefill seconds, decode seconds), the LoRA merge included in the prefill."""
-    from arcttt.infer import GridConstraint
-
-    def run(n: int) -> float:
+def new_decode(lm, prompts, drafts, speculate: int) -> tuple[int, float, float]:
+    """arcttt's decoding of the same prompts; (answer tokens, prefill seconds incl. the LoRA merge,
+    decode seconds)."""
+    def run(n: int) -> tuple[int, float]:
         start = time.perf_counter()
-        decoder = lm.decoder(merged=True)
-        with torch.inference_mode():
-            logits = decoder.prefill([torch.tensor(p.ids) for p in prompts], n + 1)
-            constraint = GridConstraint(len(prompts))
-            logprob = torch.zeros(len(prompts), dtype=torch.float64)
-            for _ in range(n):
-                scores = logits.masked_fill(~constraint.allowed(), float("-inf")).log_softmax(-1)
-                token = scores.argmax(-1)
-                logprob += scores.gather(1, token[:, None])[:, 0].double()
-                constraint.update(token)
-                logits = decoder.step(token)
-        return time.perf_counter() - start
+        answers = generate(lm, prompts, torch.device("cpu"), batch_size=len(prompts), max_new_tokens=n,
+                           drafts=drafts, speculate=speculate)
+        return sum(len(a) for a, _ in answers), time.perf_counter() - start
 
     run(2)
-    prefill = run(0)
-    total = run(steps)
-    return prefill, total - prefill
+    _, prefill = run(1)
+    tokens, total = run(MAX_ANSWER_TOKENS)
+    return tokens, prefill, total - prefill
 
 
 def legacy_train(model, samples, steps: int, lr: float) -> tuple[int, float]:
@@ -268,7 +260,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12, help="one-sample steps timed for the references")
     parser.add_argument("--epochs", type=float, default=1.0, help="passes over the samples timed for the new engine")
     parser.add_argument("--samples", type=int, default=96, help="leave-one-out samples trained on")
-    parser.add_argument("--decode-steps", type=int, default=64, help="new tokens per row timed for decoding")
+    parser.add_argument("--decode-task", default="fc754716",
+                        help="arc-agi-1/evaluation task decoded under every view (default: a cpu-dev task whose 9x7 answer has its input's shape)")
     parser.add_argument("--tasks", default=str(ROOT / "data" / "sample"), help="tasks timed end to end")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
@@ -323,19 +316,23 @@ def main() -> None:
     log(f"training, previous engine: {args.steps} steps, {tokens} tokens in {seconds:.1f} s: "
         f"{tokens_per_s['legacy']:.0f} tokens/s, {tflops['legacy']:.3f} TFLOP/s")
 
-    # Decoding: all views of the first test input, through each engine, `--decode-steps` tokens a row.
+    # Decoding: every view of every test input of `--decode-task`, to the end of each answer.
     engine.lm.reset()
-    views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
-                              AugmentSpace(colours=config.train.colours))
-    prompts = [p for i, _, p in prompts_for(task, views, config.infer) if i == 0]
-    prompt_tokens, steps = sum(len(p) for p in prompts), args.decode_steps
+    decode_task = find_task(args.decode_task, "arc-agi-1/evaluation")
+    views = sample_transforms(task_rng(config.seed, decode_task.id, "views"), config.infer.views,
+                              len(decode_task.train), AugmentSpace(colours=config.train.colours))
+    triples = prompts_for(decode_task, views, config.infer)
+    prompts = [p for _, _, p in triples]
+    drafts = [grid_ids(view.apply(decode_task.test[i].input)) for i, view, _ in triples]
+    prompt_tokens = sum(len(p) for p in prompts)
     prefill_tps, decode_tps = {}, {}
-    for name, run in (("legacy", lambda: legacy_decode(legacy.model, prompts, steps)),
-                      ("new", lambda: new_decode(engine.lm, prompts, steps))):
-        prefill_s, decode_s = run()
-        prefill_tps[name], decode_tps[name] = prompt_tokens / prefill_s, steps * len(prompts) / decode_s
-        log(f"decode, {name}: {len(prompts)} prompts of {sorted({len(p) for p in prompts})} tokens: prefill "
-            f"{prefill_tps[name]:.0f} tokens/s, {steps} tokens a row at {decode_tps[name]:.1f} tokens/s")
+    for name, run in (("legacy", lambda: legacy_decode(legacy.model, prompts)),
+                      ("new_plain", lambda: new_decode(engine.lm, prompts, drafts, 1)),
+                      ("new", lambda: new_decode(engine.lm, prompts, drafts, config.infer.speculate))):
+        tokens, prefill_s, decode_s = run()
+        prefill_tps[name], decode_tps[name] = prompt_tokens / prefill_s, tokens / decode_s
+        log(f"decode, {name}: task {decode_task.id}, {len(prompts)} prompts ({prompt_tokens} tokens): prefill "
+            f"{prefill_tps[name]:.0f} tokens/s; {tokens} answer tokens at {decode_tps[name]:.1f} tokens/s")
     legacy.model.unload()  # peft wrapped the shared base model in place: take its layers out again
 
     if not args.skip_naive:
@@ -369,8 +366,9 @@ def main() -> None:
             if name in tokens_per_s:
                 extra = f", {tflops[name]:.3f} TFLOP/s" if name in tflops else ""
                 print(f"training {name}: {tokens_per_s[name]:.0f} tokens/s{extra}")
-        print(f"prefill: legacy {prefill_tps['legacy']:.0f}, new {prefill_tps['new']:.0f} tokens/s; "
-              f"decode: legacy {decode_tps['legacy']:.1f}, new {decode_tps['new']:.1f} tokens/s")
+        print(f"prefill: legacy {prefill_tps['legacy']:.0f}, new {prefill_tps['new']:.0f} tokens/s; decode: legacy "
+              f"{decode_tps['legacy']:.1f}, new {decode_tps['new']:.1f} tokens/s "
+              f"(without guesses {decode_tps['new_plain']:.1f})")
         print(f"new/legacy training {ratios['train_new_over_legacy']:.1f}x, decode {ratios['decode_new_over_legacy']:.1f}x; "
               f"training at {100 * ratios['train_share_of_peak']:.0f}% of the matmul peak; "
               f"{result['seconds_per_task']:.1f} s per sample task")

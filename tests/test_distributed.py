@@ -105,3 +105,16 @@ def test_merge_command_joins_shards_run_separately(tmp_path, single_run, hub_mod
     alone = subprocess.run([sys.executable, "-m", "arcttt", "merge", str(shard_path(out, 0, 2)), "--out",
                             str(tmp_path / "x.json")], capture_output=True, text=True, timeout=120)
     assert alone.returncode == 1 and "missing shard(s): 1/2" in alone.stderr
+
+
+def test_workers_solve_their_shards_and_merge_to_the_single_process_predictions(tmp_path, single_run, hub_model_dir):
+    tasks, single = single_run
+    out = tmp_path / "w.json"
+    run = subprocess.run([sys.executable, *solve_command(tasks, out, hub_model_dir, "--workers", "2")],
+                         capture_output=True, text=True, env=ENV, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(out.read_text()) == json.loads(single.read_text())
+    assert all(shard_path(out, i, 2).exists() for i in range(2))
+    again = subprocess.run([sys.executable, *solve_command(tasks, out, hub_model_dir, "--workers", "2")],
+                           capture_output=True, text=True, env=ENV, timeout=600)
+    assert again.returncode == 1 and "already exists" in again.stderr  # refused before any worker starts

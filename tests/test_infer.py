@@ -61,7 +61,7 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
     answer = ((1, 2, 3), (4, 5, 6))
     prompts_seen = []
 
-    def same_answer_for_every_view(model, prompts, device, batch_size):
+    def same_answer_for_every_view(model, prompts, device, batch_size, **options):
         prompts_seen.extend(prompts)
         return [(grid_ids(answer) + [END], -1.0) for _ in prompts]
 
@@ -76,7 +76,7 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
 def test_unfinished_answers_give_no_candidate(monkeypatch):
     task = load_source("data/sample").tasks[0]
-    monkeypatch.setattr(infer, "generate", lambda model, prompts, device, batch_size: [([1, 2], 0.0)] * len(prompts))
+    monkeypatch.setattr(infer, "generate", lambda model, prompts, device, batch_size, **options: [([1, 2], 0.0)] * len(prompts))
     loaded = tiny_loaded()
     prompts = prompts_for(task, sample_transforms(task_rng(0, "t"), 2, 2), InferConfig())
     assert infer.predict(loaded.model, task, prompts, InferConfig(), loaded.device) == [[] for _ in task.test]

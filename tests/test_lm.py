@@ -192,3 +192,43 @@ def test_saved_adapter_loads_back_and_peft_reads_it(tmp_path):
 
         peft_model = PeftModel.from_pretrained(tiny_gemma(), str(tmp_path / "a"))
         torch.testing.assert_close(peft_model(input_ids=ids).logits.float(), lean(ids), atol=2e-4, rtol=1e-4)
+
+
+def test_guessing_from_a_draft_gives_the_same_answers_as_plain_greedy_decoding():
+    """Drafts that are right, half right and wrong: the answers never change, only the step count."""
+    model = tiny_gemma(seed=5)
+    lean = LeanLM(model, LoraConfig(rank=4, alpha=8), seed=3)
+    with torch.no_grad():
+        for p in lean.trainable():
+            p.normal_(0, 0.2)
+    prompts = answer_prompts([11, 11, 23, 7, 30])
+    plain = generate(lean, prompts, torch.device("cpu"), max_new_tokens=80)
+    right = [list(tokens) for tokens, _ in plain]
+    half = [t[: len(t) // 2] + [1] * 10 for t in right]
+    wrong = [[(x + 1) % 10 for x in t] for t in right]
+    for drafts in (right, half, wrong):
+        guessed = generate(lean, prompts, torch.device("cpu"), max_new_tokens=80, drafts=drafts, speculate=6)
+        assert [t for t, _ in guessed] == [t for t, _ in plain]
+        assert np.allclose([lp for _, lp in guessed], [lp for _, lp in plain], atol=1e-3)
+
+
+def test_right_guesses_take_fewer_steps():
+    lean = LeanLM(tiny_gemma(seed=5), None)
+    prompts = answer_prompts([11, 15])
+    plain = generate(lean, prompts, torch.device("cpu"), max_new_tokens=80)
+    steps = []
+    original = type(lean.decoder()).step
+
+    def counting(self, tokens):
+        steps.append(tokens.shape)
+        return original(self, tokens)
+
+    import arcttt.lm
+
+    arcttt.lm.Decoder.step = counting
+    try:
+        generate(lean, prompts, torch.device("cpu"), max_new_tokens=80, drafts=[list(t) for t, _ in plain], speculate=8)
+    finally:
+        arcttt.lm.Decoder.step = original
+    longest = max(len(t) for t, _ in plain)
+    assert len(steps) < longest / 3
