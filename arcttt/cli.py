@@ -140,7 +140,7 @@ def solve(
     shard: Annotated[Optional[str], typer.Option(help="Solve only shard I of N (I/N, 0-based); merge with `arcttt merge`.")] = None,
     adapter: Annotated[Optional[str], typer.Option(help="Stage-1 adapter folder from `arcttt pretrain` (default: the shipped one for the embedded model).")] = None,
     no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The bare base model, without a stage-1 adapter.")] = False,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for torch (default: every core).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch CPU threads (default: per task, the cores other processes leave free).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="CPU only: N processes of one thread each, one shard each, merged at the end.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
@@ -161,11 +161,7 @@ def solve(
 
     from arcttt.run import RunOptions, RunResult, run
 
-    options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard)
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard, threads)
     if workers > 1:
         from arcttt.model import resolve_device
         from arcttt.workers import run_workers

@@ -86,7 +86,7 @@ def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWE
     logprob = torch.zeros(batch, dtype=torch.float64, device=device)
     answers: list[list[int]] = [[] for _ in range(batch)]
     count = torch.zeros(batch, dtype=torch.long, device=device)  # tokens emitted per row
-    k = speculate
+    k, rest = speculate, 0  # guesses per step; plain steps left before guessing again
     while True:
         live = ~constraint.done & (count < max_new_tokens)
         if not bool(live.any()):
@@ -103,9 +103,11 @@ def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWE
             break
         emitted = int(count[going].min())
         if k > 1 and decoder.slot + k + (max_new_tokens - emitted) > decoder.slot_positions.shape[1]:
-            k = 1
+            k, speculate = 1, 1  # out of room for holes: plain greedy from here
         if k == 1:
             logits = decoder.step(token)
+            rest = max(0, rest - 1)
+            k = speculate if rest == 0 else 1
             continue
         state = zip(constraint.rows.tolist(), constraint.row_len.tolist(), constraint.width.tolist())
         guesses = torch.tensor([guess(drafts[r], *st, k - 1) for r, st in enumerate(state)], device=device)
@@ -126,8 +128,9 @@ def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWE
             chain &= ok & ~constraint.done & (count < max_new_tokens)
         decoder.accept(kept)
         logits = all_logits[torch.arange(batch, device=device), kept - 1]
-        # Guesses that mostly fail cost more than they save: probe with short ones until they pay.
-        k = speculate if float(kept[going].float().mean()) > 1.5 else 2
+        # Guesses that mostly fail cost more than they save: a few plain steps, then try again.
+        if float(kept[going].float().mean()) <= 1.5:
+            k, rest = 1, 4
     return [(row[:row.index(END) + 1] if END in row else row, value) for row, value in zip(answers, logprob.tolist())]
 
 

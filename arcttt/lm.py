@@ -8,11 +8,13 @@ writing them) and computes the same function with far fewer ops:
 - q, k and v are one matmul, gate and up are one matmul;
 - LoRA matrices of all layers are stacked (one tensor per projection), kept in fp32 as master
   weights and cast to the compute dtype once per step, so AdamW touches 14 tensors, not 252;
-- attention is `scaled_dot_product_attention` with no mask at all for right-padded batches
-  (causal, pads only after the tokens that matter); sliding-window layers attend in 2-window
-  blocks once a sequence is longer than the window, never paying L x L;
-- decoding merges the task's LoRA into a working copy of the weights and keeps a static KV cache
-  (sliding layers read only their window).
+- attention is batched matmuls with the query heads of a key/value head stacked (no copies of
+  keys per head), causal, for right-padded batches (pads only after the tokens that matter);
+  sliding-window layers attend in 2-window blocks once a sequence is longer than twice the
+  window, never paying L x L;
+- decoding merges the task's LoRA into a working copy of the weights and keeps one static KV
+  cache for prompts of any lengths (sliding layers read only their window), fed one token or a
+  run of guessed tokens per row per step (`Decoder`).
 
 `supports(model)` says whether a model can run here; other models (and quantized ones) use the
 Hugging Face path in `arcttt.hf`.

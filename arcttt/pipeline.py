@@ -28,6 +28,7 @@ from arcttt.predictions import Attempts, Predictions, load_predictions, write_pr
 from arcttt.provenance import contents, run_digest
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task, safe_name
+from arcttt.threads import ThreadPolicy
 from arcttt.ttt import TrainStats, train
 from arcttt.vote import vote
 
@@ -42,6 +43,7 @@ class Outcome:
     samples: int = 0
     dropped_train: int = 0  # context demonstrations left out of training samples to fit max_tokens
     dropped_infer: int = 0  # ... and out of prompts
+    threads: int = 0  # torch threads the task ran with
     train: TrainStats = field(default_factory=TrainStats)
     candidates: int = 0
     error: str | None = None
@@ -260,8 +262,12 @@ def is_arcttt_bug(exc: BaseException) -> bool:
 def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory: Callable[[], Engine],
               resume: bool = False, overwrite: bool = False, adapters_in: Path | None = None,
               adapters_out: Path | None = None, on_start: Callable[[Task], None] = lambda task: None,
-              on_done: Callable[[Outcome], None] = lambda outcome: None) -> Predictions:
+              on_done: Callable[[Outcome], None] = lambda outcome: None,
+              threads: ThreadPolicy | None = None) -> Predictions:
     """Solve every task, writing predictions (atomically) and a log line (synced) after each one.
+
+    `threads` picks torch's thread count before each task (default: the cores other processes
+    leave free).
 
     With `resume`, tasks already solved by an earlier run with the same digest are kept and
     skipped, and predictions of other tasks in `out` are kept too. Every task ends up in the
@@ -288,8 +294,10 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
         order = [task.id for task in tasks]
         pending = [task for task in tasks if task.id not in done]
         engine = engine_factory() if pending else None
+        threads = threads if threads is not None else ThreadPolicy()
         for task in pending:
             on_start(task)
+            used = threads.choose()
             try:
                 outcome = solve_task(task, engine, config, adapters_in, adapters_out)
             except Exception as exc:  # one task's failure (out of memory, a bad adapter) must not lose the run
@@ -297,6 +305,7 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
                     raise
                 outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
                 traceback.print_exc()
+            outcome.threads = used
             if task.has_solutions:
                 pairs = list(zip(task.solutions, outcome.attempts))
                 outcome.correct = [truth in attempts for truth, attempts in pairs]

@@ -26,6 +26,7 @@ from arcttt.provenance import contents, run_digest
 from arcttt.progress import Reporter
 from arcttt.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
 from arcttt.tasks import Task
+from arcttt.threads import ThreadPolicy
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class RunOptions:
     adapters_in: Path | None = None
     adapters_out: Path | None = None
     shard: str | None = None  # "I/N"
+    threads: int | None = None  # torch threads; None: the cores other processes leave free, per task
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
                   overall_total=len(tasks)) as reporter:
         predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=with_adapter),
                                 options.resume, options.overwrite, options.adapters_in, options.adapters_out,
-                                reporter.start, done)
+                                reporter.start, done, ThreadPolicy(options.threads))
     if rank is None:
         return RunResult(target, mine, predictions, tuple(failed))
     gathered = distributed.gather_to_zero((str(target), manifest, predictions, failed))

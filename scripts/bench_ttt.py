@@ -316,8 +316,10 @@ def main() -> None:
     log(f"training, previous engine: {args.steps} steps, {tokens} tokens in {seconds:.1f} s: "
         f"{tokens_per_s['legacy']:.0f} tokens/s, {tflops['legacy']:.3f} TFLOP/s")
 
-    # Decoding: every view of every test input of `--decode-task`, to the end of each answer.
+    # Decoding: every view of every test input of `--decode-task`, to the end of each answer, by
+    # the same (fresh, untrained) adapter on both engines.
     engine.lm.reset()
+    legacy.reset()
     decode_task = find_task(args.decode_task, "arc-agi-1/evaluation")
     views = sample_transforms(task_rng(config.seed, decode_task.id, "views"), config.infer.views,
                               len(decode_task.train), AugmentSpace(colours=config.train.colours))

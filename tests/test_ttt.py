@@ -93,3 +93,46 @@ def test_token_budget_batches_train_on_every_sample_each_epoch():
     cfg = override(config(), train__steps=0, train__epochs=2.0, train__batch_size=0, train__batch_tokens=64)
     outcome = solve_task(SWAP, Engine(cfg, tiny_loaded()), cfg)
     assert outcome.train.samples == 2 * outcome.samples and outcome.train.steps < outcome.train.samples
+
+
+def long_context_task():
+    """Three 6x6 demonstrations: ~130 tokens each, so a 200-token budget must drop context."""
+    grid = tuple(tuple((r + c) % 9 + 1 for c in range(6)) for r in range(6))
+    pairs = tuple(Example(grid, tuple(row[::-1] for row in grid)) for _ in range(3))
+    return Task("long", pairs, (Example(grid, tuple(row[::-1] for row in grid)),))
+
+
+def test_training_sees_the_context_inference_sees_unless_told_otherwise():
+    from arcttt.pipeline import training_set
+
+    task = long_context_task()
+    rng = lambda: np.random.default_rng(0)  # noqa: E731
+    derived = training_set(task, override(config(), infer__max_tokens=4096), rng())
+    assert all(not e.dropped for e in derived)  # 0 means: the inference budget
+    tight = training_set(task, override(config(), train__max_tokens=200), rng())
+    assert any(e.dropped for e in tight) and all(len(e) <= 200 for e in tight)
+
+
+def test_the_log_records_dropped_context_demonstrations():
+    task = long_context_task()
+    cfg = override(config(4), train__max_tokens=200, infer__max_tokens=200 + 80)
+    outcome = solve_task(task, Engine(cfg, tiny_loaded()), cfg)
+    record = outcome.record("digest")
+    assert record["dropped_train"] > 0 and record["dropped_infer"] > 0
+    assert record["samples_trained"] == 4 and record["steps"] == 4
+
+
+def test_answers_are_not_capped_below_the_largest_grid(monkeypatch):
+    from arcttt import infer
+    from arcttt.encode import MAX_ANSWER_TOKENS
+
+    seen = {}
+
+    def capture(lm, prompts, device, batch_size, max_new_tokens=MAX_ANSWER_TOKENS, **options):
+        seen["cap"] = max_new_tokens
+        return [([13], 0.0)] * len(prompts)
+
+    monkeypatch.setattr(infer, "generate", capture)
+    cfg = config(0)
+    solve_task(SWAP, Engine(cfg, tiny_loaded(), with_adapter=True), cfg)
+    assert seen["cap"] == MAX_ANSWER_TOKENS  # a 1x1 task may still answer 30x30

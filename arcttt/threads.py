@@ -1,0 +1,68 @@
+"""Torch threads that follow what other processes leave free of the CPU.
+
+With OpenMP, a parallel region waits for its slowest thread; when another process takes one of
+two cores, every small op waits for a descheduled thread and a run slows ~3x instead of ~2x
+(`scripts/bench_contention.py`: 1008 tokens/s alone, 364 beside a busy loop with 2 threads, 572
+with 1 thread). So before each task arcttt counts the cores other processes kept busy since the
+last look (/proc/stat minus its own CPU time) and uses the rest, at least one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def _busy_cpu_seconds() -> float | None:
+    """Seconds all cores have spent busy since boot (Linux), or None where /proc/stat is missing."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class ThreadPolicy:
+    """`fixed` threads always, or (None) the cores that other processes left free, per task."""
+
+    def __init__(self, fixed: int | None = None, cores: int | None = None):
+        self.fixed = fixed
+        if cores is None:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.cores = cores
+        self._mark = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float | None, float]:
+        return time.monotonic(), _busy_cpu_seconds(), _own_cpu_seconds()
+
+    def others_busy(self) -> float | None:
+        """Cores other processes kept busy since the last call (None where it cannot be read)."""
+        then, now = self._mark, self._sample()
+        self._mark = now
+        if then[1] is None or now[1] is None or now[0] - then[0] < 0.05:
+            return None
+        return max(0.0, ((now[1] - then[1]) - (now[2] - then[2])) / (now[0] - then[0]))
+
+    def choose(self) -> int:
+        """The thread count for the next task, applied to torch."""
+        import torch
+
+        if self.fixed is not None:
+            threads = self.fixed
+        else:
+            busy = self.others_busy()
+            if busy is None:  # first look: sample a moment of the machine as it is
+                time.sleep(0.2)
+                busy = self.others_busy() or 0.0
+            threads = max(1, min(self.cores, self.cores - round(busy)))
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        return threads
