@@ -61,15 +61,16 @@ class LoraConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    steps: int = 48
-    """Optimizer steps per task; 0 means `epochs` passes over the leave-one-out set."""
+    steps: int = 32
+    """Optimizer steps per task; 0 means `epochs` passes over the leave-one-out set. The default
+    (32 steps of <= 512 tokens, ~100 samples of a small task) was picked on cpu-dev: see README."""
     epochs: float = 1.0
-    batch_tokens: int = 4096
+    batch_tokens: int = 512
     """Tokens per step, padding included: samples of similar length share a step up to this many
     (a longer sample gets a step of its own). More tokens per step amortise the per-op cost."""
     batch_size: int = 0
     """Most samples per step; 0: as many as `batch_tokens` allows (1 gives one sample per step)."""
-    lr: float = 1e-4
+    lr: float = 2e-4
     weight_decay: float = 0.0
     warmup: float = 0.1
     """Share of the steps spent warming the learning rate up; then cosine decay to 0."""
