@@ -458,8 +458,8 @@ class Decoder:
         lengths = torch.tensor([len(p) for p in prompts], device=device)
         end = int(lengths.max())
         capacity = end + new_tokens
-        if capacity > lm.max_positions:
-            raise ArcError(f"prompt + answer of {capacity} tokens exceeds the engine's {lm.max_positions} positions")
+        if end > lm.max_positions:
+            raise ArcError(f"a prompt of {end} tokens exceeds the engine's {lm.max_positions} positions")
         shape = (len(prompts), lm.kv_heads, capacity, lm.head_dim)
         self.keys = [torch.zeros(shape, dtype=lm.dtype, device=device) for _ in self.layers]
         self.values = [torch.zeros(shape, dtype=lm.dtype, device=device) for _ in self.layers]
@@ -495,6 +495,8 @@ class Decoder:
         k = tokens.shape[1]
         if self.slot + k > self.slot_positions.shape[1]:
             raise ArcError("decoding ran past the room reserved at prefill")
+        if int(self.positions.max()) + k > lm.max_positions:
+            raise ArcError(f"prompt + answer exceed the engine's {lm.max_positions} positions")
         slot = self.slot
         offsets = torch.arange(k, device=tokens.device)
         query_positions = self.positions[:, None] + offsets  # [rows, k]

@@ -168,6 +168,9 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         raise ArcError(f"no training task has a demonstration within --max-tokens {config.max_tokens}")
     checkpoint = out / CHECKPOINT
     ours = [out / RUN_MARKER, out / MANIFEST, checkpoint]
+    if out.is_dir():
+        # A kill while writing the marker leaves only its temp file: that folder is still ours.
+        remove_stale_temps(out / RUN_MARKER)
     if out.is_dir() and any(out.iterdir()) and not any(p.exists() for p in ours):
         # Not a stage-1 folder: writing into it would replace its README.md and losses.jsonl.
         raise ArcError("exists and holds other files: stage 1 writes a new or empty folder (or continues "

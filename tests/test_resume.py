@@ -270,6 +270,17 @@ def test_pretrain_never_writes_into_a_folder_that_is_not_its_own(tmp_path, hub_m
     assert (folder / "README.md").read_text() == "my notes" and (folder / "losses.jsonl").read_text() == "precious\n"
 
 
+def test_a_kill_while_writing_the_run_marker_leaves_a_folder_stage_1_still_owns(tmp_path, hub_model_dir):
+    """Found by scripts/chaos.py: the first write into a new folder was cut, only its temp file left."""
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    (folder / ".arcttt-pretrain.json.x1y2.tmp").write_text('{"config": {')
+    result = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
+                                      str(folder), "--steps", "1", "--rank", "4", "--device", "cpu", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert (folder / "arcttt-adapter.json").exists() and not list(folder.glob("*.tmp"))
+
+
 def test_a_kill_between_checkpoint_renames_resumes_from_the_last_checkpoint(tmp_path, hub_model_dir):
     from arcttt.config import ModelConfig
     from arcttt.model import load_model
