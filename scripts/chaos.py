@@ -18,6 +18,7 @@ land inside them. A run that finishes before its kill is checked, then the scena
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -116,7 +117,8 @@ class Scenario:
                                     start_new_session=True)
 
     def kill(self, process: subprocess.Popen) -> None:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # it may have finished in the meantime
+            os.killpg(process.pid, signal.SIGKILL)
 
     def run(self, kills: int, duration: float) -> None:
         """Kill `kills` times at random moments; resume after each; check at the end of every cycle."""
@@ -196,12 +198,21 @@ class Shard(Solve):
     def kill(self, process):
         import psutil
 
-        ranks = [p for p in psutil.Process(process.pid).children(recursive=True)
-                 if p.environ().get("RANK") == "1"]
+        def is_rank_1(child) -> bool:
+            try:
+                return child.environ().get("RANK") == "1"
+            except psutil.Error:  # gone, or a zombie, since the listing: not a rank to kill
+                return False
+
+        try:
+            ranks = [p for p in psutil.Process(process.pid).children(recursive=True) if is_rank_1(p)]
+        except psutil.Error:
+            ranks = []
         for rank in ranks:
-            rank.send_signal(signal.SIGKILL)  # torchrun then takes the other rank down
+            with contextlib.suppress(psutil.Error):
+                rank.send_signal(signal.SIGKILL)  # torchrun then takes the other rank down
         if not ranks:
-            os.killpg(process.pid, signal.SIGKILL)
+            super().kill(process)
 
 
 class Pretrain(Scenario):
