@@ -4,7 +4,9 @@ With OpenMP, a parallel region waits for its slowest thread; when another proces
 two cores, every small op waits for a descheduled thread and a run slows ~3x instead of ~2x
 (`scripts/bench_contention.py`: 1008 tokens/s alone, 364 beside a busy loop with 2 threads, 572
 with 1 thread). So before each task arcttt counts the cores other processes kept busy since the
-last look (/proc/stat minus its own CPU time) and uses the rest, at least one.
+last look (/proc/stat minus its own CPU time) and uses the rest, at least one, and never more
+than torch started with (`OMP_NUM_THREADS` caps it). Thread counts change float summation order:
+`--threads N` fixes the count where runs must match bit for bit.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class ThreadPolicy:
         self.fixed = fixed
         if cores is None:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            # Never more than torch started with: OMP_NUM_THREADS (or a caller) set that on purpose.
+            import torch
+
+            cores = min(cores, torch.get_num_threads())
         self.cores = cores
         self._mark = self._sample()
 
