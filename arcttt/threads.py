@@ -5,7 +5,7 @@ two cores, every small op waits for a descheduled thread and a run slows ~3x ins
 (`scripts/bench_contention.py`: 1008 tokens/s alone, 364 beside a busy loop with 2 threads, 572
 with 1 thread). So before each task arcttt counts the cores other processes kept busy since the
 last look (/proc/stat minus its own CPU time) and uses the rest, at least one, and never more
-than torch started with (`OMP_NUM_THREADS` caps it). Thread counts change float summation order:
+than `OMP_NUM_THREADS` when that is set. Thread counts change float summation order:
 `--threads N` fixes the count where runs must match bit for bit.
 """
 
@@ -38,10 +38,9 @@ class ThreadPolicy:
         self.fixed = fixed
         if cores is None:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-            # Never more than torch started with: OMP_NUM_THREADS (or a caller) set that on purpose.
-            import torch
-
-            cores = min(cores, torch.get_num_threads())
+            # Never more than OMP_NUM_THREADS: whoever set it meant it.
+            if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+                cores = min(cores, int(os.environ["OMP_NUM_THREADS"]))
         self.cores = cores
         self._mark = self._sample()
 
