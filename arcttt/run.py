@@ -105,10 +105,11 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
     with output_lock(options.out):
         # Tasks of earlier runs with this digest stay (prepare_merged checked the digest).
         kept = load_predictions(options.out) if options.resume and options.out.exists() else {}
-        write_predictions(options.out, in_order({**kept, **merged}, [t.id for t in tasks]))
+        # The run state first: a kill between the two writes must leave predictions that resume.
         write_json_atomic(state_path(options.out), {"format": 1, "digest": digest, "predictions": options.out.name,
                                                     "contents": contents(config, options.adapters_in)}, indent=1)
         write_effective_config(options.out, config, digest)
+        write_predictions(options.out, in_order({**kept, **merged}, [t.id for t in tasks]))
     return RunResult(options.out, tasks, merged, tuple(t for entry in gathered for t in entry[3]))
 
 
