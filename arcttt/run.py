@@ -18,7 +18,7 @@ from arcttt.config import SolveConfig
 from arcttt.contamination import overlap
 from arcttt.errors import ArcError
 from arcttt.model import read_adapter_manifest, resolve_adapter
-from arcttt.durable import output_lock, write_json_atomic
+from arcttt.durable import output_lock, remove_stale_temps, write_json_atomic
 from arcttt.pipeline import (Engine, check_output, finished_count, in_order, sidecar, solve_all, state_path,
                              write_effective_config)
 from arcttt.predictions import Predictions, load_predictions, write_predictions
@@ -132,6 +132,8 @@ def prepare_merged(out: Path, digest: str, options: RunOptions) -> None:
     with output_lock(out):
         check_output(out, options.resume, options.overwrite)
         state = state_path(out)
+        for path in (out, state, sidecar(out, "config.toml")):
+            remove_stale_temps(path)  # a rank 0 killed while writing them left these
         if options.resume and out.exists():
             try:
                 recorded = json.loads(state.read_text(encoding="utf-8")).get("digest")
