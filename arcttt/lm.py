@@ -122,6 +122,7 @@ class LeanLM(nn.Module):
         layer_types = getattr(config, "layer_types", None) if self.gemma else None
         self.layers = [self._layer(block, (layer_types[i] if layer_types else "default"))
                        for i, block in enumerate(model.model.layers)]
+        self.shapes = self._shapes()
         self.max_positions = max_positions
         self.rope = _rope_tables(model, max_positions, self.dtype)
         self.lora_config = lora
@@ -169,7 +170,7 @@ class LeanLM(nn.Module):
         generator = torch.Generator().manual_seed(seed)
         device = self.embed.device
         n = len(self.layers)
-        for name, (out, inp) in self._shapes().items():
+        for name, (out, inp) in self.shapes.items():
             if name not in targets:
                 continue
             # peft's default: A ~ kaiming-uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0.
@@ -230,12 +231,11 @@ class LeanLM(nn.Module):
         else:
             low = {p: F.linear(xd, lora[p][0][i]) for p in parts if p in lora}
         deltas = []
-        shapes = self._shapes()
         for part in parts:
             if part in low:
                 deltas.append(F.linear(low[part], lora[part][1][i]))
             else:
-                deltas.append(x.new_zeros((*x.shape[:-1], shapes[part][0])))
+                deltas.append(x.new_zeros((*x.shape[:-1], self.shapes[part][0])))
         return y + (deltas[0] if len(deltas) == 1 else torch.cat(deltas, dim=-1))
 
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, sliding: bool) -> torch.Tensor:
@@ -360,7 +360,7 @@ class LeanLM(nn.Module):
                     return weight
                 rows = []
                 for part in parts:
-                    out_size = self._shapes()[part][0]
+                    out_size = self.shapes[part][0]
                     if f"{part}_A" in self.adapters:
                         a, b = self.adapters[f"{part}_A"][i], self.adapters[f"{part}_B"][i]
                         rows.append((b @ a) * self.lora_scale)
