@@ -128,6 +128,9 @@ def solve(
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
     rank: Annotated[Optional[int], typer.Option(min=1, help="LoRA rank.")] = None,
     views: Annotated[Optional[int], typer.Option(min=1, help="Augmented views per test input.")] = None,
+    sampler: Annotated[Optional[str], typer.Option(help="greedy (one answer per view) or dfs (every answer above --min-prob).")] = None,
+    min_prob: Annotated[Optional[float], typer.Option(help="DFS threshold on an answer's probability.")] = None,
+    scoring: Annotated[Optional[str], typer.Option(help="vote (counts across views) or poe (product of experts over the views).")] = None,
     ttt: Annotated[Optional[bool], typer.Option("--ttt/--no-ttt", help="--no-ttt: in-context learning only.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds of training per task (0: no limit).")] = None,
     infer_budget: Annotated[Optional[float], typer.Option(help="Seconds of inference per task (0: no limit).")] = None,
@@ -152,7 +155,8 @@ def solve(
         load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, infer_budget=infer_budget,
         task_budget=task_budget, model__name=model,
         model__adapter="" if no_adapter else adapter, model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
-        train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views)
+        train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views,
+        infer__sampler=sampler, infer__min_prob=min_prob, infer__scoring=scoring)
     taskset = load_source(source, solutions)
     _report_skipped(taskset)
     chosen = select(taskset, tasks, limit)
@@ -175,7 +179,9 @@ def solve(
     else:
         result = run(chosen, config, options, err)
     if result is None:  # a torchrun rank other than 0: rank 0 reports for the group
-        return
+        from arcttt.distributed import leave
+
+        leave()
     summary = {"out": str(result.out), "tasks": len(result.predictions), "config_digest": config.digest}
     if result.failed and len(set(result.failed)) == len(result.tasks):
         # Predictions were written (fallbacks), but a run where nothing worked must not pass for one.

@@ -101,7 +101,21 @@ class InferConfig:
     """Tokens fed per decoding step: the next one plus guesses copied from the test input, kept up
     to the first one greedy decoding would not choose (same answers, fewer steps); 1 turns it off."""
     per_view: int = 3
-    """Candidates each view passes to the global vote."""
+    """Candidates each view passes to the global vote (with DFS a view finds several)."""
+    sampler: str = "greedy"
+    """"greedy": one answer per view; "dfs": also every answer whose probability under the view is
+    at least `min_prob` (an exact depth-first search, the ARChitects' sampler)."""
+    min_prob: float = 0.1
+    """The DFS threshold: an answer's probability (under the grid constraint) must reach it."""
+    max_branches: int = 256
+    """Branches the DFS may follow per batch of prompts; the search is cut (and logged) beyond."""
+    scoring: str = "vote"
+    """"vote": counts across views (the MIT scheme); "poe": the product of experts, each distinct
+    answer's probability under every view multiplied, plus `hit_weight` per time found."""
+    hit_weight: float = 1.0
+    """PoE bonus per time an answer was found (1: NVARC's rule; 0: the pure product)."""
+    max_scored: int = 16
+    """Distinct answers per test input that PoE scores (the most often found first)."""
 
 
 @dataclass(frozen=True)
@@ -178,10 +192,11 @@ def _at_least(low: float, strict: bool = False):
     return check
 
 
-def _between(low: float, high: float, high_open: bool = False):
+def _between(low: float, high: float, high_open: bool = False, low_open: bool = False):
     def check(value: Any) -> str | None:
-        bad = not math.isfinite(value) or value < low or (value >= high if high_open else value > high)
-        return f"must be in [{low:g}, {high:g}{')' if high_open else ']'}" if bad else None
+        bad = (not math.isfinite(value) or (value <= low if low_open else value < low)
+               or (value >= high if high_open else value > high))
+        return f"must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}" if bad else None
     return check
 
 
@@ -234,6 +249,12 @@ RULES: dict[tuple[str, str], Any] = {
     ("infer", "max_tokens"): _at_least(MIN_TOKENS),
     ("infer", "per_view"): _at_least(1),
     ("infer", "speculate"): _between(1, 64),
+    ("infer", "sampler"): _one_of("greedy", "dfs"),
+    ("infer", "min_prob"): _between(0, 1, low_open=True),
+    ("infer", "max_branches"): _at_least(0),
+    ("infer", "scoring"): _one_of("vote", "poe"),
+    ("infer", "hit_weight"): _at_least(0),
+    ("infer", "max_scored"): _at_least(1),
     ("train", "batch_size"): _at_least(0),  # 0: as many samples as `batch_tokens` allows
     ("train", "max_tokens"): _token_limit,  # 0: the inference limit
 }

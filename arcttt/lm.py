@@ -533,6 +533,30 @@ class Decoder:
         self.slot_positions[:, start:self.slot] = self.slot_positions[:, start:self.slot].masked_fill(dropped, -1)
         self.positions = self.positions - k + kept
         self.holes += int((k - kept).max())
+
+    def fork(self, rows: torch.Tensor, keep: torch.Tensor, room: int) -> "Decoder":
+        """A decoder whose row j continues row `rows[j]` of this one from position `keep[j]`:
+        the slots of that row's later positions become holes, and `room` empty slots follow.
+        The prompt's keys and values are copied, never recomputed (a search branches this way)."""
+        new = Decoder(self.lm, self.layers, self.lora)
+        end, count = self.slot, len(rows)
+
+        def copy(cache: torch.Tensor) -> torch.Tensor:
+            out = cache.new_zeros((count, cache.shape[1], end + room, cache.shape[3]))
+            out[:, :, :end] = cache[rows, :, :end]
+            return out
+
+        new.keys = [copy(k) for k in self.keys]
+        new.values = [copy(v) for v in self.values]
+        held = self.slot_positions[rows, :end]
+        dropped = held >= keep[:, None]
+        new.slot_positions = torch.full((count, end + room), -1, dtype=torch.long, device=rows.device)
+        new.slot_positions[:, :end] = held.masked_fill(dropped, -1)
+        new.slot, new.positions = end, keep.clone()
+        new.holes = self.holes + int(dropped.sum(1).max()) if count else self.holes
+        return new
+
+
 @contextmanager
 def evaluating(module: nn.Module):
     """Eval mode and no autograd inside; the previous mode after."""

@@ -30,7 +30,10 @@ from arcttt.seeding import task_rng
 from arcttt.tasks import Task, safe_name
 from arcttt.threads import ThreadPolicy
 from arcttt.ttt import TrainStats, train
-from arcttt.vote import vote
+from arcttt.scoring import Ranked, answer_rank, attempts, grid_digest, ranked
+
+
+LOGGED = 3  # candidates per test output whose digest, count and score the log keeps
 
 
 @dataclass
@@ -49,9 +52,14 @@ class Outcome:
     error: str | None = None
     correct: list[bool] | None = None  # per test output: either attempt right (the ARC rule)
     top_correct: list[bool] | None = None  # per test output: attempt 1 right
+    answer_rank: list[int | None] | None = None  # per test output: the right answer's rank among all found
+    search_cut: bool = False  # a deadline or the branch cap cut the search
+    ranked: list[list[Ranked]] = field(default_factory=list)  # per test input, best first
 
     def record(self, digest: str) -> dict:
-        record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train")}
+        record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train", "ranked")}
+        record["top"] = [[{"grid": grid_digest(r.grid), "found": r.found, "score": round(r.score, 4)}
+                          for r in best[:LOGGED]] for best in self.ranked]
         losses = self.train.losses
         record.update(status="failed" if self.error else "ok", config_digest=digest, steps=self.train.steps,
                       samples_trained=self.train.samples, tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
@@ -112,24 +120,6 @@ def earliest(*deadlines: float | None) -> float | None:
     return min((d for d in deadlines if d is not None), default=None)
 
 
-def predict_within(lm: torch.nn.Module, task: Task, prompts: list, config, device: torch.device,
-                   deadline: float | None) -> list[list]:
-    """Candidates per test input; with a deadline, one batch of prompts at a time until it is spent.
-
-    Prompts come view by view (every test input under the identity view first), so a task over
-    budget keeps the answers of its first views for every test input.
-    """
-    if deadline is None:
-        return predict(lm, task, prompts, config, device)
-    candidates: list[list] = [[] for _ in task.test]
-    for first in range(0, len(prompts), config.batch_size):
-        if time.monotonic() > deadline:
-            break
-        for i, found in enumerate(predict(lm, task, prompts[first:first + config.batch_size], config, device)):
-            candidates[i] += found
-    return candidates
-
-
 def solve_task(task: Task, engine: Engine, config: SolveConfig, adapters_in: Path | None = None,
                adapters_out: Path | None = None) -> Outcome:
     """Solve one task: train a fresh adapter on its demonstrations, predict under views, vote."""
@@ -162,10 +152,10 @@ def solve_task(task: Task, engine: Engine, config: SolveConfig, adapters_in: Pat
     outcome.dropped_infer = sum(len(p.dropped) for _, _, p in prompts)
     infer_deadline = earliest(time.monotonic() + config.infer_budget if config.infer_budget > 0 else None,
                               task_deadline)
-    candidates = predict_within(engine.lm, task, prompts, config.infer, device, infer_deadline)
-    outcome.candidates = sum(len(c) for c in candidates)
-    outcome.attempts = tuple(vote(c, fallback=example.input, per_view=config.infer.per_view)
-                             for c, example in zip(candidates, task.test))
+    found, outcome.search_cut = predict(engine.lm, task, prompts, config.infer, device, infer_deadline)
+    outcome.candidates = sum(len(f.candidates) for f in found)
+    outcome.ranked = [ranked(f, config.infer.scoring, config.infer.per_view, config.infer.hit_weight) for f in found]
+    outcome.attempts = tuple(attempts(best, example.input) for best, example in zip(outcome.ranked, task.test))
     outcome.seconds = time.monotonic() - start
     return outcome
 
@@ -310,6 +300,8 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
                 pairs = list(zip(task.solutions, outcome.attempts))
                 outcome.correct = [truth in attempts for truth, attempts in pairs]
                 outcome.top_correct = [truth == attempts[0] for truth, attempts in pairs]
+                if outcome.ranked:
+                    outcome.answer_rank = [answer_rank(best, truth) for best, truth in zip(outcome.ranked, task.solutions)]
             predictions[task.id] = outcome.attempts
             write_predictions(out, in_order(predictions, order))
             append_line(log, outcome.record(digest))

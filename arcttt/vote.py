@@ -61,12 +61,13 @@ def rank(candidates: list[Candidate] | tuple[Candidate, ...], per_view: int = 3)
     return sorted(ranked, key=lambda r: _order(r.votes, r.in_identity, r.logprob, r.grid))
 
 
+def two(grids: list[Grid], fallback: Grid) -> tuple[Grid, Grid]:
+    """The first two grids as the two attempts; `fallback` (e.g. the test input) fills any gap."""
+    grids = grids[:2] + [fallback] * (2 - min(2, len(grids)))
+    return grids[0], grids[1]
+
+
 def vote(candidates: list[Candidate] | tuple[Candidate, ...], fallback: Grid,
          per_view: int = 3) -> tuple[Grid, Grid]:
-    """Two attempts: the top two grids; `fallback` (e.g. the test input) fills any gap."""
-    grids = [r.grid for r in rank(candidates, per_view)]
-    if not grids:
-        return fallback, fallback
-    if len(grids) == 1:
-        return grids[0], fallback
-    return grids[0], grids[1]
+    """Two attempts: the top two grids; `fallback` fills any gap."""
+    return two([r.grid for r in rank(candidates, per_view)], fallback)

@@ -63,12 +63,14 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
     def same_answer_for_every_view(model, prompts, device, batch_size, **options):
         prompts_seen.extend(prompts)
-        return [(grid_ids(answer) + [END], -1.0) for _ in prompts]
+        return infer.Sampled([[(grid_ids(answer) + [END], -1.0)] for _ in prompts], [])
 
-    monkeypatch.setattr(infer, "generate", same_answer_for_every_view)
+    monkeypatch.setattr(infer, "sample", same_answer_for_every_view)
     config = InferConfig(batch_size=3)
-    candidates = infer.predict(loaded.model, task, prompts_for(task, views, config), config, loaded.device)[0]
+    found, cut = infer.predict(loaded.model, task, prompts_for(task, views, config), config, loaded.device)
+    candidates = found[0].candidates
     assert sorted((c.view, c.grid) for c in candidates) == sorted((v.key, v.invert(answer)) for v in views)
+    assert not cut
     # Each view saw the task through its own transform.
     expected = {encode(v.apply_task(task).train, v.apply_task(task).test[0], with_answer=False).ids for v in views}
     assert {p.ids for p in prompts_seen} == expected
@@ -76,7 +78,9 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
 def test_unfinished_answers_give_no_candidate(monkeypatch):
     task = load_source("data/sample").tasks[0]
-    monkeypatch.setattr(infer, "generate", lambda model, prompts, device, batch_size, **options: [([1, 2], 0.0)] * len(prompts))
+    monkeypatch.setattr(infer, "sample", lambda model, prompts, device, batch_size, **options:
+                        infer.Sampled([[([1, 2], 0.0)]] * len(prompts), []))
     loaded = tiny_loaded()
     prompts = prompts_for(task, sample_transforms(task_rng(0, "t"), 2, 2), InferConfig())
-    assert infer.predict(loaded.model, task, prompts, InferConfig(), loaded.device) == [[] for _ in task.test]
+    found, _ = infer.predict(loaded.model, task, prompts, InferConfig(), loaded.device)
+    assert [f.candidates for f in found] == [() for _ in task.test]

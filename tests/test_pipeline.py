@@ -110,3 +110,18 @@ def test_cli_solve_on_a_local_model_folder(tmp_path, hub_model_dir):
     assert "steps = 2" in effective and "views = 2" in effective
     again = CliRunner().invoke(app, args + ["--resume"])
     assert again.exit_code == 0 and json.loads(again.stdout) == summary
+
+
+def test_dfs_with_poe_logs_the_candidates_and_where_the_right_answer_ranked(tmp_path):
+    from arcttt.scoring import grid_digest
+
+    config = override(CONFIG, infer__sampler="dfs", infer__min_prob=0.01, infer__scoring="poe")
+    out = tmp_path / "p.json"
+    predictions = solve_all(TASKS, config, out, engine_factory(config))
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    for task, record in zip(TASKS, records):
+        assert record["status"] == "ok" and record["search_cut"] is False
+        (top,), (rank,) = record["top"], record["answer_rank"]
+        assert top and record["candidates"] >= len(top) and top[0]["found"] >= 1
+        assert grid_digest(predictions[task.id][0][0]) == top[0]["grid"]  # attempt 1 is the best scored
+        assert record["correct"] == [rank is not None and rank <= 2]

@@ -130,9 +130,9 @@ def test_answers_are_not_capped_below_the_largest_grid(monkeypatch):
 
     def capture(lm, prompts, device, batch_size, max_new_tokens=MAX_ANSWER_TOKENS, **options):
         seen["cap"] = max_new_tokens
-        return [([13], 0.0)] * len(prompts)
+        return infer.Sampled([[([13], 0.0)]] * len(prompts), [])
 
-    monkeypatch.setattr(infer, "generate", capture)
+    monkeypatch.setattr(infer, "sample", capture)
     cfg = config(0)
     solve_task(SWAP, Engine(cfg, tiny_loaded(), with_adapter=True), cfg)
     assert seen["cap"] == MAX_ANSWER_TOKENS  # a 1x1 task may still answer 30x30
