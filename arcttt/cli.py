@@ -287,6 +287,7 @@ def leaderboard_run(
     results: Annotated[Path, typer.Option(help="Records are appended here.")] = RESULTS,
     runs: Annotated[Path, typer.Option(help="Where each config's predictions go (resumed if there).")] = Path("runs/leaderboard"),
     fail_on_error: Annotated[bool, typer.Option(help="Exit 1 if any task failed (for CI; low accuracy is no error).")] = False,
+    reuse_training: Annotated[bool, typer.Option(help="Configs that differ only in inference share per-task adapters (trained once, saved under --runs); their seconds include that training.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON lines only.")] = False,
 ) -> None:
     """Solve a suite with each config, score it, and append one record per config."""
@@ -295,7 +296,7 @@ def leaderboard_run(
     chosen = load_suite(suite)
     failed = []
     for path in config:
-        record = run_suite(chosen, path, runs, err)
+        record = run_suite(chosen, path, runs, err, reuse_training)
         append_record(results, record)
         failed += [f"{record['config']}:{t}" for t in record["failed_tasks"]]
         if as_json:
@@ -319,9 +320,10 @@ def leaderboard_show(
     from arcttt.leaderboard import COLUMNS, markdown, plot, read_records, table_rows
 
     records = read_records(results)
-    table = Table(*COLUMNS[:11], title=safe(str(results)))
+    shown = COLUMNS.index("adapter")
+    table = Table(*COLUMNS[:shown], title=safe(str(results)))
     for row in table_rows(records, baseline):
-        table.add_row(*(safe(str(cell)) for cell in row[:11]))
+        table.add_row(*(safe(str(cell)) for cell in row[:shown]))
     console.print(table)
     if markdown_out is not None:
         markdown_out.write_text(markdown(records, baseline))

@@ -9,11 +9,12 @@ adapter and config digests, git commit, machine) and when. Rendering needs no to
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import statistics
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -95,8 +96,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
-    """Solve the suite with one config (resuming an earlier run of the same config) and make its record."""
+def training_key(config) -> str:
+    """What decides the per-task adapters: every knob but inference's (the prompt limit, which
+    also caps training samples, stays), plus the model and adapter contents."""
+    from dataclasses import replace
+
+    from arcttt.config import InferConfig
+    from arcttt.provenance import run_digest
+
+    return run_digest(replace(config, infer=InferConfig(max_tokens=config.infer.max_tokens), infer_budget=0.0))
+
+
+TRAINING_LOG = "training.json"
+TRAINED = ("steps", "samples", "samples_trained", "tokens", "train_seconds", "loss_first", "loss_last")
+
+
+def trained_adapters(folder: Path, tasks: list[Task]) -> dict | None:
+    """The training records of a folder of adapters that covers every task, else None."""
+    from arcttt.tasks import safe_name
+
+    try:
+        training = json.loads((folder / TRAINING_LOG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if all(t.id in training and (folder / safe_name(t.id)).is_dir() for t in tasks):
+        return training
+    return None
+
+
+def oracle(records: list[dict]) -> dict:
+    """Over every test output: the right answer among the candidates at all, ranked first, in the top two."""
+    ranks = [rank for r in records for rank in (r.get("answer_rank") or [])]
+    return {"outputs": len(ranks), "found": sum(r is not None for r in ranks),
+            "rank1": sum(r == 1 for r in ranks), "rank2": sum(r is not None and r <= 2 for r in ranks)}
+
+
+def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_training: bool = False) -> dict:
+    """Solve the suite with one config (resuming an earlier run of the same config) and make its record.
+
+    With `reuse_training`, configs that differ only in inference share the per-task adapters: the
+    first run saves them (runs/SUITE/adapters-KEY), later ones load them instead of training, and
+    their record adds the first run's training seconds to each task's time, so the seconds stay
+    those of a full solve."""
     import resource
 
     from arcttt.model import ADAPTER_MANIFEST, embedded_cache_key, resolve_adapter
@@ -111,10 +152,29 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
     # The run digest names the folder: a retrained adapter or new model starts a new run, never a mix.
     digest = run_digest(config)
     out = runs_dir / suite.name / f"{config_path.stem}-{digest}" / "predictions.json"
-    result = run(tasks, config, RunOptions(out, resume=True), log)
+    options, training = RunOptions(out, resume=True), None
+    if reuse_training and config.ttt:
+        shared = runs_dir / suite.name / f"adapters-{training_key(config)}"
+        # A run that trained (and saved) its adapters goes on training: its digest does not cover loading them.
+        from arcttt.pipeline import state_path
+
+        trained_itself = state_path(out).exists() and json.loads(state_path(out).read_text()).get("digest") == digest
+        training = None if trained_itself else trained_adapters(shared, tasks)
+        options = replace(options, adapters_in=shared) if training else replace(options, adapters_out=shared)
+    result = run(tasks, config, options, log)
     report = score(result.predictions, {t.id: t.solutions for t in tasks})
     records = read_log(sidecar(out, "log.jsonl"))
     latest = {r["task_id"]: r for r in records}  # a resumed task's last record is its outcome
+    if reuse_training and config.ttt and training is None:
+        from arcttt.durable import write_json_atomic
+
+        training = {t: {k: r.get(k) for k in TRAINED} for t, r in latest.items()}
+        write_json_atomic(options.adapters_out / TRAINING_LOG, training, indent=1)
+        training = None  # this run trained: its own records hold the training
+    elif training is not None:
+        for task_id, record in latest.items():
+            record.update({k: v for k, v in training[task_id].items() if k != "seconds"},
+                          seconds=record["seconds"] + (training[task_id].get("train_seconds") or 0.0))
     seconds = [r["seconds"] for r in latest.values()]
     adapter = resolve_adapter(config.model)
     model = config.model.name
@@ -142,6 +202,8 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log) -> dict:
         "seconds_per_task_median": round(statistics.median(seconds), 2) if seconds else 0.0,
         "seconds_per_task_p90": round(percentile(seconds, 0.9), 2),
         "tokens_trained": sum(r.get("tokens") or 0 for r in latest.values()),
+        "training_reused": str(options.adapters_in) if training is not None else "",
+        "oracle": oracle(list(latest.values())),
         "peak_memory_mib": round(peak_kib / 1024),
         "commit": git_commit(),
         "machine": machine(),
@@ -166,8 +228,17 @@ def read_records(results: Path) -> list[dict]:
     return read_jsonl(results)  # a torn last record (a kill mid-append) is skipped
 
 
-COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "s/task (median)", "s/task (p90)",
+COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "found", "top-1", "s/task (median)", "s/task (p90)",
            "tokens trained", "peak MiB", "model", "adapter", "commit", "machine", "date")
+
+
+def oracle_cells(record: dict) -> list[str]:
+    """How often the right answer was among the candidates at all, and ranked first (records
+    from before the oracle was logged show "-")."""
+    stats = record.get("oracle") or {}
+    if not stats.get("outputs"):
+        return ["-", "-"]
+    return [f"{stats['found']}/{stats['outputs']}", f"{stats['rank1']}/{stats['outputs']}"]
 
 
 def table_rows(records: list[dict], baseline: str | None = None) -> list[list[str]]:
@@ -183,7 +254,7 @@ def table_rows(records: list[dict], baseline: str | None = None) -> list[list[st
             delta = "" if base is None or r is base else f"{r['score'] - base['score']:+.3f}"
             rows.append([
                 suite, r["config"], f"{r['score']:.3f}", delta, f"{r['tasks_solved']}/{r['tasks']}",
-                f"{r['outputs_correct']}/{r['outputs_total']}", f"{r['seconds_per_task_median']:.1f}",
+                f"{r['outputs_correct']}/{r['outputs_total']}", *oracle_cells(r), f"{r['seconds_per_task_median']:.1f}",
                 f"{r['seconds_per_task_p90']:.1f}", str(r["tokens_trained"]), str(r["peak_memory_mib"]),
                 r["model"], r["adapter_digest"] or "none", r["commit"], r["machine"], r["date"][:10],
             ])
@@ -214,7 +285,7 @@ def plot(records: list[dict], path: Path) -> None:
     fig, axes = plt.subplots(1, len(suites), figsize=(5 * len(suites), 4), squeeze=False)
     for ax, suite in zip(axes[0], suites):
         for row in (r for r in rows if r[0] == suite):
-            x, y = float(row[6]), float(row[2])
+            x, y = float(row[COLUMNS.index("s/task (median)")]), float(row[2])
             ax.scatter([x], [y])
             ax.annotate(row[1], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
         ax.set_title(suite)

@@ -85,3 +85,26 @@ def test_shipped_suites_load_and_a_bad_suite_is_named(tmp_path):
     bad.write_text('name = "bad"\n')
     with pytest.raises(ArcError, match="bad.toml: malformed suite"):
         load_suite(str(bad))
+
+
+def test_configs_that_differ_in_inference_share_the_trained_adapters(setup):
+    tmp_path, suite, configs = setup
+    ttt = configs[1]
+    same = tmp_path / "ttt-again.toml"  # the same training and inference: predictions must match
+    same.write_text(ttt.read_text())
+    poe = tmp_path / "ttt-poe.toml"
+    poe.write_text(ttt.read_text().replace("views = 2\n", 'views = 2\nsampler = "dfs"\nscoring = "poe"\n'))
+    args = ["leaderboard", "run", "--suite", str(suite), "--results", str(tmp_path / "results.jsonl"),
+            "--runs", str(tmp_path / "runs"), "--json", "--reuse-training"]
+    result = CliRunner().invoke(app, [*args, "--config", str(ttt), "--config", str(same), "--config", str(poe)])
+    assert result.exit_code == 0, result.output
+    trained, again, searched = (json.loads(line) for line in result.stdout.splitlines())
+    assert trained["training_reused"] == "" and again["training_reused"] == searched["training_reused"] != ""
+    assert trained["tokens_trained"] == again["tokens_trained"] == searched["tokens_trained"] > 0
+    assert again["solved"] == trained["solved"] and again["outputs_correct"] == trained["outputs_correct"]
+    predictions = [json.loads(open(r["predictions"]).read()) for r in (trained, again)]
+    assert predictions[0] == predictions[1]  # loading the saved adapter decodes what training left
+    assert searched["oracle"]["outputs"] == 2
+    # A second pass resumes every run as it was, the one that trained included.
+    result = CliRunner().invoke(app, [*args, "--config", str(ttt), "--config", str(poe)])
+    assert result.exit_code == 0, result.output
