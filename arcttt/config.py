@@ -114,6 +114,9 @@ class InferConfig:
     answer's probability under every view multiplied, plus `hit_weight` per time found."""
     hit_weight: float = 1.0
     """PoE bonus per time an answer was found (1: NVARC's rule; 0: the pure product)."""
+    hit_count: str = "search"
+    """What counts as found for that bonus: "search", every view whose search found the answer
+    (NVARC); "greedy", every view whose greedy answer it was (the MIT vote's count)."""
     max_scored: int = 16
     """Distinct answers per test input that PoE scores (the most often found first)."""
 
@@ -254,6 +257,7 @@ RULES: dict[tuple[str, str], Any] = {
     ("infer", "max_branches"): _at_least(0),
     ("infer", "scoring"): _one_of("vote", "poe"),
     ("infer", "hit_weight"): _at_least(0),
+    ("infer", "hit_count"): _one_of("search", "greedy"),
     ("infer", "max_scored"): _at_least(1),
     ("train", "batch_size"): _at_least(0),  # 0: as many samples as `batch_tokens` allows
     ("train", "max_tokens"): _token_limit,  # 0: the inference limit

@@ -1,13 +1,17 @@
 """Prediction under augmented views: each view transforms the whole task, the model answers,
-the answer is mapped back through the view's inverse, and the candidates go to the vote.
+the answers are mapped back through the view's inverse and go to the vote or the product of
+experts (`arcttt.scoring`).
 
-Decoding is greedy with a KV cache and constrained to well-formed grids: only cells, row ends and
-END can be produced, every row has the first row's width, at most 30 rows and 30 columns. So every
-finished answer decodes to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
+Decoding is constrained to well-formed grids: only cells, row ends and END can be produced, every
+row has the first row's width, at most 30 rows and 30 columns. So every finished answer decodes
+to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
 
 All prompts of a task (views x test inputs) decode in one batch: each group of equal length is
 prefilled without padding, then every row steps together; the task's LoRA is merged into a
-working copy of the weights first.
+working copy of the weights first. Greedy decoding gives one answer per prompt; the depth-first
+search (`sample` with `min_prob`) also follows every branch that keeps an answer's probability
+at or above `min_prob`, in decoders forked from the prompt's cache; `Sampled.score` scores any
+answer under any prompt, teacher-forced on that cache.
 """
 
 from __future__ import annotations
@@ -388,10 +392,10 @@ def predict(lm: nn.Module, task: Task, prompts: list[tuple[int, Transform, Encod
                      deadline=deadline, max_branches=config.max_branches, keep=poe)
     candidates: list[list[Candidate]] = [[] for _ in task.test]
     for (i, view, _), answers in zip(prompts, sampled.answers):
-        for tokens, logprob in answers:
+        for rank, (tokens, logprob) in enumerate(answers):
             grid = decode_grid(tokens)
             if grid is not None:
-                candidates[i].append(Candidate(view.invert(grid), view.key, logprob))
+                candidates[i].append(Candidate(view.invert(grid), view.key, logprob, greedy=rank == 0))
     found = [Found(tuple(c)) for c in candidates]
     if not poe:
         return found, sampled.truncated

@@ -98,13 +98,16 @@ def percentile(values: list[float], q: float) -> float:
 
 def training_key(config) -> str:
     """What decides the per-task adapters: every knob but inference's (the prompt limit, which
-    also caps training samples, stays), plus the model and adapter contents."""
-    from dataclasses import replace
+    also caps training samples, stays), plus the model, adapter and arcttt version. New inference
+    knobs leave it unchanged."""
+    from arcttt.provenance import contents
 
-    from arcttt.config import InferConfig
-    from arcttt.provenance import run_digest
-
-    return run_digest(replace(config, infer=InferConfig(max_tokens=config.infer.max_tokens), infer_budget=0.0))
+    data = config.to_dict()
+    data["model"].pop("cache_dir")
+    data["infer"] = {"max_tokens": config.infer.max_tokens}
+    data.pop("infer_budget")
+    known = {k: v for k, v in contents(config).items() if k != "config"}
+    return hashlib.sha256(json.dumps([data, known], sort_keys=True).encode()).hexdigest()[:16]
 
 
 TRAINING_LOG = "training.json"

@@ -154,7 +154,8 @@ def solve_task(task: Task, engine: Engine, config: SolveConfig, adapters_in: Pat
                               task_deadline)
     found, outcome.search_cut = predict(engine.lm, task, prompts, config.infer, device, infer_deadline)
     outcome.candidates = sum(len(f.candidates) for f in found)
-    outcome.ranked = [ranked(f, config.infer.scoring, config.infer.per_view, config.infer.hit_weight) for f in found]
+    outcome.ranked = [ranked(f, config.infer.scoring, config.infer.per_view, config.infer.hit_weight,
+                             config.infer.hit_count) for f in found]
     outcome.attempts = tuple(attempts(best, example.input) for best, example in zip(outcome.ranked, task.test))
     outcome.seconds = time.monotonic() - start
     return outcome

@@ -15,6 +15,7 @@ from arcttt.grids import Grid
 from arcttt.vote import Candidate, rank, two
 
 SCORINGS = ("vote", "poe")
+HIT_COUNTS = ("search", "greedy")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Found:
 @dataclass(frozen=True)
 class Ranked:
     grid: Grid
-    found: int  # answers equal to it, over all views
+    found: int  # times it was found (see `hits`)
     score: float  # what it was ranked by (votes, or the PoE score)
 
 
@@ -52,7 +53,16 @@ def to_score(found: Found, limit: int) -> list[Grid]:
     return sorted(count, key=lambda g: (-count[g], -best[g], g))[:limit]
 
 
-def ranked(found: Found, scoring: str, per_view: int = 3, hit_weight: float = 1.0) -> list[Ranked]:
+def hits(found: Found, counted: str) -> Counter:
+    """Times each answer was found: by any view's search ("search"), or as a view's greedy answer
+    ("greedy": one vote per view, the MIT count)."""
+    if counted not in HIT_COUNTS:
+        raise ValueError(f"unknown hit count {counted!r}")
+    return Counter(c.grid for c in found.candidates if counted == "search" or c.greedy)
+
+
+def ranked(found: Found, scoring: str, per_view: int = 3, hit_weight: float = 1.0,
+           counted: str = "search") -> list[Ranked]:
     """Distinct answers, best first. Ties break deterministically (times found, then grid order);
     under PoE, answers left unscored come after the scored ones, in vote order."""
     votes = rank(found.candidates, per_view)
@@ -60,7 +70,7 @@ def ranked(found: Found, scoring: str, per_view: int = 3, hit_weight: float = 1.
         return [Ranked(r.grid, r.votes, float(r.votes)) for r in votes]
     if scoring != "poe":
         raise ValueError(f"unknown scoring {scoring!r}")
-    count = Counter(c.grid for c in found.candidates)
+    count = hits(found, counted)
     scored = [Ranked(g, count[g], poe_score(lp, count[g], hit_weight))
               for g, lp in found.view_logprobs.items() if lp]
     scored.sort(key=lambda r: (-r.score, -r.found, r.grid))

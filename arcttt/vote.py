@@ -22,6 +22,7 @@ class Candidate:
     grid: Grid
     view: str
     logprob: float = 0.0
+    greedy: bool = True  # the view's greedy answer (a search finds others too)
 
 
 @dataclass(frozen=True)

@@ -66,3 +66,15 @@ def test_attempts_fill_gaps_with_the_fallback_and_the_oracle_rank():
 def test_an_unknown_scoring_is_refused():
     with pytest.raises(ValueError, match="unknown scoring"):
         ranked(Found(()), "median")
+
+
+def test_greedy_hits_count_only_each_views_first_answer():
+    candidates = (Candidate(A, "v1"), Candidate(B, "v1", greedy=False), Candidate(A, "v2"),
+                  Candidate(B, "v2", greedy=False), Candidate(B, "v3"), Candidate(A, "v3", greedy=False))
+    scores = {A: (-2.0, -2.0, -2.0), B: (-1.5, -1.5, -1.5)}
+    by_search = ranked(Found(candidates, scores), "poe", counted="search")  # 3 hits each: B's mean wins
+    by_greedy = ranked(Found(candidates, scores), "poe", counted="greedy")  # A 2 votes, B 1
+    assert [r.grid for r in by_search] == [B, A] and [r.grid for r in by_greedy] == [A, B]
+    assert [r.found for r in by_greedy] == [2, 1]
+    with pytest.raises(ValueError, match="unknown hit count"):
+        ranked(Found(candidates, scores), "poe", counted="some")
