@@ -231,7 +231,7 @@ def read_records(results: Path) -> list[dict]:
     return read_jsonl(results)  # a torn last record (a kill mid-append) is skipped
 
 
-COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "found", "top-1", "s/task (median)", "s/task (p90)",
+COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "pass@any", "pass@1", "s/task (median)", "s/task (p90)",
            "tokens trained", "peak MiB", "model", "adapter", "commit", "machine", "date")
 
 
