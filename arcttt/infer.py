@@ -207,9 +207,11 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         search.found[rows.origin[b.row]].append((rows.answers[b.row][:b.index] + [END], b.logprob))
     pending = [b for b in branches if b.token != END]
     for first in range(0, len(pending), search.batch_size):
-        chunk = pending[first:first + search.batch_size]
-        if search.branches_left < len(chunk) or (search.deadline is not None and time.monotonic() > search.deadline):
-            search.truncated = True
+        chunk = pending[first:first + min(search.batch_size, search.branches_left)]
+        if len(chunk) < min(search.batch_size, len(pending) - first) or (
+                search.deadline is not None and time.monotonic() > search.deadline):
+            search.truncated = True  # the cap or the deadline: the most probable branches went first
+        if not chunk or (search.deadline is not None and time.monotonic() > search.deadline):
             return
         search.branches_left -= len(chunk)
         device = logits.device
@@ -256,7 +258,7 @@ class Sampled:
             first = 0
             while first < len(order):
                 chunk = [order[first]]  # ascending lengths: the last one added is the longest
-                while (first + len(chunk) < len(order)
+                while (first + len(chunk) < len(order) and len(chunk) < len(root.prompts)  # a cache copy a row
                        and (len(chunk) + 1) * len(requests[order[first + len(chunk)]][1]) <= tokens_per_batch):
                     chunk.append(order[first + len(chunk)])
                 first += len(chunk)
@@ -400,6 +402,8 @@ def predict(lm: nn.Module, task: Task, prompts: list[tuple[int, Transform, Encod
     if not poe:
         return found, sampled.truncated
     for i, answers in enumerate(found):
+        if deadline is not None and time.monotonic() > deadline:
+            return found, True  # test inputs left unscored rank in vote order
         grids = to_score(answers, config.max_scored)
         # Every decoded prompt of this test input is a scoring view (views a deadline cut are not).
         views = [(p, view) for p, (j, view, _) in enumerate(prompts) if j == i and sampled.answers[p]]

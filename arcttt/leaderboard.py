@@ -156,7 +156,8 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_traini
     digest = run_digest(config)
     out = runs_dir / suite.name / f"{config_path.stem}-{digest}" / "predictions.json"
     options, training = RunOptions(out, resume=True), None
-    if reuse_training and config.ttt:
+    # A task budget spans training and inference: a run that loads adapters would decode longer.
+    if reuse_training and config.ttt and config.task_budget == 0:
         shared = runs_dir / suite.name / f"adapters-{training_key(config)}"
         # A run that trained (and saved) its adapters goes on training: its digest does not cover loading them.
         from arcttt.pipeline import state_path
@@ -168,7 +169,7 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_traini
     report = score(result.predictions, {t.id: t.solutions for t in tasks})
     records = read_log(sidecar(out, "log.jsonl"))
     latest = {r["task_id"]: r for r in records}  # a resumed task's last record is its outcome
-    if reuse_training and config.ttt and training is None:
+    if options.adapters_out is not None and training is None:
         from arcttt.durable import write_json_atomic
 
         training = {t: {k: r.get(k) for k in TRAINED} for t, r in latest.items()}
