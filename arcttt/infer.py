@@ -112,6 +112,11 @@ class _Search:
     found: list[list[tuple[list[int], float]]]
     truncated: bool = False  # the deadline or the branch cap cut the search short
 
+    def room(self, emitted: int = 0) -> int:
+        """Cache slots a row needs after `emitted` answer tokens: the rest of the answer, plus
+        some for the holes rejected guesses leave."""
+        return self.max_new - emitted + (self.speculate - 1) * 64
+
 
 def _emit(rows: _Rows, scores: torch.Tensor, token: torch.Tensor, where: torch.Tensor, search: _Search,
           branches: list[_Branch]) -> None:
@@ -217,14 +222,27 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         device = logits.device
         source = torch.tensor([b.row for b in chunk], device=device)
         index = torch.tensor([b.index for b in chunk], device=device)
-        room = search.max_new - int(index.min()) + (search.speculate - 1) * 64
-        child = decoder.fork(source, rows.base[source] + index, room)
+        child = decoder.fork(source, rows.base[source] + index, search.room(int(index.min())))
         prefixes = [rows.answers[b.row][:b.index] + [b.token] for b in chunk]
         child_rows = _Rows([rows.origin[b.row] for b in chunk], prefixes,
                            torch.tensor([b.logprob for b in chunk], dtype=torch.float64, device=device), index + 1,
                            rows.base[source], _replayed(prefixes, device),
                            [rows.answers[b.row] for b in chunk], branch=True)  # the answer left is the best guess
         _explore(child, child.step(torch.tensor([b.token for b in chunk], device=device)), child_rows, search)
+
+
+def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None,
+            search: _Search) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prefill the prompts and search from them (answers go to `search.found`); the prompts'
+    last logits and lengths, which scoring starts from."""
+    logits = decoder.prefill(prompts, search.room())
+    base = decoder.positions.clone()
+    count = len(prompts)
+    rows = _Rows(list(range(count)), [[] for _ in prompts], torch.zeros(count, dtype=torch.float64, device=logits.device),
+                 torch.zeros(count, dtype=torch.long, device=logits.device), base,
+                 GridConstraint(count, logits.device), drafts, branch=False)
+    _explore(decoder, logits, rows, search)  # steps the decoder; `logits` itself stays as it is
+    return logits, base
 
 
 @dataclass
@@ -248,13 +266,11 @@ class Sampled:
     def score(self, requests: list[tuple[int, list[int]]], tokens_per_batch: int = 4096) -> list[float]:
         """The constrained log-probability of each (prompt index, answer ids through END), teacher-forced
         after that prompt's cached keys and values: all of an answer's tokens in one step."""
-        where = {p: (root, row) for root in self.roots for row, p in enumerate(root.prompts)}
         out = [0.0] * len(requests)
-        by_root: dict[int, list[int]] = {}
-        for j, (p, _) in enumerate(requests):
-            by_root.setdefault(id(where[p][0]), []).append(j)
         for root in self.roots:
-            order = sorted(by_root.get(id(root), []), key=lambda j: (len(requests[j][1]), j))
+            row_of = {p: row for row, p in enumerate(root.prompts)}
+            order = sorted((j for j, (p, _) in enumerate(requests) if p in row_of),
+                           key=lambda j: (len(requests[j][1]), j))
             first = 0
             while first < len(order):
                 chunk = [order[first]]  # ascending lengths: the last one added is the longest
@@ -264,7 +280,7 @@ class Sampled:
                 first += len(chunk)
                 longest = len(requests[chunk[-1]][1])
                 device = root.first_logits.device
-                rows = torch.tensor([where[requests[j][0]][1] for j in chunk], device=device)
+                rows = torch.tensor([row_of[requests[j][0]] for j in chunk], device=device)
                 ids = torch.full((len(chunk), longest), PAD, dtype=torch.long, device=device)
                 for r, j in enumerate(chunk):
                     ids[r, :len(requests[j][1])] = torch.tensor(requests[j][1], device=device)
@@ -312,16 +328,9 @@ def sample(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_si
         search = _Search(max_new_tokens, speculate if drafts is not None else 1,
                          math.log(min_prob) if min_prob else None, batch_size, deadline, max_branches,
                          [[] for _ in chunk])
-        logits = decoder.prefill(ids, max_new_tokens + (search.speculate - 1) * 64)
-        base = decoder.positions.clone()
-        if keep:
-            result.roots.append(_Root(decoder, chunk, logits.clone(), base))
-        rows = _Rows(list(range(len(chunk))), [[] for _ in chunk],
-                     torch.zeros(len(chunk), dtype=torch.float64, device=logits.device),
-                     torch.zeros(len(chunk), dtype=torch.long, device=logits.device), base,
-                     GridConstraint(len(chunk), logits.device),
-                     [drafts[i] for i in chunk] if drafts is not None else None, branch=False)
-        _explore(decoder, logits, rows, search)  # a kept root's answers lie past its prompts: scoring forks
+        logits, base = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, search)
+        if keep:  # its answers lie past its prompts: scoring forks at `base`
+            result.roots.append(_Root(decoder, chunk, logits, base))
         for i, found in zip(chunk, search.found):
             result.answers[i] = found
         result.truncated |= search.truncated
@@ -335,11 +344,7 @@ def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWE
     the grid constraint (see `sample`); rows stop at END, the batch when every row has."""
     search = _Search(max_new_tokens, speculate if drafts is not None else 1, None, len(prompts), None, 0,
                      [[] for _ in prompts])
-    logits = decoder.prefill(prompts, max_new_tokens + (search.speculate - 1) * 64)
-    zeros = torch.zeros(len(prompts), device=logits.device)
-    rows = _Rows(list(range(len(prompts))), [[] for _ in prompts], zeros.double(), zeros.long(),
-                 decoder.positions.clone(), GridConstraint(len(prompts), logits.device), drafts, branch=False)
-    _explore(decoder, logits, rows, search)
+    _search(decoder, prompts, drafts, search)
     return [found[0] for found in search.found]
 
 
