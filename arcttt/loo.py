@@ -107,12 +107,18 @@ def leave_one_out(task: Task, rng: np.random.Generator, cap: int = 250,
 
 
 def random_sample(task: Task, rng: np.random.Generator, space: AugmentSpace = AugmentSpace(),
-                  queries: list[int] | None = None) -> Sample:
-    """One random augmented leave-one-out sample, its query drawn from `queries` (default: any)."""
+                  queries: list[int] | None = None, extra_rate: float = 0.0) -> Sample:
+    """One random augmented leave-one-out sample, its query drawn from `queries` (default: any).
+
+    A share `extra_rate` of samples also gets a training-only extra (x2 upscaling, a shift).
+    """
     demos = list(task.train)
     choices = queries if queries else list(range(len(demos)))
     i = choices[int(rng.integers(len(choices)))]
     sample = Sample(_shuffled(demos[:i] + demos[i + 1:], rng), demos[i])
     geometry_and_colours = AugmentSpace(space.geometric, space.colours, reorder=False)
     transform = sample_transforms(rng, 1, len(demos), geometry_and_colours, include_identity=False)[0]
-    return _transformed(sample, transform, rng)
+    augmented = _transformed(sample, transform, rng)
+    if extra_rate and rng.random() < extra_rate:
+        augmented = _with_extra(augmented, rng) or augmented
+    return augmented

@@ -269,6 +269,24 @@ def weights_checksum(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def base_digest(model: nn.Module) -> str:
+    """A content digest of a base model's weights, the same whichever float dtype it was loaded in.
+
+    Float tensors are hashed as bfloat16 (the shipped adapters' precision), so a base loaded in
+    float32 on one machine and bfloat16 on another has one digest; quantized weights as stored.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if "lora_" in name:
+            continue
+        tensor = tensor.detach().cpu()
+        if tensor.is_floating_point():
+            tensor = tensor.to(torch.bfloat16)
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
 SHIPPED_ADAPTERS = Path(__file__).parent / "adapters"
 EMBEDDED_ADAPTER = SHIPPED_ADAPTERS / "gemma3-270m-arc"
 ADAPTER_MANIFEST = "arcttt-adapter.json"
@@ -304,6 +322,10 @@ def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedMod
         raise ArcError("adapter was trained with another vocabulary; retrain it with this arcttt", source=str(path))
     if manifest.get("base_model") != model_name:
         raise ArcError(f"adapter was trained on {manifest.get('base_model')!r}, not {model_name!r}", source=str(path))
+    recorded = manifest.get("base_digest")
+    if recorded is not None and recorded != base_digest(loaded.model):
+        raise ArcError(f"adapter was trained on another base model: its manifest's base_digest {recorded} is not "
+                       f"this {model_name!r}'s {base_digest(loaded.model)}; retrain it on this model", source=str(path))
     merged = PeftModel.from_pretrained(loaded.model, str(path)).merge_and_unload()
     merged.requires_grad_(False)
     merged.eval()

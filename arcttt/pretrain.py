@@ -1,14 +1,21 @@
 """Stage 1: fine-tune a LoRA adapter on many ARC tasks, in the same format TTT uses.
 
-Every step draws one augmented leave-one-out sample from one task; which task and which sample
-depend only on (seed, step), so a run resumed from a checkpoint continues exactly where it
-stopped. Checkpoints (adapter, optimizer state, losses) are written atomically every N steps;
-the finished adapter goes to DIR with a manifest of what it was trained on, which `arcttt solve`
-reads to warn before evaluating a task the adapter has seen.
+Samples are drawn in chunks: chunk c holds `chunk` augmented leave-one-out samples (tasks in a
+seeded order, a fresh permutation each pass over the corpus), and is cut into token-budget
+batches of similar lengths, one batch a step. Everything depends only on (seed, chunk), so a run
+resumed from a checkpoint continues exactly where it stopped. Checkpoints (adapter, optimizer
+state, losses) are written atomically every N steps; the finished adapter goes to DIR with a
+manifest of what it was trained on (ids, pair and grid hashes, the base model's digest), which
+`arcttt solve` reads to warn before evaluating a task the adapter has seen and to refuse an
+adapter made for another base model.
+
+A few corpus tasks (`held_out`, chosen by the seed) are kept out of training: the loss on fixed
+samples of them, before and after, is the run's honest measure of what it learned.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -24,61 +31,94 @@ from safetensors.torch import load_file, save_file
 
 from arcttt.augment import AugmentSpace
 from arcttt.config import LoraConfig, ModelConfig
-from arcttt.contamination import Guard, task_hashes
+from arcttt.contamination import Guard, task_grid_hashes, task_hashes
 from arcttt.durable import remove_stale_temps, sync_dir, write_json_atomic, write_text_atomic
-from arcttt.encode import SYMBOLS, encode, pair_length
+from arcttt.encode import MAX_ANSWER_TOKENS, SYMBOLS, Encoded, encode, pair_length
 from arcttt.errors import ArcError
 from arcttt.loo import random_sample
-from arcttt.model import LoadedModel
+from arcttt.model import LoadedModel, base_digest
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
-from arcttt.hf import HfLM
-from arcttt.ttt import collate, masked_loss
+from arcttt.ttt import collate, make_optimizer, masked_loss, token_batches
 
 MANIFEST = "arcttt-adapter.json"
 CHECKPOINT = "checkpoint"
 RUN_MARKER = "arcttt-pretrain.json"  # written first: a folder holding it is a stage-1 run's own
+HELD_OUT_SAMPLES = 3  # fixed samples per held-out task
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    steps: int = 2000
-    lr: float = 2e-4
-    warmup: float = 0.03
+    steps: int = 500
+    lr: float = 3e-4
+    warmup: float = 0.05
+    batch_tokens: int = 4096
+    """Tokens per step, padding included; a sample longer than this gets a step of its own."""
+    chunk: int = 256
+    """Samples drawn at once and batched by length: larger chunks waste less padding."""
     max_tokens: int = 2048
+    """Longest sample; context demonstrations are dropped (largest first) beyond it."""
     seed: int = 0
-    checkpoint_every: int = 100
+    checkpoint_every: int = 20
     colours: str = "keep0"
+    extra_rate: float = 0.3
+    """Share of samples that also get a training-only extra (x2 upscaling, a shift)."""
+    held_out: int = 20
+    """Corpus tasks kept out of training to measure the held-out loss."""
+    time_budget: float = 0.0
+    """Seconds of training after which the run stops early and writes its adapter (0: none)."""
     lora: LoraConfig = LoraConfig()
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """The tasks stage 1 trains on, and what was kept out and why."""
+    """The tasks stage 1 trains on, the ones held out to measure it, and what was kept out and why."""
 
     tasks: tuple[Task, ...]
     sources: tuple[str, ...]
     excluded_sources: tuple[str, ...]
-    dropped: dict[str, str]  # task id -> "id" | "content" | "duplicate"
+    dropped: dict[str, str]  # task id -> "id" | "content" | "grid" | "duplicate"
+    held_out: tuple[Task, ...] = ()
 
 
 def build_corpus(data: list[tuple[str, list[Task]]], exclude: list[tuple[str, list[Task]]]) -> Corpus:
-    """Training tasks (solved tests become demonstrations), minus every excluded id and content."""
+    """Training tasks (solved tests become demonstrations), minus every excluded id, pair and grid.
+
+    A task that repeats one already taken (the same id, or any of the same input/output pairs:
+    ARC-AGI-2 training holds ARC-AGI-1 training, the Kaggle sets hold both) is dropped as a
+    duplicate; the first source that has it wins.
+    """
     guard = Guard.of([task for _, tasks in exclude for task in tasks])
     kept: dict[str, Task] = {}
+    pairs: set[str] = set()
     dropped: dict[str, str] = {}
     for _, tasks in data:
         clean, rejected = guard.split(tasks)
-        dropped.update(rejected)
+        dropped.update({k: v for k, v in rejected.items() if k not in kept})
         for task in clean:
-            if task.id in kept:
-                continue  # the same task in two sources (ARC-AGI-2 training holds ARC-AGI-1 training)
+            hashes = task_hashes(task)
+            if task.id in kept or hashes & pairs:
+                if task.id not in kept:
+                    dropped[task.id] = "duplicate"
+                continue
+            pairs |= hashes
             demos = task.train + tuple(e for e in task.test if e.output is not None)
             kept[task.id] = Task(task.id, demos, (), task.source)
     if not kept:
         raise ArcError("no training task left after the exclusions")
     return Corpus(tuple(kept[k] for k in sorted(kept)), tuple(name for name, _ in data),
                   tuple(name for name, _ in exclude), dropped)
+
+
+def hold_out(corpus: Corpus, count: int, seed: int) -> Corpus:
+    """Move `count` tasks (a seeded choice, at most a fifth of the corpus) out of training."""
+    count = min(count, len(corpus.tasks) // 5)  # a small corpus keeps most of its tasks for training
+    if count <= 0:
+        return corpus
+    rank = sorted(corpus.tasks, key=lambda t: hashlib.sha256(f"{seed}:{t.id}".encode()).hexdigest())
+    held = {t.id for t in rank[:count]}
+    return replace(corpus, tasks=tuple(t for t in corpus.tasks if t.id not in held),
+                   held_out=tuple(t for t in corpus.tasks if t.id in held))
 
 
 def fitting_queries(task: Task, max_tokens: int) -> list[int]:
@@ -88,20 +128,76 @@ def fitting_queries(task: Task, max_tokens: int) -> list[int]:
 
 def trainable(corpus: Corpus, max_tokens: int) -> Corpus:
     """The corpus without tasks that have no demonstration short enough to train on."""
-    return replace(corpus, tasks=tuple(t for t in corpus.tasks if fitting_queries(t, max_tokens)))
+    return replace(corpus, tasks=tuple(t for t in corpus.tasks if fitting_queries(t, max_tokens)),
+                   held_out=tuple(t for t in corpus.held_out if fitting_queries(t, max_tokens)))
 
 
-def sample_for_step(corpus: Corpus, step: int, config: PretrainConfig):
-    """The encoded sample of a step: a pure function of (seed, step)."""
-    n = len(corpus.tasks)
-    order = np.random.default_rng([config.seed, step // n]).permutation(n)
-    task = corpus.tasks[int(order[step % n])]
-    rng = task_rng(config.seed, task.id, f"pretrain-{step}")
-    sample = random_sample(task, rng, AugmentSpace(colours=config.colours), fitting_queries(task, config.max_tokens))
+def _draw(task: Task, config: PretrainConfig, label: str) -> Encoded | None:
+    rng = task_rng(config.seed, task.id, label)
+    sample = random_sample(task, rng, AugmentSpace(colours=config.colours),
+                           fitting_queries(task, config.max_tokens), config.extra_rate)
     return encode(sample.context, sample.query, config.max_tokens)
 
 
-def _save_checkpoint(directory: Path, adapter: HfLM, optimizer: torch.optim.Optimizer, state: dict) -> None:
+def chunk_samples(corpus: Corpus, chunk: int, config: PretrainConfig) -> list[Encoded]:
+    """The encoded samples of a chunk: a pure function of (seed, chunk).
+
+    Sample k comes from task k mod n of pass k // n over the corpus, each pass in its own seeded
+    order, so every task is seen equally often whatever its size. A sample that an extra made too
+    long for `max_tokens` is skipped.
+    """
+    n = len(corpus.tasks)
+    orders: dict[int, np.ndarray] = {}
+    samples = []
+    for k in range(chunk * config.chunk, (chunk + 1) * config.chunk):
+        epoch, position = divmod(k, n)
+        if epoch not in orders:
+            orders[epoch] = np.random.default_rng([config.seed, epoch]).permutation(n)
+        encoded = _draw(corpus.tasks[int(orders[epoch][position])], config, f"pretrain-{k}")
+        if encoded is not None:
+            samples.append(encoded)
+    return samples
+
+
+def chunk_batches(samples: list[Encoded], chunk: int, config: PretrainConfig) -> list[list[int]]:
+    """The chunk's samples as token-budget batches, in a seeded order."""
+    return token_batches([len(s) for s in samples], config.batch_tokens,
+                         np.random.default_rng([config.seed, chunk, 1]))
+
+
+def held_out_samples(corpus: Corpus, config: PretrainConfig) -> list[Encoded]:
+    """Fixed samples of the held-out tasks, the same for every run with this seed."""
+    samples = [_draw(task, config, f"held-out-{j}") for task in corpus.held_out for j in range(HELD_OUT_SAMPLES)]
+    return [s for s in samples if s is not None]
+
+
+def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, device: torch.device) -> float | None:
+    """Target-token-weighted mean loss of `lm` on `samples`, without training."""
+    if not samples:
+        return None
+    from arcttt.lm import evaluating
+
+    total, weight = 0.0, 0
+    with evaluating(lm):
+        for batch in token_batches([len(s) for s in samples], batch_tokens, np.random.default_rng(0)):
+            ids, targets = collate([samples[i] for i in batch], device)
+            count = int(targets[:, 1:].sum())
+            total += float(masked_loss(lm(ids), ids, targets)) * count
+            weight += count
+    return total / max(weight, 1)
+
+
+def build_engine(loaded: LoadedModel, config: PretrainConfig) -> torch.nn.Module:
+    """The lean engine where it can run the model, else transformers + peft."""
+    from arcttt.hf import HfLM
+    from arcttt.lm import LeanLM, supports
+
+    if supports(loaded.model) is not None:
+        return HfLM(loaded.model, config.lora, config.seed)
+    return LeanLM(loaded.model, config.lora, config.seed, max_positions=config.max_tokens + MAX_ANSWER_TOKENS)
+
+
+def _save_checkpoint(directory: Path, adapter: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
     staging = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     adapter.save(staging)
@@ -138,7 +234,7 @@ def recover_checkpoint(directory: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _load_checkpoint(directory: Path, adapter: HfLM, optimizer: torch.optim.Optimizer) -> dict:
+def _load_checkpoint(directory: Path, adapter: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
     adapter.load(directory)
     state = json.loads((directory / "state.json").read_text())
     tensors = load_file(directory / "optimizer.safetensors")
@@ -163,7 +259,7 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     """Train (or continue) a stage-1 adapter into `out`; returns its manifest."""
     from transformers import get_cosine_schedule_with_warmup
 
-    corpus = trainable(corpus, config.max_tokens)
+    corpus = trainable(hold_out(corpus, config.held_out, config.seed), config.max_tokens)
     if not corpus.tasks:
         raise ArcError(f"no training task has a demonstration within --max-tokens {config.max_tokens}")
     checkpoint = out / CHECKPOINT
@@ -180,58 +276,79 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         remove_stale_temps(out / name)  # a kill in the middle of a write left them
     write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)  # first: marks the folder ours
     recover_checkpoint(checkpoint)
-    adapter = HfLM(loaded.model, config.lora, config.seed)
-    params = [p for p in adapter.model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
-    state = {"step": 0, "tokens": 0, "losses": [], "seconds": 0.0}
+    digest = base_digest(loaded.model)
+    lm = build_engine(loaded, config)
+    params = lm.trainable()
+    optimizer = make_optimizer(params, config.lr)
+    held = held_out_samples(corpus, config)
+    state = {"step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
     if resume and checkpoint.exists():
-        state = _load_checkpoint(checkpoint, adapter, optimizer)
+        state = _load_checkpoint(checkpoint, lm, optimizer)
     elif (out / MANIFEST).exists() or checkpoint.exists():
         raise ArcError("holds an adapter or checkpoint already: pass --resume to continue it, or another --out",
                        source=str(out))
+    if "held_out_start" not in state:
+        state["held_out_start"] = mean_loss(lm, held, config.batch_tokens, loaded.device)
     schedule = get_cosine_schedule_with_warmup(optimizer, round(config.warmup * config.steps), config.steps)
     with warnings.catch_warnings():  # stepping the schedule alone is the point here
         warnings.simplefilter("ignore", UserWarning)
         for _ in range(state["step"]):
             schedule.step()  # the learning rate of the step we resume at, as if never stopped
-    adapter.model.train()
     started = time.monotonic()
     # The log restarts from the checkpoint (steps after it were lost with the interrupted run),
     # replaced atomically so that a kill now cannot lose the checkpoint's part of it either.
     write_text_atomic(out / "losses.jsonl", "".join(json.dumps({"step": step, "loss": loss_value}) + "\n"
                                                     for step, loss_value in enumerate(state["losses"], 1)))
     log = (out / "losses.jsonl").open("a")
+    samples = chunk_samples(corpus, state["chunk"], config)
+    batches = chunk_batches(samples, state["chunk"], config)
+    stopped = ""
+    lm.train()
     try:
-        for step in range(state["step"], config.steps):
-            encoded = sample_for_step(corpus, step, config)
-            loss_value = float("nan")
-            if encoded is not None:
-                ids, targets = collate([encoded], loaded.device)
-                loss = masked_loss(adapter(ids), ids, targets)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                loss_value = float(loss.detach())
-                state["tokens"] += len(encoded)
+        while state["step"] < config.steps:
+            if state["batch"] == len(batches):
+                state["chunk"], state["batch"] = state["chunk"] + 1, 0
+                samples = chunk_samples(corpus, state["chunk"], config)
+                batches = chunk_batches(samples, state["chunk"], config)
+                continue
+            batch = [samples[i] for i in batches[state["batch"]]]
+            ids, targets = collate(batch, loaded.device)
+            loss = masked_loss(lm(ids), ids, targets)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
             schedule.step()
-            state["step"] = step + 1
+            loss_value = float(loss.detach())
+            state["batch"] += 1
+            state["step"] += 1
+            state["tokens"] += sum(len(s) for s in batch)
+            state["samples"] += len(batch)
             state["losses"].append(loss_value)
-            log.write(json.dumps({"step": step + 1, "loss": loss_value, "tokens": state["tokens"]}) + "\n")
-            on_step(step + 1, loss_value, state["tokens"])
-            if state["step"] % config.checkpoint_every == 0 or state["step"] == config.steps:
+            log.write(json.dumps({"step": state["step"], "loss": loss_value, "tokens": state["tokens"]}) + "\n")
+            on_step(state["step"], loss_value, state["tokens"])
+            elapsed = state["seconds"] + time.monotonic() - started
+            if config.time_budget and elapsed >= config.time_budget and state["step"] < config.steps:
+                stopped = f"time budget of {config.time_budget:.0f} s"
+            if stopped or state["step"] % config.checkpoint_every == 0 or state["step"] == config.steps:
                 log.flush()
                 state["seconds"] += time.monotonic() - started
                 started = time.monotonic()
-                _save_checkpoint(checkpoint, adapter, optimizer, state)
+                _save_checkpoint(checkpoint, lm, optimizer, state)
+            if stopped:
+                break
     finally:
         log.close()
-        adapter.model.eval()
-    adapter.save(out)
+        lm.eval()
+    held_out_end = mean_loss(lm, held, config.batch_tokens, loaded.device)
+    lm.save(out)
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model card; the manifest says it all
     losses = [x for x in state["losses"] if x == x]
     manifest = {
         "base_model": model_config.name,
+        "base_digest": digest,
+        "dtype": str(loaded.dtype).removeprefix("torch."),
+        "quantize": loaded.quantize,
         "symbols": list(SYMBOLS),
         "sources": list(corpus.sources),
         "excluded_sources": list(corpus.excluded_sources),
@@ -239,10 +356,16 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
                      for reason in sorted(set(corpus.dropped.values()))},
         "trained_tasks": [t.id for t in corpus.tasks],
         "trained_pair_hashes": sorted({h for t in corpus.tasks for h in task_hashes(t)}),
+        "trained_grid_hashes": sorted({h for t in corpus.tasks for h in task_grid_hashes(t)}),
+        "held_out_tasks": [t.id for t in corpus.held_out],
+        "held_out_loss": {"before": state["held_out_start"], "after": held_out_end,
+                          "samples": len(held)},
         "steps": state["step"],
+        "stopped": stopped or "all steps",
+        "samples": state["samples"],
         "tokens": state["tokens"],
-        "loss_first_100": float(np.mean(losses[:100])) if losses else None,
-        "loss_last_100": float(np.mean(losses[-100:])) if losses else None,
+        "loss_first_20": float(np.mean(losses[:20])) if losses else None,
+        "loss_last_20": float(np.mean(losses[-20:])) if losses else None,
         "cpu_seconds": round(state["seconds"], 1),
         "config": asdict(config),
         "commit": git_commit(),

@@ -153,7 +153,8 @@ def warn_if_seen(tasks: list[Task], config: SolveConfig, log: Console) -> None:
     if path is None:
         return
     manifest = read_adapter_manifest(path)
-    seen = overlap(set(manifest.get("trained_tasks", [])), set(manifest.get("trained_pair_hashes", [])), tasks)
+    seen = overlap(set(manifest.get("trained_tasks", [])), set(manifest.get("trained_pair_hashes", [])), tasks,
+                   set(manifest.get("trained_grid_hashes", [])))
     if seen:
         log.print(f"WARNING: the stage-1 adapter {path} was trained on {len(seen)} of the {len(tasks)} task(s) "
                   f"being solved ({', '.join(seen[:10])}{' ...' if len(seen) > 10 else ''}): "

@@ -84,12 +84,12 @@ def total_steps(lengths: list[int], config: TrainConfig) -> int:
     return max(1, math.ceil(config.epochs * epoch_steps(lengths, config)))
 
 
-def make_optimizer(params: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(params: list[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """AdamW, fused where this torch has a fused kernel for the device (CPU included), else foreach."""
     try:
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError):
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
 def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
@@ -101,7 +101,7 @@ def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.ra
     if not samples:
         return stats
     params = lm.trainable()
-    optimizer = make_optimizer(params, config)
+    optimizer = make_optimizer(params, config.lr, config.weight_decay)
     lengths = [len(s) for s in samples]
     n_steps = total_steps(lengths, config)
     schedule = get_cosine_schedule_with_warmup(optimizer, round(config.warmup * n_steps), n_steps)

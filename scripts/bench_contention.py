@@ -41,7 +41,7 @@ def worker(threads: int, seconds: float) -> None:
     samples = training_set(task, config, task_rng(0, task.id, "train"))[:4]
     ids, targets = collate(samples, torch.device("cpu"))
     lm = engine.lm
-    optimizer = make_optimizer(lm.trainable(), config.train)
+    optimizer = make_optimizer(lm.trainable(), config.train.lr, config.train.weight_decay)
     lm.train()
 
     def step() -> None:

@@ -38,7 +38,7 @@ def main() -> None:
     if size > LIMIT_BYTES:
         raise SystemExit(f"shipped adapter is {size / 2**20:.1f} MiB, over the 16 MiB limit")
     print(f"shipped {args.adapter} -> {EMBEDDED_ADAPTER} ({size / 2**20:.1f} MiB): {manifest['steps']} steps, "
-          f"{manifest['tokens']} tokens, loss {manifest['loss_first_100']:.3f} -> {manifest['loss_last_100']:.3f}")
+          f"{manifest['tokens']} tokens, loss {manifest['loss_first_20']:.3f} -> {manifest['loss_last_20']:.3f}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ def task(task_id, colour, side=2):
 
 
 TRAIN = [task(f"train{c}", c) for c in range(1, 6)]
-CONFIG = PretrainConfig(steps=8, lr=1e-3, checkpoint_every=3, max_tokens=256, lora=LoraConfig(rank=4, alpha=8))
+# Batches of a few samples, chunks that end inside the run, one task held out.
+CONFIG = PretrainConfig(steps=8, lr=1e-3, checkpoint_every=3, max_tokens=256, batch_tokens=96, chunk=7, held_out=1,
+                        lora=LoraConfig(rank=4, alpha=8))
 
 
 class Stop(Exception):
@@ -67,7 +69,8 @@ def test_resume_continues_at_the_exact_step_with_the_same_loss_curve(tmp_path, h
 def test_solve_with_the_adapter_warns_about_tasks_it_was_trained_on(tmp_path, hub_model_dir):
     adapter = tmp_path / "stage1"
     result = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
-                                      str(adapter), "--steps", "3", "--rank", "4", "--device", "cpu", "--json"])
+                                      str(adapter), "--steps", "3", "--rank", "4", "--held-out", "0", "--device", "cpu",
+                                      "--json"])
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)
     assert manifest["steps"] == 3 and len(manifest["trained_tasks"]) == 5 and manifest["sources"] == ["data/sample"]
