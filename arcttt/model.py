@@ -269,11 +269,23 @@ def weights_checksum(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def base_digest(model: nn.Module) -> str:
-    """A content digest of a base model's weights, the same whichever float dtype it was loaded in.
+DIGESTIBLE = (torch.bfloat16, torch.float32)
 
-    Float tensors are hashed as bfloat16 (the shipped adapters' precision), so a base loaded in
-    float32 on one machine and bfloat16 on another has one digest; quantized weights as stored.
+
+def digestible(loaded: LoadedModel) -> bool:
+    """Whether `base_digest` of this load equals that of any other bf16/fp32 load of the weights.
+
+    fp16 loses the smallest bf16 values and 4/8-bit weights are stored packed, so those loads
+    have digests of their own and are not compared.
+    """
+    return loaded.quantize == "none" and loaded.dtype in DIGESTIBLE
+
+
+def base_digest(model: nn.Module) -> str:
+    """A content digest of a base model's weights, the same whether loaded in bfloat16 or float32.
+
+    Float tensors are hashed as bfloat16 (the shipped adapters' precision). It reads every weight
+    once: about a second for the embedded model, longer for billions of parameters.
     """
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
@@ -323,7 +335,7 @@ def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedMod
     if manifest.get("base_model") != model_name:
         raise ArcError(f"adapter was trained on {manifest.get('base_model')!r}, not {model_name!r}", source=str(path))
     recorded = manifest.get("base_digest")
-    if recorded is not None and recorded != base_digest(loaded.model):
+    if recorded is not None and digestible(loaded) and recorded != base_digest(loaded.model):
         raise ArcError(f"adapter was trained on another base model: its manifest's base_digest {recorded} is not "
                        f"this {model_name!r}'s {base_digest(loaded.model)}; retrain it on this model", source=str(path))
     merged = PeftModel.from_pretrained(loaded.model, str(path)).merge_and_unload()

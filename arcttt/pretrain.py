@@ -36,7 +36,7 @@ from arcttt.durable import remove_stale_temps, sync_dir, write_json_atomic, writ
 from arcttt.encode import MAX_ANSWER_TOKENS, SYMBOLS, Encoded, encode, pair_length
 from arcttt.errors import ArcError
 from arcttt.loo import random_sample
-from arcttt.model import LoadedModel, base_digest
+from arcttt.model import LoadedModel, base_digest, digestible
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
 from arcttt.ttt import collate, make_optimizer, masked_loss, token_batches
@@ -187,6 +187,17 @@ def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, de
     return total / max(weight, 1)
 
 
+def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module) -> dict:
+    """What a resumed run must share with the run it continues: the same batches and schedule, and
+    a manifest that tells the truth about what was trained on. The time budget may change."""
+    tasks = hashlib.sha256(json.dumps([[t.id for t in corpus.tasks], [t.id for t in corpus.held_out],
+                                       sorted(corpus.dropped.items())]).encode()).hexdigest()[:16]
+    settings = {k: v for k, v in asdict(config).items() if k not in ("time_budget", "checkpoint_every")}
+    identity = {"config": settings, "engine": type(lm).__name__, "tasks": tasks,
+                "sources": list(corpus.sources), "excluded_sources": list(corpus.excluded_sources)}
+    return json.loads(json.dumps(identity))  # as a checkpoint's state.json reads back
+
+
 def build_engine(loaded: LoadedModel, config: PretrainConfig) -> torch.nn.Module:
     """The lean engine where it can run the model, else transformers + peft."""
     from arcttt.hf import HfLM
@@ -276,14 +287,19 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         remove_stale_temps(out / name)  # a kill in the middle of a write left them
     write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)  # first: marks the folder ours
     recover_checkpoint(checkpoint)
-    digest = base_digest(loaded.model)
+    digest = base_digest(loaded.model) if digestible(loaded) else None
     lm = build_engine(loaded, config)
     params = lm.trainable()
     optimizer = make_optimizer(params, config.lr)
     held = held_out_samples(corpus, config)
-    state = {"step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
+    state = {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
+    identity = run_identity(corpus, config, lm)
     if resume and checkpoint.exists():
         state = _load_checkpoint(checkpoint, lm, optimizer)
+        if state.get("run") != identity:
+            raise ArcError("the checkpoint is of another run (other data, exclusions, seed or settings): resume "
+                           "it with the options it was started with, or start anew in another --out",
+                           source=str(checkpoint))
     elif (out / MANIFEST).exists() or checkpoint.exists():
         raise ArcError("holds an adapter or checkpoint already: pass --resume to continue it, or another --out",
                        source=str(out))

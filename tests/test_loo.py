@@ -1,5 +1,7 @@
 from arcttt.augment import AugmentSpace
-from arcttt.loo import base_samples, leave_one_out
+import numpy as np
+
+from arcttt.loo import base_samples, leave_one_out, random_sample
 from arcttt.seeding import task_rng
 from arcttt.tasks import Example, Task
 
@@ -73,3 +75,14 @@ def test_task_rng_depends_on_seed_and_task_only():
     assert task_rng(0, "a").integers(1 << 30) == task_rng(0, "a").integers(1 << 30)
     assert task_rng(0, "a").integers(1 << 30) != task_rng(0, "b").integers(1 << 30)
     assert task_rng(0, "a").integers(1 << 30) != task_rng(1, "a").integers(1 << 30)
+
+
+def test_random_sample_adds_training_only_extras_at_the_given_rate():
+    grid = ((1, 0), (0, 2))
+    task = Task("t", (Example(grid, grid), Example(grid, grid), Example(grid, grid)), ())
+    plain = [random_sample(task, np.random.default_rng(i)) for i in range(40)]
+    extra = [random_sample(task, np.random.default_rng(i), extra_rate=1.0) for i in range(40)]
+    assert all(len(s.query.input) == 2 and " " not in s.augmentation for s in plain)
+    # Every extra upscales or shifts all grids of the sample alike: never 2x2 again.
+    assert all(len(s.query.input) > 2 or len(s.query.input[0]) > 2 for s in extra)
+    assert all(len(c.input) == len(s.query.input) for s in extra for c in s.context)

@@ -1,6 +1,7 @@
 """Stage 1 on tiny models: exact resume, the contamination guard, and solve's warning."""
 
 import json
+from dataclasses import replace
 
 import pytest
 from typer.testing import CliRunner
@@ -10,7 +11,7 @@ from arcttt.config import LoraConfig, ModelConfig
 from arcttt.contamination import Guard
 from arcttt.errors import ArcError
 from arcttt.model import load_model
-from arcttt.pretrain import PretrainConfig, build_corpus, pretrain
+from arcttt.pretrain import PretrainConfig, build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
 from arcttt.tasks import Example, Task
 
 
@@ -41,6 +42,50 @@ def test_guard_drops_excluded_ids_and_the_same_grids_under_another_id():
     assert len(corpus.tasks[0].train) == 3 and corpus.tasks[0].test == ()
 
 
+def test_guard_drops_tasks_sharing_a_single_grid_and_duplicates_by_content():
+    evaluated = task("eval1", 7)
+    # Shares only the evaluated task's first input grid, paired with another output.
+    borrows_a_grid = Task("borrower", (Example(evaluated.train[0].input, task("x", 3).train[0].input),) * 2, ())
+    copy = Task("copy-of-train1", TRAIN[0].train, TRAIN[0].test)
+    corpus = build_corpus([("a", TRAIN), ("b", [borrows_a_grid, copy])], [("eval", [evaluated])])
+    assert [t.id for t in corpus.tasks] == [t.id for t in TRAIN]
+    assert corpus.dropped == {"borrower": "grid", "copy-of-train1": "duplicate"}
+
+
+def test_held_out_tasks_are_not_trained_and_their_loss_is_measured(tmp_path, hub_model_dir):
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    corpus = build_corpus([("train", TRAIN)], [])
+    manifest = pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "a")
+    (held,) = manifest["held_out_tasks"]
+    assert held in {t.id for t in TRAIN} and held not in manifest["trained_tasks"]
+    assert len(manifest["trained_tasks"]) == len(TRAIN) - 1
+    loss = manifest["held_out_loss"]
+    assert loss["samples"] == 3 and loss["before"] > 0 and loss["after"] > 0 and loss["before"] != loss["after"]
+    # The same seed holds out the same task; the choice does not depend on the run.
+    assert hold_out(corpus, 1, CONFIG.seed).held_out[0].id == held
+
+
+def test_time_budget_stops_early_with_a_usable_adapter(tmp_path, hub_model_dir):
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    corpus = build_corpus([("train", TRAIN)], [])
+    manifest = pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, time_budget=1e-6),
+                        tmp_path / "a")
+    assert manifest["steps"] == 1 and manifest["stopped"].startswith("time budget")
+    assert json.loads((tmp_path / "a" / "checkpoint" / "state.json").read_text())["step"] == 1
+    assert (tmp_path / "a" / "adapter_model.safetensors").exists()
+
+
+def test_chunks_are_a_pure_function_of_seed_and_index_and_batched_within_budget():
+    corpus = build_corpus([("train", TRAIN)], [])
+    config = replace(CONFIG, chunk=10, extra_rate=0.0)
+    first = chunk_samples(corpus, 1, config)
+    assert first == chunk_samples(corpus, 1, config) and first != chunk_samples(corpus, 2, config)
+    assert len(first) == 10
+    assert sorted(i for batch in chunk_batches(first, 1, config) for i in batch) == list(range(10))
+    assert all(sum(len(first[i]) for i in b) <= config.batch_tokens or len(b) == 1
+               for b in chunk_batches(first, 1, config))
+
+
 def test_resume_continues_at_the_exact_step_with_the_same_loss_curve(tmp_path, hub_model_dir):
     corpus = build_corpus([("train", TRAIN)], [])
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
@@ -62,6 +107,14 @@ def test_resume_continues_at_the_exact_step_with_the_same_loss_curve(tmp_path, h
 
     assert curve(tmp_path / "cut") == curve(tmp_path / "whole") and len(curve(tmp_path / "whole")) == 8
     assert resumed["tokens"] == whole["tokens"] and resumed["steps"] == 8
+    assert resumed["held_out_loss"] == whole["held_out_loss"]
+    # Resuming with other settings or data would make the manifest lie about what was trained.
+    with pytest.raises(ArcError, match="another run"):
+        pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, seed=1), tmp_path / "cut",
+                 resume=True)
+    with pytest.raises(ArcError, match="another run"):
+        pretrain(load_model(model_config), model_config, build_corpus([("train", TRAIN[:4])], []), CONFIG,
+                 tmp_path / "cut", resume=True)
     assert (tmp_path / "cut" / "adapter_model.safetensors").read_bytes() == \
         (tmp_path / "whole" / "adapter_model.safetensors").read_bytes()
 
@@ -95,3 +148,23 @@ def test_adapter_for_another_base_model_is_refused(tmp_path, hub_model_dir):
     loaded = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", adapter=""))
     with pytest.raises(ArcError, match="trained on"):
         merge_adapter(loaded, adapter, "some/other-model")
+
+
+def test_adapter_for_a_base_with_other_weights_is_refused(tmp_path, hub_model_dir):
+    import torch
+
+    from arcttt.model import base_digest, merge_adapter
+
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    corpus = build_corpus([("train", TRAIN)], [])
+    manifest = pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=1), tmp_path / "a")
+    same = load_model(model_config)
+    assert manifest["base_digest"] == base_digest(same.model)
+    merge_adapter(same, tmp_path / "a", str(hub_model_dir))  # the base it was trained on: accepted
+    other = load_model(model_config)
+    with torch.no_grad():
+        other.model.get_input_embeddings().weight[3, 0] += 1.0
+    with pytest.raises(ArcError, match="another base model"):
+        merge_adapter(other, tmp_path / "a", str(hub_model_dir))
+    # Loaded in another float dtype, the same weights keep their digest.
+    assert base_digest(load_model(replace(model_config, dtype="bfloat16")).model) == manifest["base_digest"]

@@ -1,0 +1,79 @@
+"""The held-out stage-1 loss of several adapters on the same samples, for a fair comparison.
+
+Reads the held-out tasks and sampling settings from a stage-1 manifest (`--manifest`), draws the
+same fixed samples `arcttt pretrain` measured, and prints each model's target-token mean loss:
+the bare embedded model, then each adapter folder given. An adapter that trained on a held-out
+task (by id, pair or grid) is measured on the other tasks only; every model is also measured on
+the tasks that no adapter given has seen, the one like-for-like comparison.
+
+Usage: python scripts/held_out_loss.py --manifest runs/stage1-v2 [ADAPTER ...] [--json]
+Run it alone on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from arcttt.config import LoraConfig, ModelConfig
+from arcttt.contamination import overlap
+from arcttt.lm import LeanLM
+from arcttt.model import load_model, merge_adapter, read_adapter_manifest
+from arcttt.pretrain import Corpus, PretrainConfig, held_out_samples, mean_loss
+from arcttt.tasks import load_source
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_ttt import cpu_name  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, required=True, help="Stage-1 folder whose held-out tasks to use.")
+    parser.add_argument("adapters", type=Path, nargs="*")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    manifest = read_adapter_manifest(args.manifest)
+    settings = dict(manifest["config"])
+    settings["lora"] = LoraConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["lora"].items()})
+    config = PretrainConfig(**settings)
+    wanted = set(manifest["held_out_tasks"])
+    found = {}
+    for source in manifest["sources"]:
+        for task in load_source(source).tasks:
+            if task.id in wanted and task.id not in found:
+                demos = task.train + tuple(e for e in task.test if e.output is not None)
+                found[task.id] = replace(task, train=demos, test=())
+    held = [found[i] for i in manifest["held_out_tasks"]]
+    seen: dict[str, set[str]] = {"bare": set()}
+    for adapter in args.adapters:
+        trained = read_adapter_manifest(adapter)
+        seen[str(adapter)] = set(overlap(set(trained["trained_tasks"]), set(trained["trained_pair_hashes"]), held,
+                                         set(trained.get("trained_grid_hashes", []))))
+    common = [t for t in held if not any(t.id in s for s in seen.values())]
+    results = {"cpu": cpu_name()[0], "held_out_tasks": len(held), "unseen_by_all": [t.id for t in common],
+               "models": {}}
+    for adapter in [None, *args.adapters]:
+        name = str(adapter) if adapter is not None else "bare"
+        loaded = load_model(ModelConfig(adapter=""))
+        if adapter is not None:
+            loaded = merge_adapter(loaded, adapter, "embedded")
+        lm = LeanLM(loaded.model, None)
+        unseen = [t for t in held if t.id not in seen[name]]
+        row = {}
+        for label, tasks in (("unseen", unseen), ("unseen_by_all", common)):
+            samples = held_out_samples(Corpus((), (), (), {}, tuple(tasks)), config)
+            row[label] = {"loss": mean_loss(lm, samples, config.batch_tokens, loaded.device), "tasks": len(tasks),
+                          "samples": len(samples)}
+            print(f"{name}: held-out loss {row[label]['loss']:.4f} on {len(samples)} samples of the {len(tasks)} "
+                  f"tasks {label.replace('_', ' ')}", file=sys.stderr)
+        results["models"][name] = row
+    if args.json:
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
