@@ -292,8 +292,8 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     params = lm.trainable()
     optimizer = make_optimizer(params, config.lr)
     held = held_out_samples(corpus, config)
-    state = {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
     identity = run_identity(corpus, config, lm)
+    state = {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
     if resume and checkpoint.exists():
         state = _load_checkpoint(checkpoint, lm, optimizer)
         if state.get("run") != identity:
