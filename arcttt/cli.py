@@ -268,7 +268,6 @@ def pretrain(
                             checkpoint_every=checkpoint_every, extra_rate=extra_rate, held_out=held_out,
                             time_budget=time_budget, lora=replace(LoraConfig(), rank=rank, alpha=2 * rank))
     from arcttt.durable import output_lock
-
     from arcttt.threads import keep_freed_memory
 
     keep_freed_memory()  # 1.5-2x faster steps on large batches (scripts/bench_pretrain.py)

@@ -212,11 +212,11 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         search.found[rows.origin[b.row]].append((rows.answers[b.row][:b.index] + [END], b.logprob))
     pending = [b for b in branches if b.token != END]
     for first in range(0, len(pending), search.batch_size):
+        late = search.deadline is not None and time.monotonic() > search.deadline
         chunk = pending[first:first + min(search.batch_size, search.branches_left)]
-        if len(chunk) < min(search.batch_size, len(pending) - first) or (
-                search.deadline is not None and time.monotonic() > search.deadline):
+        if late or len(chunk) < min(search.batch_size, len(pending) - first):
             search.truncated = True  # the cap or the deadline: the most probable branches went first
-        if not chunk or (search.deadline is not None and time.monotonic() > search.deadline):
+        if late or not chunk:
             return
         search.branches_left -= len(chunk)
         device = logits.device

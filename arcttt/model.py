@@ -335,9 +335,11 @@ def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedMod
     if manifest.get("base_model") != model_name:
         raise ArcError(f"adapter was trained on {manifest.get('base_model')!r}, not {model_name!r}", source=str(path))
     recorded = manifest.get("base_digest")
-    if recorded is not None and digestible(loaded) and recorded != base_digest(loaded.model):
-        raise ArcError(f"adapter was trained on another base model: its manifest's base_digest {recorded} is not "
-                       f"this {model_name!r}'s {base_digest(loaded.model)}; retrain it on this model", source=str(path))
+    if recorded is not None and digestible(loaded):
+        actual = base_digest(loaded.model)
+        if recorded != actual:
+            raise ArcError(f"adapter was trained on another base model: its manifest's base_digest {recorded} is "
+                           f"not this {model_name!r}'s {actual}; retrain it on this model", source=str(path))
     merged = PeftModel.from_pretrained(loaded.model, str(path)).merge_and_unload()
     merged.requires_grad_(False)
     merged.eval()

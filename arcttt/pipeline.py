@@ -79,23 +79,25 @@ class Engine:
         if stage1 is not None:
             self.loaded = merge_adapter(self.loaded, stage1, config.model.name)
         self.adapted = config.ttt if with_adapter is None else with_adapter
-        self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config)
+        self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config.seed,
+                           config.infer.max_tokens + MAX_ANSWER_TOKENS, config.model.engine,
+                           config.train.gradient_checkpointing, config.model.name)
 
 
-def build_lm(model: torch.nn.Module, lora: LoraConfig | None, config: SolveConfig) -> torch.nn.Module:
+def build_lm(model: torch.nn.Module, lora: LoraConfig | None, seed: int, max_positions: int, choice: str = "auto",
+             gradient_checkpointing: bool = False, name: str = "this model") -> torch.nn.Module:
     """The lean engine where it can run the model (or where asked), else transformers + peft."""
     from arcttt.hf import HfLM
     from arcttt.lm import LeanLM, supports
 
-    choice = config.model.engine
     if choice not in ("auto", "lean", "hf"):
         raise ArcError(f"unknown engine {choice!r}; use auto, lean or hf")
     reason = supports(model)
     if choice == "lean" and reason is not None:
-        raise ArcError(f"engine = lean cannot run {config.model.name!r}: {reason}; use engine = hf or auto")
+        raise ArcError(f"engine = lean cannot run {name!r}: {reason}; use engine = hf or auto")
     if choice == "hf" or reason is not None:
-        return HfLM(model, lora, config.seed, config.train.gradient_checkpointing)
-    return LeanLM(model, lora, config.seed, max_positions=config.infer.max_tokens + MAX_ANSWER_TOKENS)
+        return HfLM(model, lora, seed, gradient_checkpointing)
+    return LeanLM(model, lora, seed, max_positions=max_positions)
 
 
 def training_set(task: Task, config: SolveConfig, rng) -> list[Encoded]:

@@ -37,6 +37,7 @@ from arcttt.encode import MAX_ANSWER_TOKENS, SYMBOLS, Encoded, encode, pair_leng
 from arcttt.errors import ArcError
 from arcttt.loo import random_sample
 from arcttt.model import LoadedModel, base_digest, digestible
+from arcttt.pipeline import build_lm
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
 from arcttt.ttt import collate, make_optimizer, masked_loss, token_batches
@@ -198,16 +199,6 @@ def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module) ->
     return json.loads(json.dumps(identity))  # as a checkpoint's state.json reads back
 
 
-def build_engine(loaded: LoadedModel, config: PretrainConfig) -> torch.nn.Module:
-    """The lean engine where it can run the model, else transformers + peft."""
-    from arcttt.hf import HfLM
-    from arcttt.lm import LeanLM, supports
-
-    if supports(loaded.model) is not None:
-        return HfLM(loaded.model, config.lora, config.seed)
-    return LeanLM(loaded.model, config.lora, config.seed, max_positions=config.max_tokens + MAX_ANSWER_TOKENS)
-
-
 def _save_checkpoint(directory: Path, adapter: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
     staging = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
@@ -288,7 +279,7 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)  # first: marks the folder ours
     recover_checkpoint(checkpoint)
     digest = base_digest(loaded.model) if digestible(loaded) else None
-    lm = build_engine(loaded, config)
+    lm = build_lm(loaded.model, config.lora, config.seed, config.max_tokens + MAX_ANSWER_TOKENS)
     params = lm.trainable()
     optimizer = make_optimizer(params, config.lr)
     held = held_out_samples(corpus, config)

@@ -16,14 +16,14 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from arcttt.config import LoraConfig, ModelConfig
 from arcttt.contamination import overlap
 from arcttt.lm import LeanLM
 from arcttt.model import load_model, merge_adapter, read_adapter_manifest
-from arcttt.pretrain import Corpus, PretrainConfig, held_out_samples, mean_loss
+from arcttt.pretrain import (Corpus, PretrainConfig, build_corpus, held_out_samples, hold_out, mean_loss,
+                             trainable)
 from arcttt.tasks import load_source
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -40,14 +40,13 @@ def main() -> None:
     settings = dict(manifest["config"])
     settings["lora"] = LoraConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["lora"].items()})
     config = PretrainConfig(**settings)
-    wanted = set(manifest["held_out_tasks"])
-    found = {}
-    for source in manifest["sources"]:
-        for task in load_source(source).tasks:
-            if task.id in wanted and task.id not in found:
-                demos = task.train + tuple(e for e in task.test if e.output is not None)
-                found[task.id] = replace(task, train=demos, test=())
-    held = [found[i] for i in manifest["held_out_tasks"]]
+    # The corpus exactly as `pretrain` built it, so the held-out tasks and samples are its own.
+    sources = [(name, list(load_source(name).tasks)) for name in manifest["sources"]]
+    excluded = [(name, list(load_source(name).tasks)) for name in manifest["excluded_sources"]]
+    corpus = trainable(hold_out(build_corpus(sources, excluded), config.held_out, config.seed), config.max_tokens)
+    held = list(corpus.held_out)
+    if [t.id for t in held] != manifest["held_out_tasks"]:
+        raise SystemExit(f"{args.manifest}: its held-out tasks are not what this arcttt holds out from its sources")
     seen: dict[str, set[str]] = {"bare": set()}
     for adapter in args.adapters:
         trained = read_adapter_manifest(adapter)
