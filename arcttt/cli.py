@@ -167,7 +167,7 @@ def solve(
 
     options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard, threads)
     if workers > 1:
-        from arcttt.model import resolve_device
+        from arcttt.placement import resolve_device
         from arcttt.workers import run_workers
 
         if shard is not None:
@@ -241,13 +241,15 @@ def pretrain(
     seed: Annotated[int, typer.Option(help="Seed of the data order and augmentations.")] = 0,
     checkpoint_every: Annotated[int, typer.Option(min=1, help="Steps between checkpoints.")] = 20,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (bfloat16 where native, else float32), bfloat16, float16 (loss-scaled), float32.")] = "auto",
+    quantize: Annotated[str, typer.Option(help="auto (4-bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON only.")] = False,
 ) -> None:
     """Stage 1: fine-tune an ARC-tuned LoRA adapter on many tasks, never on excluded ones."""
     from dataclasses import replace
 
-    from arcttt.config import LoraConfig, ModelConfig
+    from arcttt.config import LoraConfig, ModelConfig, SolveConfig, validate
     from arcttt.tasks import load_source
 
     def tasks_of(spec: str) -> list:
@@ -263,7 +265,8 @@ def pretrain(
     corpus = build_corpus([(s, tasks_of(s)) for s in data], [(s, tasks_of(s)) for s in exclude or []])
     err.print(f"arcttt: stage 1 on {len(corpus.tasks)} task(s) from {', '.join(data)}; excluded "
               f"{len(corpus.dropped)} by id or content of {', '.join(exclude or []) or 'nothing'}", markup=False)
-    model_config = ModelConfig(name=model, device=device, adapter="")
+    model_config = validate(SolveConfig(model=ModelConfig(name=model, device=device, dtype=dtype, quantize=quantize,
+                                                          adapter=""))).model
     config = PretrainConfig(steps=steps, lr=lr, batch_tokens=batch_tokens, max_tokens=max_tokens, seed=seed,
                             checkpoint_every=checkpoint_every, extra_rate=extra_rate, held_out=held_out,
                             time_budget=time_budget, lora=replace(LoraConfig(), rank=rank, alpha=2 * rank))

@@ -34,9 +34,12 @@ class ModelConfig:
     device: str = "auto"
     """`auto` (CUDA if present, else CPU), `cpu`, `cuda`, `cuda:N`."""
     dtype: str = "auto"
-    """`auto` (bfloat16 on CUDA and on CPUs with AVX-512 BF16, else float32), `bfloat16`, `float32`."""
+    """`auto` (bfloat16 where the GPU or CPU computes in it natively, else float32), `bfloat16`,
+    `float32`, `float16` (training then scales the loss; refused for Gemma, which overflows it)."""
     quantize: str = "auto"
-    """`auto` (4bit on CUDA, none on CPU), `none`, `4bit` (bitsandbytes NF4, QLoRA), `8bit`."""
+    """`auto` (none on the CPU; on a GPU none while the weights take at most half the free memory,
+    else 4bit: see `arcttt.placement`), `none`, `4bit` (bitsandbytes NF4, QLoRA), `8bit`. A stage-1
+    adapter is merged into unquantized weights only; quantized ones keep it beside them."""
     trust_remote_code: bool = False
     """Run model code shipped with a hub model. Off: it is code from the internet."""
     cache_dir: str = ""

@@ -16,50 +16,76 @@ from arcttt.config import LoraConfig
 from arcttt.errors import ArcError
 from arcttt.model import quiet_libraries
 
+TTT = "default"  # peft's name for the adapter a task trains (saved at the top of its folder)
+STAGE1 = "stage1"
+
 
 class HfLM(nn.Module):
-    """A base model wrapped by peft with one LoRA adapter, or the bare model when `lora` is None."""
+    """A base model wrapped by peft with one LoRA adapter, or the bare model when `lora` is None.
 
-    def __init__(self, model: nn.Module, lora: LoraConfig | None, seed: int = 0, gradient_checkpointing: bool = False):
+    `unmerged`: a stage-1 adapter folder applied beside the base weights and frozen (for
+    quantized bases, whose weights must not take it in); the TTT adapter trains on top of it.
+    """
+
+    def __init__(self, model: nn.Module, lora: LoraConfig | None, seed: int = 0, gradient_checkpointing: bool = False,
+                 unmerged: Path | None = None):
         super().__init__()
         self.lora_config = lora
+        self.dtype = getattr(model, "dtype", torch.float32)
         self._fresh: dict[str, torch.Tensor] = {}
+        quiet_libraries()
+        if lora is not None:
+            model = self._prepare(model, lora, gradient_checkpointing)
+        if unmerged is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(unmerged), adapter_name=STAGE1)
         if lora is None:
             self.model = model
             return
         from peft import LoraConfig as PeftLoraConfig
         from peft import get_peft_model, get_peft_model_state_dict
 
+        config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                target_modules=self.targets, task_type="CAUSAL_LM")
+        # LoRA's A matrices are drawn from torch's global generator: seed it here, privately.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if unmerged is None:
+                self.model = get_peft_model(model, config)
+            else:
+                model.add_adapter(TTT, config)
+                model.base_model.set_adapter([STAGE1, TTT])
+                for name, parameter in model.named_parameters():
+                    parameter.requires_grad_(f".{TTT}." in name)
+                self.model = model
+        # The vocabulary cut makes peft think embeddings were resized; they are frozen base weights.
+        state = get_peft_model_state_dict(self.model, adapter_name=TTT, save_embedding_layers=False)
+        self._fresh = {k: v.detach().clone() for k, v in state.items()}
+
+    def _prepare(self, model: nn.Module, lora: LoraConfig, gradient_checkpointing: bool) -> nn.Module:
+        """Find the LoRA targets in the bare model; ready it for training (k-bit, checkpointing)."""
         present = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)
                    or type(module).__name__ in ("Linear4bit", "Linear8bitLt")}
-        targets = [t for t in lora.target_modules if t in present]
-        if not targets:
+        self.targets = [t for t in lora.target_modules if t in present]
+        if not self.targets:
             raise ArcError(f"none of the LoRA target modules {list(lora.target_modules)} is in the model; "
                            f"its linear layers are: {sorted(present)}")
         if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
             from peft import prepare_model_for_kbit_training
 
-            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
-        elif gradient_checkpointing:
+            return prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+        if gradient_checkpointing:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
-        quiet_libraries()
-        config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                target_modules=targets, task_type="CAUSAL_LM")
-        # LoRA's A matrices are drawn from torch's global generator: seed it here, privately.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.model = get_peft_model(model, config)
-        # The vocabulary cut makes peft think embeddings were resized; they are frozen base weights.
-        state = get_peft_model_state_dict(self.model, save_embedding_layers=False)
-        self._fresh = {k: v.detach().clone() for k, v in state.items()}
+        return model
 
     def reset(self) -> None:
         if not self._fresh:
             return
         from peft import set_peft_model_state_dict
 
-        set_peft_model_state_dict(self.model, self._fresh)
+        set_peft_model_state_dict(self.model, self._fresh, adapter_name=TTT)
         for parameter in self.trainable():
             parameter.grad = None
 
@@ -74,7 +100,8 @@ class HfLM(nn.Module):
         return HfDecoder(self.model)
 
     def save(self, directory: Path) -> None:
-        self.model.save_pretrained(directory, safe_serialization=True, save_embedding_layers=False)
+        self.model.save_pretrained(directory, safe_serialization=True, save_embedding_layers=False,
+                                   selected_adapters=[TTT])
 
     def load(self, directory: Path) -> None:
         from peft import set_peft_model_state_dict
@@ -84,7 +111,7 @@ class HfLM(nn.Module):
             weights = load_peft_weights(str(directory), device=str(next(self.model.parameters()).device))
         except (OSError, ValueError) as exc:
             raise ArcError(f"cannot load adapter: {exc}", source=str(directory)) from exc
-        set_peft_model_state_dict(self.model, weights)
+        set_peft_model_state_dict(self.model, weights, adapter_name=TTT)
 
 
 class HfDecoder:

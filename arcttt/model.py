@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from torch import nn
 from arcttt.config import EMBEDDED, ModelConfig
 from arcttt.encode import BOS, END, PAD, SYMBOLS
 from arcttt.errors import ArcError
+from arcttt.placement import count_parameters, device_facts, enable_tf32, place, resolve_device
 
 # Bump when the cached conversion changes shape, so old caches are rebuilt, never misread.
 CACHE_FORMAT = 1
@@ -39,43 +41,8 @@ class LoadedModel:
     dtype: torch.dtype
     name: str
     quantize: str
-
-
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ArcError(f"device {spec!r} asked for, but CUDA is not available here")
-    return device
-
-
-def cpu_has_bf16() -> bool:
-    """True on CPUs with native bfloat16 matrix instructions (AVX-512 BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_dtype(spec: str, device: torch.device) -> torch.dtype:
-    if spec == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if cpu_has_bf16() else torch.float32
-    dtypes = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float16": torch.float16}
-    if spec not in dtypes:
-        raise ArcError(f"unknown dtype {spec!r}; use auto, bfloat16, float16 or float32")
-    return dtypes[spec]
-
-
-def resolve_quantize(spec: str, device: torch.device) -> str:
-    if spec == "auto":
-        return "4bit" if device.type == "cuda" else "none"
-    if spec not in ("none", "4bit", "8bit"):
-        raise ArcError(f"unknown quantization {spec!r}; use auto, none, 4bit or 8bit")
-    return spec
+    placement: str = ""
+    """Why this dtype and quantization (printed on GPU runs)."""
 
 
 def symbol_token_ids(tokenizer) -> list[int]:
@@ -222,40 +189,56 @@ def quiet_libraries() -> None:
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
+@contextmanager
+def _loading(name: str, quantize: str = "none", device: torch.device | None = None):
+    """Turn a library's failure to load `name` into one clear ArcError."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        offline = " (offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
+        raise ArcError(f"cannot load model {name!r}{offline}: {str(exc).splitlines()[0]}") from exc
+    except ArcError:
+        raise
+    except Exception as exc:  # bitsandbytes raises plain RuntimeErrors on unsupported devices
+        if quantize == "none":
+            raise
+        raise ArcError(f"bitsandbytes cannot quantize {name!r} ({quantize}) on {device}: {exc}") from exc
+
+
 def load_model(config: ModelConfig) -> LoadedModel:
-    """Load the base model on its device, in its dtype, quantized if asked, vocabulary reduced."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Load the base model on its device, in its dtype, quantized if asked or needed, vocabulary reduced."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     quiet_libraries()
     device = resolve_device(config.device)
-    dtype = resolve_dtype(config.dtype, device)
-    quantize = resolve_quantize(config.quantize, device)
-    quantization = _quantization(quantize, dtype, device)
-    extra = {"device_map": {"": device}} if device.type == "cuda" else {}
     if config.name == EMBEDDED:
         source, reduced = embedded_path(config), True
     else:
         source, reduced = config.name, False
-    try:
+    with _loading(config.name):
+        hf_config = AutoConfig.from_pretrained(source, trust_remote_code=config.trust_remote_code)
+    facts = device_facts(device)
+    size_matters = device.type == "cuda" and config.quantize == "auto"
+    parameters = count_parameters(hf_config, config.trust_remote_code) if size_matters else None
+    placement = place(config.dtype, config.quantize, facts, parameters, hf_config.model_type)
+    if device.type == "cuda":
+        enable_tf32()
+        _log(f"arcttt: {config.name}: {placement.reason}")
+    quantization = _quantization(placement.quantize, placement.dtype, device)
+    extra = {"device_map": {"": device}} if device.type == "cuda" else {}
+    with _loading(config.name, placement.quantize, device):
         model = AutoModelForCausalLM.from_pretrained(
-            source, dtype=dtype, quantization_config=quantization,
+            source, config=hf_config, dtype=placement.dtype, quantization_config=quantization,
             trust_remote_code=config.trust_remote_code, **extra)
         tokenizer = None if reduced else AutoTokenizer.from_pretrained(
             source, trust_remote_code=config.trust_remote_code)
-    except (OSError, ValueError) as exc:
-        offline = " (offline: HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
-        raise ArcError(f"cannot load model {config.name!r}{offline}: {str(exc).splitlines()[0]}") from exc
-    except Exception as exc:  # bitsandbytes raises plain RuntimeErrors on unsupported devices
-        if quantization is None:
-            raise
-        raise ArcError(f"bitsandbytes cannot quantize {config.name!r} ({quantize}) on {device}: {exc}") from exc
     if tokenizer is not None:
         shrink_vocab(model, symbol_token_ids(tokenizer))
     if device.type != "cuda":
         model.to(device)
     model.requires_grad_(False)
     model.eval()
-    return LoadedModel(model, device, dtype, config.name, quantize)
+    return LoadedModel(model, device, placement.dtype, config.name, placement.quantize, placement.reason)
 
 
 def weights_checksum(model: nn.Module) -> str:
@@ -325,10 +308,8 @@ def read_adapter_manifest(path: Path) -> dict:
         raise ArcError(f"cannot read {ADAPTER_MANIFEST}: {exc}", source=str(path)) from exc
 
 
-def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedModel:
-    """Fold a stage-1 LoRA adapter into the base weights: TTT adapters then train on top of it."""
-    from peft import PeftModel
-
+def check_adapter(loaded: LoadedModel, path: Path, model_name: str) -> dict:
+    """The adapter's manifest, if it was trained with this vocabulary on this base model."""
     manifest = read_adapter_manifest(path)
     if manifest.get("symbols") != list(SYMBOLS):
         raise ArcError("adapter was trained with another vocabulary; retrain it with this arcttt", source=str(path))
@@ -340,7 +321,22 @@ def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedMod
         if recorded != actual:
             raise ArcError(f"adapter was trained on another base model: its manifest's base_digest {recorded} is "
                            f"not this {model_name!r}'s {actual}; retrain it on this model", source=str(path))
+    return manifest
+
+
+def merge_adapter(loaded: LoadedModel, path: Path, model_name: str) -> LoadedModel:
+    """Fold a stage-1 LoRA adapter into the base weights: TTT adapters then train on top of it.
+
+    Never into quantized weights: they would be re-quantized with the adapter in them, losing
+    most of it. Those bases keep the adapter beside them, unmerged (`pipeline.build_lm`).
+    """
+    from peft import PeftModel
+
+    if loaded.quantize != "none":
+        raise ArcError(f"will not merge an adapter into {loaded.quantize} weights (it would be re-quantized); "
+                       "apply it unmerged", source=str(path))
+    check_adapter(loaded, path, model_name)
     merged = PeftModel.from_pretrained(loaded.model, str(path)).merge_and_unload()
     merged.requires_grad_(False)
     merged.eval()
-    return LoadedModel(merged, loaded.device, loaded.dtype, loaded.name, loaded.quantize)
+    return LoadedModel(merged, loaded.device, loaded.dtype, loaded.name, loaded.quantize, loaded.placement)

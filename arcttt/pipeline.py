@@ -23,7 +23,7 @@ from arcttt.encode import MAX_ANSWER_TOKENS, Encoded, encode
 from arcttt.errors import ArcError
 from arcttt.infer import predict, prompts_for
 from arcttt.loo import leave_one_out
-from arcttt.model import LoadedModel, load_model, merge_adapter, resolve_adapter
+from arcttt.model import LoadedModel, check_adapter, load_model, merge_adapter, resolve_adapter
 from arcttt.predictions import Attempts, Predictions, load_predictions, write_predictions
 from arcttt.provenance import contents, run_digest
 from arcttt.seeding import task_rng
@@ -76,27 +76,35 @@ class Engine:
         self.config = config
         self.loaded = loaded if loaded is not None else load_model(config.model)
         stage1 = resolve_adapter(config.model)
-        if stage1 is not None:
+        unmerged = None
+        if stage1 is not None and self.loaded.quantize == "none":
             self.loaded = merge_adapter(self.loaded, stage1, config.model.name)
+        elif stage1 is not None:  # quantized weights: the adapter stays beside them
+            check_adapter(self.loaded, stage1, config.model.name)
+            unmerged = stage1
         self.adapted = config.ttt if with_adapter is None else with_adapter
         self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config.seed,
                            config.infer.max_tokens + MAX_ANSWER_TOKENS, config.model.engine,
-                           config.train.gradient_checkpointing, config.model.name)
+                           config.train.gradient_checkpointing, config.model.name, unmerged)
 
 
 def build_lm(model: torch.nn.Module, lora: LoraConfig | None, seed: int, max_positions: int, choice: str = "auto",
-             gradient_checkpointing: bool = False, name: str = "this model") -> torch.nn.Module:
-    """The lean engine where it can run the model (or where asked), else transformers + peft."""
+             gradient_checkpointing: bool = False, name: str = "this model",
+             unmerged: Path | None = None) -> torch.nn.Module:
+    """The lean engine where it can run the model (or where asked), else transformers + peft.
+
+    `unmerged`: a stage-1 adapter applied beside the base weights, frozen (for quantized bases).
+    """
     from arcttt.hf import HfLM
     from arcttt.lm import LeanLM, supports
 
     if choice not in ("auto", "lean", "hf"):
         raise ArcError(f"unknown engine {choice!r}; use auto, lean or hf")
-    reason = supports(model)
+    reason = supports(model) or ("an unmerged stage-1 adapter" if unmerged is not None else None)
     if choice == "lean" and reason is not None:
         raise ArcError(f"engine = lean cannot run {name!r}: {reason}; use engine = hf or auto")
     if choice == "hf" or reason is not None:
-        return HfLM(model, lora, seed, gradient_checkpointing)
+        return HfLM(model, lora, seed, gradient_checkpointing, unmerged)
     return LeanLM(model, lora, seed, max_positions=max_positions)
 
 

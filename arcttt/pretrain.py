@@ -40,7 +40,7 @@ from arcttt.model import LoadedModel, base_digest, digestible
 from arcttt.pipeline import build_lm
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
-from arcttt.ttt import collate, make_optimizer, masked_loss, token_batches
+from arcttt.ttt import Stepper, collate, make_optimizer, masked_loss, token_batches
 
 MANIFEST = "arcttt-adapter.json"
 CHECKPOINT = "checkpoint"
@@ -188,27 +188,30 @@ def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, de
     return total / max(weight, 1)
 
 
-def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module) -> dict:
-    """What a resumed run must share with the run it continues: the same batches and schedule, and
-    a manifest that tells the truth about what was trained on. The time budget may change."""
+def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module, loaded: LoadedModel) -> dict:
+    """What a resumed run must share with the run it continues: the same batches and schedule, the
+    same base precision, and a manifest that tells the truth about what was trained on. The time
+    budget may change."""
     tasks = hashlib.sha256(json.dumps([[t.id for t in corpus.tasks], [t.id for t in corpus.held_out],
                                        sorted(corpus.dropped.items())]).encode()).hexdigest()[:16]
     settings = {k: v for k, v in asdict(config).items() if k not in ("time_budget", "checkpoint_every")}
     identity = {"config": settings, "engine": type(lm).__name__, "tasks": tasks,
+                "base": {"dtype": str(loaded.dtype).removeprefix("torch."), "quantize": loaded.quantize},
                 "sources": list(corpus.sources), "excluded_sources": list(corpus.excluded_sources)}
     return json.loads(json.dumps(identity))  # as a checkpoint's state.json reads back
 
 
-def _save_checkpoint(directory: Path, adapter: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+def _save_checkpoint(directory: Path, adapter: torch.nn.Module, step: Stepper, state: dict) -> None:
     staging = directory.with_name(directory.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     adapter.save(staging)
-    opt = optimizer.state_dict()
+    opt = step.optimizer.state_dict()
     tensors = {f"{index}.{name}": value.contiguous() for index, slots in opt["state"].items()
                for name, value in slots.items()}
     save_file(tensors, staging / "optimizer.safetensors")
     # state.json last and atomically: its presence marks a complete checkpoint (see recover_checkpoint).
-    write_text_atomic(staging / "state.json", json.dumps({**state, "param_groups": opt["param_groups"]}))
+    write_text_atomic(staging / "state.json", json.dumps({**state, "param_groups": opt["param_groups"],
+                                                         "loss_scale": step.scaler.state_dict()}))
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
@@ -236,7 +239,7 @@ def recover_checkpoint(directory: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _load_checkpoint(directory: Path, adapter: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+def _load_checkpoint(directory: Path, adapter: torch.nn.Module, step: Stepper) -> dict:
     adapter.load(directory)
     state = json.loads((directory / "state.json").read_text())
     tensors = load_file(directory / "optimizer.safetensors")
@@ -244,7 +247,10 @@ def _load_checkpoint(directory: Path, adapter: torch.nn.Module, optimizer: torch
     for key, value in tensors.items():
         index, name = key.split(".", 1)
         slots.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": slots, "param_groups": state.pop("param_groups")})
+    step.optimizer.load_state_dict({"state": slots, "param_groups": state.pop("param_groups")})
+    loss_scale = state.pop("loss_scale", {})
+    if loss_scale:  # float16 runs only
+        step.scaler.load_state_dict(loss_scale)
     return state
 
 
@@ -282,11 +288,12 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     lm = build_lm(loaded.model, config.lora, config.seed, config.max_tokens + MAX_ANSWER_TOKENS)
     params = lm.trainable()
     optimizer = make_optimizer(params, config.lr)
+    step = Stepper(optimizer, params, loaded.device, lm.dtype)
     held = held_out_samples(corpus, config)
-    identity = run_identity(corpus, config, lm)
+    identity = run_identity(corpus, config, lm, loaded)
     state = {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
     if resume and checkpoint.exists():
-        state = _load_checkpoint(checkpoint, lm, optimizer)
+        state = _load_checkpoint(checkpoint, lm, step)
         if state.get("run") != identity:
             raise ArcError("the checkpoint is of another run (other data, exclusions, seed or settings): resume "
                            "it with the options it was started with, or start anew in another --out",
@@ -321,10 +328,7 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
             batch = [samples[i] for i in batches[state["batch"]]]
             ids, targets = collate(batch, loaded.device)
             loss = masked_loss(lm(ids), ids, targets)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            step(loss)
             schedule.step()
             loss_value = float(loss.detach())
             state["batch"] += 1
@@ -341,7 +345,7 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
                 log.flush()
                 state["seconds"] += time.monotonic() - started
                 started = time.monotonic()
-                _save_checkpoint(checkpoint, lm, optimizer, state)
+                _save_checkpoint(checkpoint, lm, step, state)
             if stopped:
                 break
     finally:

@@ -92,6 +92,27 @@ def make_optimizer(params: list[nn.Parameter], lr: float, weight_decay: float = 
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
+class Stepper:
+    """One optimizer step from a loss: backward, clip the gradient norm to 1, AdamW, zero grads.
+
+    In float16 the loss is scaled first (float16 gradients underflow unscaled) and a step whose
+    gradients overflowed is skipped with a smaller scale; bfloat16 and float32 need neither.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, params: list[nn.Parameter], device: torch.device,
+                 dtype: torch.dtype):
+        self.optimizer, self.params = optimizer, params
+        self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+    def __call__(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0, foreach=True)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+
 def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
           device: torch.device, deadline: float | None = None) -> TrainStats:
     """Train `lm`'s adapter on `samples`: token-budget batches, AdamW, warm-up then cosine decay."""
@@ -102,6 +123,7 @@ def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.ra
         return stats
     params = lm.trainable()
     optimizer = make_optimizer(params, config.lr, config.weight_decay)
+    step = Stepper(optimizer, params, device, lm.dtype)
     lengths = [len(s) for s in samples]
     n_steps = total_steps(lengths, config)
     schedule = get_cosine_schedule_with_warmup(optimizer, round(config.warmup * n_steps), n_steps)
@@ -116,11 +138,8 @@ def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.ra
             batch = [samples[i] for i in batches.pop()]
             ids, targets = collate(batch, device)
             loss = masked_loss(lm(ids, checkpoint=config.gradient_checkpointing), ids, targets)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0, foreach=True)
-            optimizer.step()
+            step(loss)
             schedule.step()
-            optimizer.zero_grad(set_to_none=True)
             stats.steps += 1
             stats.samples += len(batch)
             stats.tokens += sum(len(s) for s in batch)

@@ -63,7 +63,8 @@ def cpu_name() -> tuple[str, bool]:
 
 def linear_shapes(config) -> list[tuple[int, int]]:
     """(in, out) of every frozen linear of one decoder block (q, k, v, o, gate, up, down)."""
-    q, kv = config.num_attention_heads * config.head_dim, config.num_key_value_heads * config.head_dim
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    q, kv = config.num_attention_heads * head_dim, config.num_key_value_heads * head_dim
     h, m = config.hidden_size, config.intermediate_size
     return [(h, q), (h, kv), (h, kv), (q, h), (h, m), (h, m), (m, h)]
 
@@ -79,31 +80,39 @@ def train_flops(config, lengths: list[int], rank: int) -> float:
     shapes = linear_shapes(config)
     frozen = sum(i * o for i, o in shapes)
     lora = sum(rank * (i + o) for i, o in shapes)
-    width = config.num_attention_heads * config.head_dim
+    width = shapes[0][1]  # query heads x head dim
     total = 0.0
-    for kind in config.layer_types:
-        window = config.sliding_window if kind == "sliding_attention" else 1 << 30
+    for kind in getattr(config, "layer_types", None) or ["full_attention"] * config.num_hidden_layers:
+        window = (getattr(config, "sliding_window", None) or 1 << 30) if kind == "sliding_attention" else 1 << 30
         for n in lengths:
             keys = sum(min(t + 1, window) for t in range(n))
             total += 4 * frozen * n + 6 * lora * n + 3 * 4 * width * keys
     return total
 
 
-def matmul_peak(config, tokens: int = 4096, seconds: float = 3.0) -> float:
+def matmul_peak(config, tokens: int = 4096, seconds: float = 3.0, device: torch.device = torch.device("cpu")) -> float:
     """TFLOP/s of bf16 matmuls with the model's linear shapes on `tokens` rows (best of the shapes' mix)."""
     shapes = linear_shapes(config)
-    x = {i: torch.randn(tokens, i, dtype=torch.bfloat16) for i, _ in shapes}
-    w = [torch.randn(o, i, dtype=torch.bfloat16) for i, o in shapes]
+    x = {i: torch.randn(tokens, i, dtype=torch.bfloat16, device=device) for i, _ in shapes}
+    w = [torch.randn(o, i, dtype=torch.bfloat16, device=device) for i, o in shapes]
     flops = sum(2 * tokens * i * o for i, o in shapes)
-    for weight in w:  # warm-up: oneDNN picks its kernels on first use
+    for weight in w:  # warm-up: oneDNN and cuBLAS pick their kernels on first use
         torch.nn.functional.linear(x[weight.shape[1]], weight)
     best, end = float("inf"), time.perf_counter() + seconds
     while time.perf_counter() < end:
+        synchronize(device)
         start = time.perf_counter()
         for weight in w:
             torch.nn.functional.linear(x[weight.shape[1]], weight)
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return flops / best / 1e12
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the GPU's queued work, so a timer measures it (nothing to wait for on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 # -- the references ---------------------------------------------------------------------------------
@@ -182,13 +191,15 @@ def legacy_decode(model, prompts) -> tuple[int, float, float]:
     return tokens, prefill, total - prefill
 
 
-def new_decode(lm, prompts, drafts, speculate: int) -> tuple[int, float, float]:
+def new_decode(lm, prompts, drafts, speculate: int, device: torch.device = torch.device("cpu")) -> tuple[int, float, float]:
     """arcttt's decoding of the same prompts; (answer tokens, prefill seconds incl. the LoRA merge,
     decode seconds)."""
     def run(n: int) -> tuple[int, float]:
+        synchronize(device)
         start = time.perf_counter()
-        answers = generate(lm, prompts, torch.device("cpu"), batch_size=len(prompts), max_new_tokens=n,
+        answers = generate(lm, prompts, device, batch_size=len(prompts), max_new_tokens=n,
                            drafts=drafts, speculate=speculate)
+        synchronize(device)
         return sum(len(a) for a, _ in answers), time.perf_counter() - start
 
     run(2)

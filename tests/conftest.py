@@ -16,19 +16,22 @@ def tiny_config(vocab_size: int, **special):
     return LlamaConfig(**{**settings, **special})
 
 
-def tiny_loaded(seed: int = 0):
-    """A tiny Llama whose vocabulary already is arcttt's 16 symbols, as `load_model` returns them."""
+def tiny_loaded(seed: int = 0, device: str = "cpu", dtype=None):
+    """A tiny Llama whose vocabulary already is arcttt's 16 symbols, as `load_model` returns them
+    (float32 on the CPU unless told otherwise)."""
     import torch
     from transformers import LlamaForCausalLM
 
     from arcttt.encode import BOS, END, PAD, SYMBOLS
     from arcttt.model import LoadedModel
 
+    dtype = dtype or torch.float32
     torch.manual_seed(seed)
     model = LlamaForCausalLM(tiny_config(len(SYMBOLS), bos_token_id=BOS, eos_token_id=END, pad_token_id=PAD))
+    model.to(device=device, dtype=dtype)
     model.requires_grad_(False)
     model.eval()
-    return LoadedModel(model, torch.device("cpu"), torch.float32, "tiny", "none")
+    return LoadedModel(model, torch.device(device), dtype, "tiny", "none")
 
 
 # Words of the tiny hub-style tokenizer: specials, the symbols arcttt needs, and some filler.

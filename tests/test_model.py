@@ -10,7 +10,7 @@ import torch
 from arcttt.config import ModelConfig
 from arcttt.encode import BOS, END, NL, PAD, SYMBOLS
 from arcttt.errors import ArcError
-from arcttt.model import load_model, resolve_dtype, resolve_quantize, shrink_vocab, symbol_token_ids
+from arcttt.model import load_model, shrink_vocab, symbol_token_ids
 from conftest import TOKENIZER_WORDS, save_tiny_hub_model
 
 
@@ -82,28 +82,3 @@ def test_a_model_that_cannot_be_found_offline_is_a_clear_error(tmp_path):
 def test_quantization_on_cpu_is_a_clear_error(hub_model_dir):
     with pytest.raises(ArcError, match="needs a CUDA GPU"):
         load_model(ModelConfig(name=str(hub_model_dir), device="cpu", quantize="4bit"))
-
-
-def test_auto_settings_on_cpu():
-    cpu = torch.device("cpu")
-    assert resolve_quantize("auto", cpu) == "none"
-    assert resolve_dtype("auto", cpu) in (torch.bfloat16, torch.float32)
-    assert resolve_dtype("float32", cpu) == torch.float32
-    with pytest.raises(ArcError):
-        resolve_dtype("int3", cpu)
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_qlora_4bit_on_cuda_trains_and_predicts(tmp_path):
-    from arcttt.config import SolveConfig, override
-    from arcttt.pipeline import Engine, solve_task
-    from test_ttt import SWAP
-
-    save_tiny_hub_model(tmp_path)
-    cfg = override(SolveConfig(), model__name=str(tmp_path), model__quantize="4bit", train__steps=20,
-                   train__colours="none", infer__views=2)
-    engine = Engine(cfg)
-    assert engine.loaded.quantize == "4bit" and engine.loaded.dtype == torch.bfloat16
-    outcome = solve_task(SWAP, engine, cfg)
-    assert outcome.train.steps == 20 and len(outcome.attempts) == 1

@@ -168,3 +168,60 @@ def test_adapter_for_a_base_with_other_weights_is_refused(tmp_path, hub_model_di
         merge_adapter(other, tmp_path / "a", str(hub_model_dir))
     # Loaded in another float dtype, the same weights keep their digest.
     assert base_digest(load_model(replace(model_config, dtype="bfloat16")).model) == manifest["base_digest"]
+
+
+def base_weights(model) -> dict:
+    """The base model's own weights, by their names before peft wrapped any layer."""
+    out = {}
+    for name, tensor in model.state_dict().items():
+        if "lora_" not in name:
+            out[name.replace("base_model.model.", "").replace(".base_layer", "")] = tensor.detach().clone()
+    return out
+
+
+def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, hub_model_dir):
+    import torch
+
+    from arcttt.config import SolveConfig, override
+    from arcttt.encode import encode
+    from arcttt.model import merge_adapter
+    from arcttt.pipeline import Engine, solve_task
+    from test_ttt import SWAP
+
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    pretrain(load_model(model_config), model_config, build_corpus([("train", TRAIN)], []),
+             replace(CONFIG, steps=4, lr=1e-2), tmp_path / "a")
+    cfg = override(SolveConfig(), model__name=str(hub_model_dir), model__device="cpu", model__dtype="float32",
+                   model__adapter=str(tmp_path / "a"), model__engine="hf", train__steps=20, train__lr=3e-3,
+                   train__colours="none", infer__views=2)
+    # What a 4-bit load reports (bitsandbytes needs CUDA): the engine's decision is under test.
+    quantized = replace(load_model(cfg.model), quantize="4bit")
+    before = base_weights(quantized.model)
+    with pytest.raises(ArcError, match="will not merge"):
+        merge_adapter(quantized, tmp_path / "a", str(hub_model_dir))
+    unmerged = Engine(cfg, quantized)
+    merged = Engine(cfg)
+    ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids])
+    with torch.no_grad():
+        assert torch.allclose(unmerged.lm(ids), merged.lm(ids), atol=1e-5)  # the same function
+        assert not torch.allclose(unmerged.lm(ids), Engine(override(cfg, model__adapter=""))
+                                  .lm(ids), atol=1e-3)  # ... and not the bare model's
+    stage1 = {k: v.clone() for k, v in unmerged.lm.model.state_dict().items() if ".stage1." in k}
+    with torch.no_grad():
+        fresh = unmerged.lm(ids)
+    outcome = solve_task(SWAP, unmerged, cfg, adapters_out=tmp_path / "ttt")
+    assert outcome.train.steps == 20
+    after = unmerged.lm.model.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in stage1.items())  # stage 1 frozen
+    assert all(torch.equal(v, before[k]) for k, v in base_weights(unmerged.lm.model).items())  # base untouched
+    from safetensors.torch import load_file
+
+    saved = load_file(tmp_path / "ttt" / "swap" / "adapter_model.safetensors")
+    assert saved and all("stage1" not in k for k in saved)
+    from peft import get_peft_model_state_dict
+
+    trained = get_peft_model_state_dict(unmerged.lm.model, adapter_name="default", save_embedding_layers=False)
+    assert set(saved) == set(trained) and all(torch.equal(saved[k], v) for k, v in trained.items())
+    unmerged.lm.reset()
+    with torch.no_grad():
+        assert torch.equal(unmerged.lm(ids), fresh)

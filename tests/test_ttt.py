@@ -1,5 +1,7 @@
 """TTT on a tiny randomly initialised model: learning, resets, determinism, saved adapters."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -136,3 +138,37 @@ def test_answers_are_not_capped_below_the_largest_grid(monkeypatch):
     cfg = config(0)
     solve_task(SWAP, Engine(cfg, tiny_loaded(), with_adapter=True), cfg)
     assert seen["cap"] == MAX_ANSWER_TOKENS  # a 1x1 task may still answer 30x30
+
+
+def test_float16_training_scales_the_loss_and_learns_the_task():
+    cfg = config()
+    engine = Engine(cfg, tiny_loaded(dtype=torch.float16))
+    outcome = solve_task(SWAP, engine, cfg)
+    assert outcome.attempts[0][0] == SWAP.test[0].output and outcome.train.losses[-1] < 0.01
+    assert all(torch.isfinite(p).all() for p in engine.lm.trainable())
+
+
+def test_a_float16_step_whose_gradients_overflow_is_skipped_not_applied():
+    from arcttt.pipeline import training_set
+    from arcttt.seeding import task_rng
+    from arcttt.ttt import train
+
+    cfg = config(1)
+    engine = Engine(cfg, tiny_loaded(dtype=torch.float16))
+    samples = training_set(SWAP, cfg, task_rng(0, SWAP.id, "train"))
+    fresh = {name: p.detach().clone() for name, p in engine.lm.adapters.items()}
+    calls = []
+
+    def overflow_once(grad):
+        calls.append(1)
+        return grad * float("inf") if len(calls) == 1 else grad
+
+    handle = engine.lm.adapters["q_proj_B"].register_hook(overflow_once)
+    try:
+        train(engine.lm, samples, cfg.train, np.random.default_rng(0), torch.device("cpu"))
+        assert all(torch.equal(p, fresh[name]) for name, p in engine.lm.adapters.items())
+        train(engine.lm, samples, replace(cfg.train, steps=5), np.random.default_rng(0), torch.device("cpu"))
+    finally:
+        handle.remove()
+    assert not torch.equal(engine.lm.adapters["q_proj_B"], fresh["q_proj_B"])
+    assert all(torch.isfinite(p).all() for p in engine.lm.trainable())

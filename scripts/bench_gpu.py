@@ -1,0 +1,208 @@
+"""TTT throughput on a GPU (or, with small settings, the CPU): what `solve` costs and how close
+training comes to the device's peak.
+
+For one model (the embedded Gemma 3 270M, a 1B-class Llama with random weights in Llama 3.2 1B's
+shape, so nothing is downloaded, or any model `arcttt solve --model` takes):
+- the device, the placement decision (dtype, quantization and why), a bf16 matmul micro-benchmark
+  of the model's own linear shapes, and the device's nominal dense bf16 peak where known;
+- training: tokens/s, achieved TFLOP/s (matmul FLOPs of the LoRA step) and its share of both
+  peaks, over `--steps` steps of `--batch-tokens` tokens in samples of `--length` tokens;
+- decoding: prefill and decode tokens/s for every view of one task;
+- seconds per task of `solve_task` over a suite or task source (training + decoding + vote);
+- peak GPU memory of each phase.
+
+Usage: python scripts/bench_gpu.py [--model embedded|1b|PATH] [--config configs/gpu-ttt.toml]
+       [--suite cpu-dev | --tasks data/sample] [--limit N] [--json]
+Run it alone on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from arcttt.augment import AugmentSpace, sample_transforms
+from arcttt.config import load_config, override
+from arcttt.encode import SYMBOLS, Encoded, grid_ids
+from arcttt.infer import prompts_for
+from arcttt.leaderboard import load_suite
+from arcttt.model import LoadedModel, load_model
+from arcttt.pipeline import Engine, solve_task
+from arcttt.placement import device_facts, place, resolve_device
+from arcttt.seeding import task_rng
+from arcttt.tasks import load_source
+from arcttt.ttt import train
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_ttt import cpu_name, matmul_peak, new_decode, synchronize, train_flops  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+# Nominal dense bf16 tensor-core peaks (TFLOP/s, no sparsity), by a part of the device's name.
+NOMINAL_BF16 = {"H200": 989.0, "H100 80GB HBM3": 989.0, "H100 PCIe": 756.0, "H100 NVL": 835.0, "A100": 312.0,
+                "L40S": 362.0, "L4": 121.0, "RTX 4090": 165.0, "A10G": 70.0}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def nominal_peak(name: str) -> float | None:
+    return next((peak for part, peak in NOMINAL_BF16.items() if part in name), None)
+
+
+def llama_1b(device: torch.device, dtype_spec: str) -> LoadedModel:
+    """Llama 3.2 1B's shape (1.24B parameters with its vocabulary; 0.97B with arcttt's 16 symbols),
+    random weights: throughput does not depend on what the weights are."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from arcttt.encode import BOS, END, PAD
+
+    config = LlamaConfig(vocab_size=len(SYMBOLS), hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
+                         num_attention_heads=32, num_key_value_heads=8, head_dim=64, rope_theta=500000.0,
+                         max_position_embeddings=131072, tie_word_embeddings=True, bos_token_id=BOS,
+                         eos_token_id=END, pad_token_id=PAD)
+    placement = place(dtype_spec, "none", device_facts(device), None)
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = LlamaForCausalLM(config).to(placement.dtype)
+    model.requires_grad_(False)
+    model.eval()
+    return LoadedModel(model, device, placement.dtype, "llama-1b-random", "none", placement.reason)
+
+
+def peak_memory(device: torch.device) -> float | None:
+    """GiB allocated at most since the last reset (GPU only); resets the counter."""
+    if device.type != "cuda":
+        return None
+    peak = torch.cuda.max_memory_allocated(device) / 2**30
+    torch.cuda.reset_peak_memory_stats(device)
+    return round(peak, 2)
+
+
+def bench_training(engine: Engine, config, args) -> dict:
+    """Steps of `batch_tokens` tokens in random samples of `length` tokens (every position a target)."""
+    rng = np.random.default_rng(0)
+    samples = [Encoded(tuple(rng.integers(0, 10, args.length).tolist()), tuple([True] * args.length))
+               for _ in range(max(1, config.train.batch_tokens // args.length) * args.steps)]
+    device = engine.loaded.device
+    train(engine.lm, samples, replace(config.train, steps=2), np.random.default_rng(0), device)  # kernel choice
+    engine.lm.reset()
+    peak_memory(device)
+    synchronize(device)
+    start = time.perf_counter()
+    stats = train(engine.lm, samples, replace(config.train, steps=args.steps), np.random.default_rng(1), device)
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    flops = train_flops(engine.loaded.model.config, [args.length] * stats.samples, config.lora.rank)
+    engine.lm.reset()
+    return {"steps": stats.steps, "tokens": stats.tokens, "seconds": round(seconds, 3),
+            "tokens_per_s": round(stats.tokens / seconds), "tflops": round(flops / seconds / 1e12, 3),
+            "peak_gib": peak_memory(device), "loss_last": stats.losses[-1] if stats.losses else None}
+
+
+def bench_decoding(engine: Engine, config, task) -> dict:
+    """Every view of the task's test inputs, decoded together to the end of each answer."""
+    views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
+                              AugmentSpace(colours=config.train.colours))
+    triples = prompts_for(task, views, config.infer)
+    prompts = [p for _, _, p in triples]
+    drafts = [grid_ids(view.apply(task.test[i].input)) for i, view, _ in triples]
+    device = engine.loaded.device
+    peak_memory(device)
+    tokens, prefill_s, decode_s = new_decode(engine.lm, prompts, drafts, config.infer.speculate, device)
+    prompt_tokens = sum(len(p) for p in prompts)
+    return {"task": task.id, "prompts": len(prompts), "prompt_tokens": prompt_tokens,
+            "prefill_tokens_per_s": round(prompt_tokens / prefill_s), "answer_tokens": tokens,
+            "decode_tokens_per_s": round(tokens / decode_s, 1), "peak_gib": peak_memory(device)}
+
+
+def bench_tasks(engine: Engine, config, tasks) -> dict:
+    device = engine.loaded.device
+    seconds, solved = [], 0
+    peak_memory(device)
+    for task in tasks:
+        synchronize(device)
+        start = time.perf_counter()
+        outcome = solve_task(task, engine, config)
+        synchronize(device)
+        seconds.append(time.perf_counter() - start)
+        if task.has_solutions:
+            solved += all(truth in attempts for truth, attempts in zip(task.solutions, outcome.attempts))
+        log(f"  {task.id}: {seconds[-1]:.2f} s")
+    return {"tasks": len(tasks), "solved": solved, "median_s": round(statistics.median(seconds), 2),
+            "mean_s": round(statistics.mean(seconds), 2), "peak_gib": peak_memory(device)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="embedded", help="embedded, 1b (random weights), a hub id or a folder")
+    parser.add_argument("--config", default=str(ROOT / "configs" / "gpu-ttt.toml"))
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quantize", default="auto")
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps")
+    parser.add_argument("--length", type=int, default=1024, help="tokens per training sample")
+    parser.add_argument("--suite", default="", help="suite timed end to end (e.g. cpu-dev); else --tasks")
+    parser.add_argument("--tasks", default=str(ROOT / "data" / "sample"), help="task source timed end to end")
+    parser.add_argument("--limit", type=int, default=0, help="time only the first N tasks (0: all)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout, progress on stderr")
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    facts = device_facts(device)
+    name = facts.name if device.type == "cuda" else f"CPU {cpu_name()[0]} ({os.cpu_count()} cores)"
+    result: dict = {"device": name, "torch": torch.__version__, "model": args.model, "config": Path(args.config).name}
+    if device.type == "cuda":
+        result["memory_gib"] = round(torch.cuda.get_device_properties(device).total_memory / 2**30, 1)
+    log(f"device: {name}, torch {torch.__version__}")
+
+    config = override(load_config(args.config), model__device=str(device), model__dtype=args.dtype,
+                      model__quantize=args.quantize)
+    if args.model == "1b":
+        loaded = llama_1b(device, args.dtype)
+        config = override(config, model__adapter="")
+    else:
+        config = override(config, model__name=args.model)
+        loaded = load_model(config.model)
+    result["placement"] = loaded.placement
+    result["parameters"] = sum(p.numel() for p in loaded.model.parameters())
+    log(f"model: {args.model}, {result['parameters'] / 1e6:.0f}M parameters; {loaded.placement}")
+    engine = Engine(config, loaded, with_adapter=True)
+    result["engine"] = type(engine.lm).__name__
+    result["matmul_peak_tflops"] = round(matmul_peak(loaded.model.config, device=device), 1)
+    result["nominal_peak_tflops"] = nominal_peak(name)
+    log(f"bf16 matmul peak (the model's linear shapes): {result['matmul_peak_tflops']} TFLOP/s; nominal: "
+        f"{result['nominal_peak_tflops'] or 'unknown'}")
+
+    training = bench_training(engine, config, args)
+    for key, peak in (("of_matmul_peak", result["matmul_peak_tflops"]), ("of_nominal_peak", result["nominal_peak_tflops"])):
+        training[key] = round(training["tflops"] / peak, 3) if peak else None
+    result["training"] = training
+    log(f"training: {training['tokens']} tokens in {training['seconds']} s: {training['tokens_per_s']} tokens/s, "
+        f"{training['tflops']} TFLOP/s ({training['of_matmul_peak']} of the matmul peak), peak {training['peak_gib']} GiB")
+
+    tasks = load_suite(args.suite).load() if args.suite else list(load_source(args.tasks).tasks)
+    tasks = tasks[:args.limit] if args.limit else tasks
+    result["decoding"] = bench_decoding(engine, config, tasks[0])
+    decoding = result["decoding"]
+    log(f"decoding {decoding['task']}: {decoding['prompts']} prompts, prefill {decoding['prefill_tokens_per_s']} "
+        f"tokens/s, decode {decoding['decode_tokens_per_s']} tokens/s, peak {decoding['peak_gib']} GiB")
+    log(f"solving {len(tasks)} task(s) of {args.suite or args.tasks} with {Path(args.config).name}:")
+    result["solve"] = bench_tasks(engine, config, tasks)
+    solve = result["solve"]
+    log(f"solve: {solve['median_s']} s a task (median; mean {solve['mean_s']}), {solve['solved']}/{solve['tasks']} "
+        f"solved, peak {solve['peak_gib']} GiB")
+    print(json.dumps(result) if args.json else json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Every CUDA path on tiny randomly initialised models (skipped without CUDA): bf16 and 4-bit TTT
+learn, resets are exact, merged and unmerged decoding agree, placement reads the real device."""
+
+import numpy as np
+import pytest
+import torch
+
+from arcttt.config import LoraConfig, SolveConfig, override
+from arcttt.encode import encode
+from arcttt.infer import generate
+from arcttt.lm import LeanLM
+from arcttt.model import load_model, weights_checksum
+from arcttt.pipeline import Engine, solve_task
+from conftest import save_tiny_hub_model, tiny_loaded
+from test_lm import answer_prompts, tiny_gemma
+from test_ttt import SWAP, config
+
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
+CUDA = torch.device("cuda")
+
+
+def has_bitsandbytes() -> bool:
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("engine", ["lean", "hf"])
+def test_bf16_ttt_turns_a_wrong_prediction_into_the_right_one(engine):
+    cfg = config(model__engine=engine)
+    truth = SWAP.test[0].output
+    before = solve_task(SWAP, Engine(config(0), tiny_loaded(device="cuda", dtype=torch.bfloat16), with_adapter=True),
+                        config(0))
+    assert truth not in before.attempts[0]
+    after = solve_task(SWAP, Engine(cfg, tiny_loaded(device="cuda", dtype=torch.bfloat16)), cfg)
+    assert after.attempts[0][0] == truth and after.train.losses[-1] < 0.05
+
+
+@pytest.mark.skipif(not has_bitsandbytes(), reason="needs bitsandbytes")
+def test_4bit_ttt_turns_a_wrong_prediction_into_the_right_one(tmp_path):
+    save_tiny_hub_model(tmp_path)
+    cfg = override(config(), model__name=str(tmp_path), model__quantize="4bit", model__device="cuda")
+    engine = Engine(cfg)
+    assert engine.loaded.quantize == "4bit" and engine.loaded.dtype == torch.bfloat16
+    assert type(engine.lm).__name__ == "HfLM"
+    truth = SWAP.test[0].output
+    before = solve_task(SWAP, Engine(override(cfg, train__steps=0, ttt=False), load_model(cfg.model),
+                                     with_adapter=True), override(cfg, train__steps=0, ttt=False))
+    assert truth not in before.attempts[0]
+    after = solve_task(SWAP, engine, cfg)
+    assert after.attempts[0][0] == truth and after.train.losses[-1] < 0.05
+
+
+@pytest.mark.parametrize("engine", ["lean", "hf"])
+def test_adapter_reset_is_exact_on_the_gpu(engine):
+    cfg = config(40, model__engine=engine)
+    loaded = tiny_loaded(device="cuda", dtype=torch.bfloat16)
+    run = Engine(cfg, loaded)
+    base = weights_checksum(loaded.model)
+    ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids], device=CUDA)
+    with torch.no_grad():
+        fresh = run.lm(ids)
+    solve_task(SWAP, run, cfg)
+    run.lm.reset()
+    with torch.no_grad():
+        assert torch.equal(run.lm(ids), fresh)
+    if engine == "lean":  # peft wraps layers, renaming the base's weights
+        assert weights_checksum(loaded.model) == base
+
+
+def test_merged_and_unmerged_decoding_agree_on_the_gpu():
+    model = tiny_gemma(seed=2).to(CUDA, torch.bfloat16)
+    base = weights_checksum(model)
+    lean = LeanLM(model, LoraConfig(rank=4, alpha=8), seed=3)
+    with torch.no_grad():
+        for p in lean.trainable():
+            p.normal_(0, 0.05)
+    prompts = answer_prompts([11, 11, 23, 7])
+    merged = generate(lean, prompts, CUDA, max_new_tokens=40, merged=True)
+    unmerged = generate(lean, prompts, CUDA, max_new_tokens=40, merged=False)
+    agree = np.mean([a == b for (x, _), (y, _) in zip(merged, unmerged) for a, b in zip(x, y)])
+    assert agree >= 0.95  # bf16 rounding may flip a near-tie; the answers are the same function
+    assert weights_checksum(model) == base
+
+
+def test_placement_reads_the_device_and_keeps_a_small_model_bf16(hub_model_dir):
+    loaded = load_model(override(SolveConfig(), model__name=str(hub_model_dir)).model)
+    assert loaded.device.type == "cuda" and loaded.quantize == "none" and loaded.dtype == torch.bfloat16
+    assert torch.cuda.get_device_name(0) in loaded.placement
+    assert torch.backends.cuda.matmul.allow_tf32
