@@ -127,13 +127,18 @@ def _emit(rows: _Rows, scores: torch.Tensor, token: torch.Tensor, where: torch.T
     if search.floor is not None:
         alternatives = where[:, None] & (before[:, None] + scores.double() >= search.floor)
         alternatives[torch.arange(len(token), device=token.device), token] = False
-        for row, alt in torch.nonzero(alternatives).tolist():
-            branches.append(_Branch(row, int(rows.count[row]), alt, float(before[row] + scores[row, alt].double())))
+        # Each list read from the device at once: a GPU pays a synchronisation per read.
+        pairs = torch.nonzero(alternatives)
+        at, alt = pairs[:, 0], pairs[:, 1]
+        for row, index, other, logprob in zip(at.tolist(), rows.count[at].tolist(), alt.tolist(),
+                                              (before[at] + scores[at, alt].double()).tolist()):
+            branches.append(_Branch(row, index, other, logprob))
     rows.logprob = before + torch.where(where, chosen, 0.0)
     rows.constraint.update(token, where=where)
     rows.count += where.long()
-    for row in torch.nonzero(where).flatten().tolist():
-        rows.answers[row].append(int(token[row]))
+    for answer, taken, emitted in zip(rows.answers, token.tolist(), where.tolist()):
+        if emitted:
+            answer.append(taken)
     if search.floor is not None and rows.branch:
         low = where & (rows.logprob < search.floor)
         rows.constraint.done |= low
