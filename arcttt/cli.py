@@ -122,7 +122,7 @@ def solve(
     seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice.")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
     dtype: Annotated[Optional[str], typer.Option(help="auto, bfloat16, float16, float32.")] = None,
-    quantize: Annotated[Optional[str], typer.Option(help="auto (4bit on CUDA), none, 4bit, 8bit.")] = None,
+    quantize: Annotated[Optional[str], typer.Option(help="auto (none on the CPU; 4bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = None,
     steps: Annotated[Optional[int], typer.Option(min=0, help="Training steps per task (0: use --epochs).")] = None,
     epochs: Annotated[Optional[float], typer.Option(help="Passes over the leave-one-out set when --steps is 0.")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,

@@ -238,7 +238,17 @@ def load_model(config: ModelConfig) -> LoadedModel:
         model.to(device)
     model.requires_grad_(False)
     model.eval()
-    return LoadedModel(model, device, placement.dtype, config.name, placement.quantize, placement.reason)
+    return LoadedModel(model, device, placement.dtype, config.name, quantized_as(model, placement.quantize),
+                       placement.reason)
+
+
+def quantized_as(model: nn.Module, asked: str) -> str:
+    """How the loaded weights are stored: what was asked, or the checkpoint's own quantization
+    (a GPTQ/AWQ/fp8 checkpoint loads quantized whatever was asked), so nothing merges into them."""
+    if asked != "none" or getattr(model, "hf_quantizer", None) is None:
+        return asked
+    method = getattr(getattr(model.config, "quantization_config", None), "quant_method", None)
+    return str(getattr(method, "value", method) or "prequantized")
 
 
 def weights_checksum(model: nn.Module) -> str:

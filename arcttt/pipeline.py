@@ -83,6 +83,8 @@ class Engine:
             check_adapter(self.loaded, stage1, config.model.name)
             unmerged = stage1
         self.adapted = config.ttt if with_adapter is None else with_adapter
+        # How the base's weights are held, as the log records it per task: "bfloat16/none".
+        self.base = f"{str(self.loaded.dtype).removeprefix('torch.')}/{self.loaded.quantize}"
         self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config.seed,
                            config.infer.max_tokens + MAX_ANSWER_TOKENS, config.model.engine,
                            config.train.gradient_checkpointing, config.model.name, unmerged)
@@ -238,6 +240,15 @@ def _finished(out: Path, digest: str) -> tuple[Predictions, set[str]]:
     return predictions, done & set(predictions)
 
 
+def check_same_base(log: Path, base: str, out: Path) -> None:
+    """Refuse to resume a run whose finished tasks ran on another dtype or quantization: `auto`
+    decides from the free GPU memory, which the config digest cannot know."""
+    earlier = sorted({r["base"] for r in read_log(log) if r.get("status") == "ok" and r.get("base")})
+    if earlier and earlier != [base]:
+        raise ArcError(f"its finished tasks ran on a base loaded as {', '.join(earlier)}, this run's is {base}: "
+                       "set --dtype and --quantize to match, or use another --out", source=str(out))
+
+
 def in_order(predictions: Predictions, order: list[str]) -> Predictions:
     """This run's tasks in run order, then every other task already there: never drop one."""
     first = {k: predictions[k] for k in order if k in predictions}
@@ -295,6 +306,9 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
         order = [task.id for task in tasks]
         pending = [task for task in tasks if task.id not in done]
         engine = engine_factory() if pending else None
+        base = engine.base if engine is not None else ""
+        if resume and engine is not None:
+            check_same_base(log, base, out)
         threads = threads if threads is not None else ThreadPolicy()
         for task in pending:
             on_start(task)
@@ -315,7 +329,7 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
                     outcome.answer_rank = [answer_rank(best, truth) for best, truth in zip(outcome.ranked, task.solutions)]
             predictions[task.id] = outcome.attempts
             write_predictions(out, in_order(predictions, order))
-            append_line(log, outcome.record(digest))
+            append_line(log, {**outcome.record(digest), "base": base})
             on_done(outcome)
         if not out.exists():  # every task was done already, or none was given: the file still exists
             write_predictions(out, in_order(predictions, order))

@@ -71,7 +71,10 @@ def device_facts(device: torch.device) -> DeviceFacts:
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         free, _total = torch.cuda.mem_get_info(index)
-        return DeviceFacts(device, torch.cuda.get_device_name(index), torch.cuda.is_bf16_supported(), free)
+        # Native bf16 since Ampere (compute capability 8); `is_bf16_supported()` also says yes to
+        # the slow emulation on Volta and Turing.
+        native = torch.cuda.get_device_properties(index).major >= 8
+        return DeviceFacts(device, torch.cuda.get_device_name(index), native, free)
     return DeviceFacts(device, device.type, device.type == "cpu" and cpu_has_bf16())
 
 
@@ -113,12 +116,14 @@ def place(dtype_spec: str, quantize_spec: str, facts: DeviceFacts, parameters: i
 
 def count_parameters(config, trust_remote_code: bool = False) -> int | None:
     """Weights of a causal LM with this Hugging Face config, counted on the meta device (no memory)."""
+    import copy
+
     from transformers import AutoModelForCausalLM
 
     try:
-        with torch.device("meta"):
-            model = AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
-    except (ValueError, TypeError, ImportError, RuntimeError):
+        with torch.device("meta"):  # on a copy: building a model writes into its config
+            model = AutoModelForCausalLM.from_config(copy.deepcopy(config), trust_remote_code=trust_remote_code)
+    except Exception:  # noqa: BLE001 - any failure only means "size unknown", which is decided safely
         return None
     seen: set[int] = set()
     total = 0

@@ -293,11 +293,12 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     identity = run_identity(corpus, config, lm, loaded)
     state = {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
     if resume and checkpoint.exists():
+        # Checked before loading: another run's optimizer state may not even fit this one's.
+        if json.loads((checkpoint / "state.json").read_text()).get("run") != identity:
+            raise ArcError("the checkpoint is of another run (other data, exclusions, seed, settings, or base "
+                           "dtype/quantization): resume it with the options it was started with, or start anew "
+                           "in another --out", source=str(checkpoint))
         state = _load_checkpoint(checkpoint, lm, step)
-        if state.get("run") != identity:
-            raise ArcError("the checkpoint is of another run (other data, exclusions, seed or settings): resume "
-                           "it with the options it was started with, or start anew in another --out",
-                           source=str(checkpoint))
     elif (out / MANIFEST).exists() or checkpoint.exists():
         raise ArcError("holds an adapter or checkpoint already: pass --resume to continue it, or another --out",
                        source=str(out))

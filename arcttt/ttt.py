@@ -102,7 +102,9 @@ class Stepper:
     def __init__(self, optimizer: torch.optim.Optimizer, params: list[nn.Parameter], device: torch.device,
                  dtype: torch.dtype):
         self.optimizer, self.params = optimizer, params
-        self.scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+        # A fresh scale per task, started low: at the default 65536 a task's first steps overflow
+        # and are skipped while its short schedule runs on.
+        self.scaler = torch.amp.GradScaler(device.type, init_scale=2.0**10, enabled=dtype == torch.float16)
 
     def __call__(self, loss: torch.Tensor) -> None:
         self.scaler.scale(loss).backward()

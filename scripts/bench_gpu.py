@@ -37,7 +37,7 @@ from arcttt.infer import prompts_for
 from arcttt.leaderboard import load_suite
 from arcttt.model import LoadedModel, load_model
 from arcttt.pipeline import Engine, solve_task
-from arcttt.placement import device_facts, place, resolve_device
+from arcttt.placement import device_facts, enable_tf32, place, resolve_device
 from arcttt.seeding import task_rng
 from arcttt.tasks import load_source
 from arcttt.ttt import train
@@ -71,6 +71,8 @@ def llama_1b(device: torch.device, dtype_spec: str) -> LoadedModel:
                          max_position_embeddings=131072, tie_word_embeddings=True, bos_token_id=BOS,
                          eos_token_id=END, pad_token_id=PAD)
     placement = place(dtype_spec, "none", device_facts(device), None)
+    if device.type == "cuda":
+        enable_tf32()  # as load_model does for every CUDA run
     torch.manual_seed(0)
     with torch.device(device):
         model = LlamaForCausalLM(config).to(placement.dtype)
@@ -168,6 +170,8 @@ def main() -> None:
     config = override(load_config(args.config), model__device=str(device), model__dtype=args.dtype,
                       model__quantize=args.quantize)
     if args.model == "1b":
+        if args.quantize not in ("auto", "none"):
+            parser.error("--model 1b is built in memory, unquantized: --quantize must be auto or none")
         loaded = llama_1b(device, args.dtype)
         config = override(config, model__adapter="")
     else:

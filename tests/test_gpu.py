@@ -90,3 +90,39 @@ def test_placement_reads_the_device_and_keeps_a_small_model_bf16(hub_model_dir):
     assert loaded.device.type == "cuda" and loaded.quantize == "none" and loaded.dtype == torch.bfloat16
     assert torch.cuda.get_device_name(0) in loaded.placement
     assert torch.backends.cuda.matmul.allow_tf32
+
+
+@pytest.mark.skipif(not has_bitsandbytes(), reason="needs bitsandbytes")
+def test_a_real_4bit_base_trains_beside_an_unmerged_stage1_adapter(tmp_path):
+    from dataclasses import replace
+
+    from safetensors.torch import load_file
+
+    from arcttt.config import ModelConfig
+    from arcttt.pretrain import build_corpus, pretrain
+    from test_pretrain import CONFIG as STAGE1, TRAIN, base_weights
+
+    save_tiny_hub_model(tmp_path / "model")
+    plain = ModelConfig(name=str(tmp_path / "model"), device="cuda", quantize="none", adapter="")
+    pretrain(load_model(plain), plain, build_corpus([("train", TRAIN)], []), replace(STAGE1, steps=4, lr=1e-2),
+             tmp_path / "stage1")
+    cfg = override(config(), model__name=str(tmp_path / "model"), model__device="cuda", model__quantize="4bit",
+                   model__adapter=str(tmp_path / "stage1"))
+    engine = Engine(cfg)
+    assert engine.loaded.quantize == "4bit" and type(engine.lm).__name__ == "HfLM"
+    state = engine.lm.model.state_dict()
+    stage1 = {k: v.clone() for k, v in state.items() if ".stage1." in k}
+    base = base_weights(engine.lm.model)
+    ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids], device=CUDA)
+    with torch.no_grad():
+        fresh = engine.lm(ids)
+    outcome = solve_task(SWAP, engine, cfg, adapters_out=tmp_path / "ttt")
+    assert outcome.attempts[0][0] == SWAP.test[0].output
+    after = engine.lm.model.state_dict()
+    assert stage1 and all(torch.equal(after[k], v) for k, v in stage1.items())
+    assert all(torch.equal(v, base[k]) for k, v in base_weights(engine.lm.model).items())
+    saved = load_file(tmp_path / "ttt" / "swap" / "adapter_model.safetensors")
+    assert saved and not any("stage1" in k for k in saved)
+    engine.lm.reset()
+    with torch.no_grad():
+        assert torch.equal(engine.lm(ids), fresh)

@@ -54,6 +54,18 @@ def test_resume_skips_finished_tasks_and_ends_with_the_same_file(tmp_path):
     assert out.read_bytes() == whole.read_bytes()
 
 
+def test_resume_refuses_a_base_loaded_in_another_dtype(tmp_path):
+    import torch
+
+    out = tmp_path / "p.json"
+    solve_all(TASKS[:1], CONFIG, out, engine_factory())
+    assert json.loads(sidecar(out, "log.jsonl").read_text())["base"] == "float32/none"
+    with pytest.raises(ArcError, match="loaded as float32/none, this run's is bfloat16/none"):
+        solve_all(TASKS, CONFIG, out, lambda: Engine(CONFIG, tiny_loaded(dtype=torch.bfloat16)), resume=True)
+    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True)  # the same base: resumed
+    assert list(load_predictions(out)) == ["t0", "t1", "t2"]
+
+
 def test_existing_output_needs_resume_or_overwrite_and_the_same_config(tmp_path):
     out = tmp_path / "p.json"
     solve_all(TASKS[:1], CONFIG, out, engine_factory())

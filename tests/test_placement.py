@@ -96,3 +96,15 @@ def test_the_loaded_model_says_why_it_is_placed_so(hub_model_dir):
     assert "not quantized" in loaded.placement
     half = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float16"))
     assert next(half.model.parameters()).dtype == torch.float16
+
+
+def test_a_checkpoint_quantized_on_its_own_is_never_called_unquantized():
+    from types import SimpleNamespace
+
+    from arcttt.model import quantized_as
+
+    gptq = SimpleNamespace(hf_quantizer=object(), config=SimpleNamespace(
+        quantization_config=SimpleNamespace(quant_method="gptq")))
+    assert quantized_as(gptq, "none") == "gptq"
+    assert quantized_as(SimpleNamespace(hf_quantizer=None, config=None), "none") == "none"
+    assert quantized_as(gptq, "4bit") == "4bit"

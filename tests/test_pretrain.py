@@ -225,3 +225,12 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     unmerged.lm.reset()
     with torch.no_grad():
         assert torch.equal(unmerged.lm(ids), fresh)
+
+
+def test_resume_on_a_base_in_another_dtype_is_refused_before_loading(tmp_path, hub_model_dir):
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    corpus = build_corpus([("train", TRAIN)], [])
+    pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=3), tmp_path / "a")
+    other = replace(model_config, dtype="bfloat16")
+    with pytest.raises(ArcError, match="base dtype/quantization"):
+        pretrain(load_model(other), other, corpus, replace(CONFIG, steps=3), tmp_path / "a", resume=True)
