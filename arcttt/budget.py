@@ -1,8 +1,8 @@
 """A whole-run time budget (`solve --budget 2h`) shared among the tasks as they come.
 
-Before each task the scheduler grants it a share of the time left, in proportion to its size
-(tokens of its grids, which is what training and decoding cost scale with), so time a fast task
-leaves is reclaimed by the tasks after it. The task stops training and decoding at its grant
+Before each task the scheduler grants it a share of the time left, in proportion to its weight
+(`task_weight`), so time a fast task leaves is reclaimed by the tasks after it. Training gets the
+grant less a reserve for inference, learnt from the tasks before. The task stops training and decoding at its grant
 (`SolveConfig.task_budget`); how far a task can overrun its grant (one training step or one batch
 of views) is learnt as the run goes and kept back as a margin, so the run ends within the
 budget. When less than `MIN_GRANT` seconds would be left for a task, it gets its fallback attempts
@@ -41,9 +41,12 @@ def parse_duration(text: str) -> float:
 
 
 def task_weight(task: Task) -> float:
-    """The task's size: tokens of all its grids (demonstrations and test inputs)."""
+    """How much of the time a task should get: the square root of its tokens (all its grids).
+
+    A task's cost grows with its size but less than in proportion: training takes a fixed number
+    of steps of capped tokens, and only decoding grows with the prompt."""
     grids = [g for e in task.train for g in (e.input, e.output)] + [e.input for e in task.test]
-    return float(sum(grid_length(g) for g in grids))
+    return float(sum(grid_length(g) for g in grids)) ** 0.5
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Budget:
     """Seconds kept back for a task's overrun of its grant; grows to the largest overrun seen."""
     clock: Callable[[], float] = time.monotonic
     started: float = field(default=0.0, init=False)
+    infer_rate: list[float] = field(default_factory=list, init=False)
+    """Inference seconds per unit of weight, of each finished task."""
 
     def __post_init__(self):
         self.started = self.clock()
@@ -74,11 +79,22 @@ class Budget:
         share = available * self.weights[task_id] / pending if pending > 0 else available
         return share if share >= MIN_GRANT else 0.0
 
-    def finished(self, task_id: str, granted: float, seconds: float) -> None:
-        """Record a task's end: it stops sharing, and its overrun (if any) sizes the margin."""
-        self.weights.pop(task_id, None)
+    def reserve(self, task_id: str, granted: float) -> float:
+        """Seconds of the grant to keep for inference: 1.5x what finished tasks of this weight
+        needed (a third of the grant before any has finished), at most 90% of it."""
+        if not self.infer_rate:
+            return granted / 3
+        expected = 1.5 * float(sum(self.infer_rate) / len(self.infer_rate)) * self.weights[task_id]
+        return min(expected, 0.9 * granted)
+
+    def finished(self, task_id: str, granted: float, seconds: float, infer_seconds: float = 0.0) -> None:
+        """Record a task's end: it stops sharing, its overrun (if any) sizes the margin, and its
+        inference time teaches `reserve`."""
+        weight = self.weights.pop(task_id, None)
         if granted > 0:
             self.margin = max(self.margin, seconds - granted)
+            if weight:
+                self.infer_rate.append(infer_seconds / weight)
 
     @classmethod
     def for_tasks(cls, total: float, tasks: list[Task], spent: float = 0.0,

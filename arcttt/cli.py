@@ -135,6 +135,9 @@ def solve(
     time_budget: Annotated[Optional[float], typer.Option(help="Seconds of training per task (0: no limit).")] = None,
     infer_budget: Annotated[Optional[float], typer.Option(help="Seconds of inference per task (0: no limit).")] = None,
     task_budget: Annotated[Optional[float], typer.Option(help="Seconds per task in all; over it, the attempts so far (0: no limit).")] = None,
+    budget: Annotated[Optional[str], typer.Option(help="Time for the whole run (per process): 2h, 90m, 1h30m, 45s or seconds; each task gets a share of what is left.")] = None,
+    policy: Annotated[Optional[str], typer.Option(help="fixed (train.steps for every task) or adaptive (skip TTT when in-context suffices, stop when converged).")] = None,
+    neighbours: Annotated[Optional[int], typer.Option(min=0, help="Also train on samples of the K most similar training tasks (0: off).")] = None,
     trust_remote_code: Annotated[Optional[bool], typer.Option("--trust-remote-code", help="Run code shipped with a hub model.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run, skipping finished tasks.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Start over even if --out exists.")] = False,
@@ -148,12 +151,14 @@ def solve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
+    from arcttt.budget import parse_duration
     from arcttt.config import load_config, override
     from arcttt.tasks import load_source, select
 
     config = override(
         load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, infer_budget=infer_budget,
-        task_budget=task_budget, model__name=model,
+        task_budget=task_budget, budget=parse_duration(budget) if budget is not None else None, policy=policy,
+        train__neighbours=neighbours, model__name=model,
         model__adapter="" if no_adapter else adapter, model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
         train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views,
         infer__sampler=sampler, infer__min_prob=min_prob, infer__scoring=scoring)

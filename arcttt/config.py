@@ -90,6 +90,11 @@ class TrainConfig:
     demo_loss: bool = True
     """Also learn every demonstration output after the first, not only the query output."""
     gradient_checkpointing: bool = False
+    neighbours: int = 0
+    """Retrieval-augmented TTT: also train on samples of the K training tasks most like this one
+    (`arcttt.retrieve`; never an evaluation task or one of the run's own). 0: off."""
+    neighbour_share: float = 0.25
+    """Neighbours' samples as a share of the task's own (split evenly among the K)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,19 @@ class SolveConfig:
     task_budget: float = 0.0
     """Seconds per task in all (0: no limit): training and inference stop when it is spent and the
     task keeps the best attempts so far (its test inputs where nothing was decoded)."""
+    budget: float = 0.0
+    """Seconds for the whole run, per process (0: no limit): each task gets a share of the time
+    left, weighted by its size (`arcttt.budget`); resumed runs count earlier invocations' time."""
+    policy: str = "fixed"
+    """"fixed": `train.steps` steps for every task. "adaptive": no training when the model already
+    predicts the task's leave-one-out samples (mean loss <= `icl_loss`), else up to
+    `max_rounds` x `train.steps` steps, stopping once a round's mean loss is <= `converged_loss`."""
+    icl_loss: float = 0.02
+    """Adaptive: the fresh model's mean loss on the leave-one-out samples below which TTT is skipped."""
+    max_rounds: int = 2
+    """Adaptive: most rounds of `train.steps` steps (one cosine schedule over all of them)."""
+    converged_loss: float = 0.02
+    """Adaptive: a round whose mean loss is at most this ends training."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -264,6 +282,13 @@ RULES: dict[tuple[str, str], Any] = {
     ("infer", "max_scored"): _at_least(1),
     ("train", "batch_size"): _at_least(0),  # 0: as many samples as `batch_tokens` allows
     ("train", "max_tokens"): _token_limit,  # 0: the inference limit
+    ("train", "neighbours"): _at_least(0),
+    ("train", "neighbour_share"): _between(0, 4),
+    ("", "budget"): _at_least(0),
+    ("", "policy"): _one_of("fixed", "adaptive"),
+    ("", "icl_loss"): _at_least(0),
+    ("", "max_rounds"): _at_least(1),
+    ("", "converged_loss"): _at_least(0),
 }
 
 

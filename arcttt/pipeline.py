@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import torch
 
 from arcttt.augment import AugmentSpace, sample_transforms
+from arcttt.budget import Budget
 from arcttt.config import LoraConfig, SolveConfig, to_toml
 from arcttt.durable import (append_line, output_lock, read_jsonl, remove_stale_temps, repair_tail,
                             write_json_atomic, write_text_atomic)
@@ -24,8 +25,10 @@ from arcttt.errors import ArcError
 from arcttt.infer import predict, prompts_for
 from arcttt.loo import leave_one_out
 from arcttt.model import LoadedModel, check_adapter, load_model, merge_adapter, resolve_adapter
+from arcttt.policy import adaptive_train
 from arcttt.predictions import Attempts, Predictions, load_predictions, write_predictions
 from arcttt.provenance import contents, run_digest
+from arcttt.retrieve import Pool, default_pool
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task, safe_name
 from arcttt.threads import ThreadPolicy
@@ -55,6 +58,10 @@ class Outcome:
     answer_rank: list[int | None] | None = None  # per test output: the right answer's rank among all found
     search_cut: bool = False  # a deadline or the branch cap cut the search
     ranked: list[list[Ranked]] = field(default_factory=list)  # per test input, best first
+    decision: dict = field(default_factory=dict)  # the adaptive policy's, or the budget's
+    neighbours: list[str] = field(default_factory=list)  # training tasks whose samples were added
+    granted: float | None = None  # seconds the run budget gave the task
+    budget_left: float | None = None  # seconds of the run budget left after the task
 
     def record(self, digest: str) -> dict:
         record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train", "ranked")}
@@ -83,6 +90,7 @@ class Engine:
             check_adapter(self.loaded, stage1, config.model.name)
             unmerged = stage1
         self.adapted = config.ttt if with_adapter is None else with_adapter
+        self.pool: Pool | None = None  # retrieval's training pool, set by `solve_all` when asked for
         # How the base's weights are held, as the log records it per task: "bfloat16/none".
         self.base = f"{str(self.loaded.dtype).removeprefix('torch.')}/{self.loaded.quantize}"
         self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config.seed,
@@ -110,13 +118,24 @@ def build_lm(model: torch.nn.Module, lora: LoraConfig | None, seed: int, max_pos
     return LeanLM(model, lora, seed, max_positions=max_positions)
 
 
-def training_set(task: Task, config: SolveConfig, rng) -> list[Encoded]:
+def training_set(task: Task, config: SolveConfig, rng, cap: int | None = None) -> list[Encoded]:
     """The task's augmented leave-one-out samples, encoded within the training token budget."""
-    samples = leave_one_out(task, rng, config.train.max_examples, AugmentSpace(colours=config.train.colours),
+    samples = leave_one_out(task, rng, cap or config.train.max_examples, AugmentSpace(colours=config.train.colours),
                             config.train.leave_two_out, config.train.extras)
     max_tokens = config.train.max_tokens or config.infer.max_tokens
     return [e for s in samples if (e := encode(s.context, s.query, max_tokens,
                                                demo_loss=config.train.demo_loss)) is not None]
+
+
+def neighbour_set(task: Task, pool: Pool | None, config: SolveConfig, rng, own: int) -> tuple[list[Encoded], list[str]]:
+    """Samples of the task's nearest allowed training tasks, `neighbour_share` x `own` in all."""
+    if pool is None or config.train.neighbours == 0 or own == 0:
+        return [], []
+    neighbours = pool.nearest(task, config.train.neighbours)
+    if not neighbours:
+        return [], []
+    each = max(1, round(config.train.neighbour_share * own / len(neighbours)))
+    return [e for n in neighbours for e in training_set(n, config, rng, each)], [n.id for n in neighbours]
 
 
 def fallback_attempts(task: Task) -> tuple[Attempts, ...]:
@@ -151,11 +170,16 @@ def solve_task(task: Task, engine: Engine, config: SolveConfig, adapters_in: Pat
             engine.lm.load(saved)
         elif config.ttt:
             encoded = training_set(task, config, rng)
-            outcome.samples = len(encoded)
+            extra, outcome.neighbours = neighbour_set(task, engine.pool, config, rng, len(encoded))
+            outcome.samples = len(encoded) + len(extra)
             outcome.dropped_train = sum(len(e.dropped) for e in encoded)
             deadline = earliest(start + config.time_budget if config.time_budget > 0 else None, task_deadline)
             torch.manual_seed(int(rng.integers(2**62)))  # dropout, if any: fixed per (seed, task)
-            outcome.train = train(engine.lm, encoded, config.train, rng, device, deadline)
+            if config.policy == "adaptive":
+                outcome.train, outcome.decision = adaptive_train(engine.lm, encoded, extra, config, rng, device,
+                                                                 deadline)
+            else:
+                outcome.train = train(engine.lm, encoded + extra, config.train, rng, device, deadline)
             if adapters_out is not None:
                 engine.lm.save(adapters_out / safe_name(task.id))
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
@@ -240,6 +264,25 @@ def _finished(out: Path, digest: str) -> tuple[Predictions, set[str]]:
     return predictions, done & set(predictions)
 
 
+def spent_seconds(log: Path) -> float:
+    """Seconds the tasks of earlier invocations of a resumed run took (its logged tasks)."""
+    return sum(float(record.get("seconds") or 0.0) for record in read_log(log)) if log.exists() else 0.0
+
+
+def within(config: SolveConfig, granted: float | None, budget: Budget | None, task_id: str) -> SolveConfig:
+    """The config a task runs with under the run budget: its grant as the task budget, the grant
+    less the inference reserve as the training budget (each only ever lowered)."""
+    if granted is None or budget is None:
+        return config
+
+    def lowered(current: float, limit: float) -> float:
+        return min(current, limit) if current > 0 else limit
+
+    training = max(granted - budget.reserve(task_id, granted), 1e-3)
+    return replace(config, task_budget=lowered(config.task_budget, granted),
+                   time_budget=lowered(config.time_budget, training))
+
+
 def check_same_base(log: Path, base: str, out: Path) -> None:
     """Refuse to resume a run whose finished tasks ran on another dtype or quantization: `auto`
     decides from the free GPU memory, which the config digest cannot know."""
@@ -305,7 +348,14 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
             write_text_atomic(log, "")
         order = [task.id for task in tasks]
         pending = [task for task in tasks if task.id not in done]
+        # The budget's clock starts before the model loads: loading is part of the run's time.
+        budget = (Budget.for_tasks(config.budget, pending, spent=spent_seconds(log) if resume else 0.0)
+                  if config.budget > 0 else None)
         engine = engine_factory() if pending else None
+        if engine is not None and config.ttt and config.train.neighbours > 0:
+            from arcttt.model import cache_root
+
+            engine.pool = default_pool(tasks, cache_root(config.model))
         base = engine.base if engine is not None else ""
         if resume and engine is not None:
             check_same_base(log, base, out)
@@ -313,14 +363,24 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
         for task in pending:
             on_start(task)
             used = threads.choose()
+            began = time.monotonic()
+            granted = budget.grant(task.id) if budget is not None else None
             try:
-                outcome = solve_task(task, engine, config, adapters_in, adapters_out)
+                if granted == 0.0:  # the run's time is spent: attempts without the model
+                    outcome = Outcome(task.id, fallback_attempts(task), 0.0, decision={"budget": "no time left"})
+                else:
+                    outcome = solve_task(task, engine, within(config, granted, budget, task.id), adapters_in,
+                                         adapters_out)
             except Exception as exc:  # one task's failure (out of memory, a bad adapter) must not lose the run
                 if is_arcttt_bug(exc):
                     raise
                 outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
                 traceback.print_exc()
             outcome.threads = used
+            if budget is not None:
+                outcome.seconds = time.monotonic() - began
+                budget.finished(task.id, granted, outcome.seconds, outcome.seconds - outcome.train.seconds)
+                outcome.granted, outcome.budget_left = round(granted, 2), round(budget.left(), 1)
             if task.has_solutions:
                 pairs = list(zip(task.solutions, outcome.attempts))
                 outcome.correct = [truth in attempts for truth, attempts in pairs]

@@ -40,7 +40,7 @@ from arcttt.model import LoadedModel, base_digest, digestible
 from arcttt.pipeline import build_lm
 from arcttt.seeding import task_rng
 from arcttt.tasks import Task
-from arcttt.ttt import Stepper, collate, make_optimizer, masked_loss, token_batches
+from arcttt.ttt import Stepper, collate, make_optimizer, masked_loss, mean_loss, token_batches
 
 MANIFEST = "arcttt-adapter.json"
 CHECKPOINT = "checkpoint"
@@ -170,22 +170,6 @@ def held_out_samples(corpus: Corpus, config: PretrainConfig) -> list[Encoded]:
     """Fixed samples of the held-out tasks, the same for every run with this seed."""
     samples = [_draw(task, config, f"held-out-{j}") for task in corpus.held_out for j in range(HELD_OUT_SAMPLES)]
     return [s for s in samples if s is not None]
-
-
-def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, device: torch.device) -> float | None:
-    """Target-token-weighted mean loss of `lm` on `samples`, without training."""
-    if not samples:
-        return None
-    from arcttt.lm import evaluating
-
-    total, weight = 0.0, 0
-    with evaluating(lm):
-        for batch in token_batches([len(s) for s in samples], batch_tokens, np.random.default_rng(0)):
-            ids, targets = collate([samples[i] for i in batch], device)
-            count = int(targets[:, 1:].sum())
-            total += float(masked_loss(lm(ids), ids, targets)) * count
-            weight += count
-    return total / max(weight, 1)
 
 
 def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module, loaded: LoadedModel) -> dict:

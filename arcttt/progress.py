@@ -24,8 +24,19 @@ def describe(outcome: Outcome) -> str:
         losses = outcome.train.losses
         parts.append(f"{outcome.train.steps} steps, {outcome.train.tokens} tokens, "
                      f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    chose = outcome.decision.get("chose")
+    if chose == "in-context":
+        parts.append(f"in-context only (probe loss {outcome.decision['probe_loss']})")
+    elif outcome.train.stopped:
+        parts.append(f"stopped: {outcome.train.stopped}")
+    if outcome.decision.get("budget"):
+        parts.append(outcome.decision["budget"])
+    if outcome.neighbours:
+        parts.append(f"neighbours {', '.join(outcome.neighbours)}")
     parts.append(f"{outcome.candidates} candidates")
     parts.append(f"{outcome.seconds:.1f} s")
+    if outcome.budget_left is not None:
+        parts.append(f"budget left {outcome.budget_left / 60:.1f} min")
     if outcome.correct is not None:
         parts.append(f"top attempt right {sum(outcome.top_correct)}/{len(outcome.top_correct)}, "
                      f"either {sum(outcome.correct)}/{len(outcome.correct)}")

@@ -30,6 +30,8 @@ class TrainStats:
     tokens: int = 0
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
+    stopped: str = ""
+    """Why training ended before its steps: "converged" or "deadline" (empty: it ran them all)."""
 
 
 def token_batches(lengths: list[int], batch_tokens: int, rng: np.random.Generator,
@@ -84,6 +86,22 @@ def total_steps(lengths: list[int], config: TrainConfig) -> int:
     return max(1, math.ceil(config.epochs * epoch_steps(lengths, config)))
 
 
+def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, device: torch.device) -> float | None:
+    """Target-token-weighted mean loss of `lm` on `samples`, without training."""
+    if not samples:
+        return None
+    from arcttt.lm import evaluating
+
+    total, weight = 0.0, 0
+    with evaluating(lm):
+        for batch in token_batches([len(s) for s in samples], batch_tokens, np.random.default_rng(0)):
+            ids, targets = collate([samples[i] for i in batch], device)
+            count = int(targets[:, 1:].sum())
+            total += float(masked_loss(lm(ids), ids, targets)) * count
+            weight += count
+    return total / max(weight, 1)
+
+
 def make_optimizer(params: list[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """AdamW, fused where this torch has a fused kernel for the device (CPU included), else foreach."""
     try:
@@ -115,9 +133,16 @@ class Stepper:
         self.optimizer.zero_grad(set_to_none=True)
 
 
+CHECK_EVERY = 8
+"""Steps between convergence checks (each reads the losses from the device once)."""
+
+
 def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
-          device: torch.device, deadline: float | None = None) -> TrainStats:
-    """Train `lm`'s adapter on `samples`: token-budget batches, AdamW, warm-up then cosine decay."""
+          device: torch.device, deadline: float | None = None, converged: float | None = None) -> TrainStats:
+    """Train `lm`'s adapter on `samples`: token-budget batches, AdamW, warm-up then cosine decay.
+
+    With `converged`, training ends early once the mean loss of the last `CHECK_EVERY` steps is
+    at most that."""
     from transformers import get_cosine_schedule_with_warmup
 
     stats = TrainStats()
@@ -146,7 +171,12 @@ def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.ra
             stats.samples += len(batch)
             stats.tokens += sum(len(s) for s in batch)
             losses.append(loss.detach())
-            if deadline is not None and time.monotonic() > deadline:
+            if deadline is not None and time.monotonic() > deadline and stats.steps < n_steps:
+                stats.stopped = "deadline"
+                break
+            if (converged is not None and stats.steps % CHECK_EVERY == 0 and stats.steps < n_steps
+                    and float(torch.stack(losses[-CHECK_EVERY:]).mean()) <= converged):
+                stats.stopped = "converged"
                 break
     finally:
         lm.eval()

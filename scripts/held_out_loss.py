@@ -22,9 +22,9 @@ from arcttt.config import LoraConfig, ModelConfig
 from arcttt.contamination import overlap
 from arcttt.lm import LeanLM
 from arcttt.model import load_model, merge_adapter, read_adapter_manifest
-from arcttt.pretrain import (Corpus, PretrainConfig, build_corpus, held_out_samples, hold_out, mean_loss,
-                             trainable)
+from arcttt.pretrain import Corpus, PretrainConfig, build_corpus, held_out_samples, hold_out, trainable
 from arcttt.tasks import load_source
+from arcttt.ttt import mean_loss
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ttt import cpu_name  # noqa: E402

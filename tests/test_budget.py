@@ -1,0 +1,116 @@
+"""The whole-run budget: never exceeded on simulated runs, every task gets attempts, time reclaimed."""
+
+import json
+
+import numpy as np
+import pytest
+
+from arcttt.budget import MIN_GRANT, Budget, parse_duration, task_weight
+from arcttt.config import SolveConfig, override
+from arcttt.errors import ArcError
+from arcttt.pipeline import Engine, sidecar, solve_all
+from arcttt.predictions import load_predictions
+from arcttt.tasks import Example, Task
+from conftest import tiny_loaded
+
+
+def grid(side, colour=1):
+    return tuple((colour,) * side for _ in range(side))
+
+
+def sized_task(task_id, side):
+    return Task(task_id, (Example(grid(side), grid(side, 2)), Example(grid(side, 3), grid(side, 4))),
+                (Example(grid(side, 5), grid(side, 6)),))
+
+
+def test_durations_read_as_people_write_them():
+    assert parse_duration("2h") == 7200
+    assert parse_duration("90m") == 5400
+    assert parse_duration("1h30m") == 5400
+    assert parse_duration("45s") == 45
+    assert parse_duration("600") == 600
+    assert parse_duration("0.5h") == 1800
+    for bad in ("", "2 days", "h", "1x", "-5m"):
+        with pytest.raises(ArcError, match="not a duration"):
+            parse_duration(bad)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(seed):
+    rng = np.random.default_rng(seed)
+    tasks = [sized_task(f"t{i}", int(rng.integers(1, 30))) for i in range(int(rng.integers(5, 60)))]
+    total = float(rng.uniform(60, 3600))
+    clock = Clock()
+    budget = Budget.for_tasks(total, tasks, clock=clock)
+    clock.now += float(rng.uniform(0, 0.01 * total))  # loading the model
+    attempts = {}
+    for task in tasks:
+        granted = budget.grant(task.id)
+        wanted = float(rng.exponential(2 * total / len(tasks)))  # what the task would take unbounded
+        # A task stops at its grant, give or take one step or batch: a few seconds at most.
+        overrun = float(rng.uniform(0, min(5.0, budget.margin))) if granted else 0.0
+        took = min(wanted, granted + overrun) if granted else 0.0
+        clock.now += took
+        budget.finished(task.id, granted, took, 0.3 * took)
+        attempts[task.id] = "model" if granted else "fallback"
+    assert clock.now <= total
+    assert set(attempts) == {t.id for t in tasks}
+
+
+def test_time_a_fast_task_leaves_goes_to_the_tasks_after_it():
+    tasks = [sized_task(f"t{i}", 5) for i in range(4)]
+    clock = Clock()
+    budget = Budget.for_tasks(400.0, tasks, clock=clock)
+    first = budget.grant("t0")
+    assert first == pytest.approx((400.0 - budget.margin) / 4)
+    clock.now += 10.0  # far less than granted
+    budget.finished("t0", first, 10.0)
+    assert budget.grant("t1") == pytest.approx((390.0 - budget.margin) / 3)
+
+
+def test_larger_tasks_get_larger_shares_and_nothing_below_the_minimum():
+    small, large = sized_task("s", 2), sized_task("l", 20)
+    budget = Budget.for_tasks(100.0, [small, large], clock=Clock())
+    assert task_weight(large) > task_weight(small)
+    assert budget.grant("l") > budget.grant("s")
+    spent = Budget.for_tasks(100.0, [small], spent=100.0 - MIN_GRANT / 2, clock=Clock())
+    assert spent.grant("s") == 0.0
+
+
+def test_an_overrun_grows_the_margin_kept_back():
+    tasks = [sized_task(f"t{i}", 5) for i in range(3)]
+    budget = Budget.for_tasks(1000.0, tasks, clock=Clock())
+    assert budget.margin == 20.0
+    budget.finished("t0", 10.0, 45.0)
+    assert budget.margin == 35.0
+
+
+CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none")
+TASKS = [sized_task(f"t{i}", 2 + i) for i in range(3)]
+
+
+def test_a_spent_budget_still_writes_attempts_for_every_task(tmp_path):
+    out = tmp_path / "p.json"
+    solve_all(TASKS, override(CONFIG, budget=0.01), out, lambda: Engine(CONFIG, tiny_loaded()))
+    predictions = load_predictions(out)
+    assert list(predictions) == [t.id for t in TASKS]
+    assert all(predictions[t.id][0] == (t.test[0].input, t.test[0].input) for t in TASKS)
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert all(r["decision"] == {"budget": "no time left"} and r["status"] == "ok" for r in records)
+
+
+def test_a_budgeted_run_logs_each_grant_and_the_time_left(tmp_path):
+    out = tmp_path / "p.json"
+    solve_all(TASKS, override(CONFIG, budget=600.0), out, lambda: Engine(CONFIG, tiny_loaded()))
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert all(r["granted"] > 0 and r["steps"] == 3 for r in records)
+    left = [r["budget_left"] for r in records]
+    assert left == sorted(left, reverse=True) and left[-1] < 600.0
