@@ -1,12 +1,17 @@
 """A whole-run time budget (`solve --budget 2h`) shared among the tasks as they come.
 
-Before each task the scheduler grants it a share of the time left, in proportion to its weight
-(`task_weight`), so time a fast task leaves is reclaimed by the tasks after it. Training gets the
-grant less a reserve for inference, learnt from the tasks before. The task stops training and decoding at its grant
-(`SolveConfig.task_budget`); how far a task can overrun its grant (one training step or one batch
-of views) is learnt as the run goes and kept back as a margin, so the run ends within the
-budget. When less than `MIN_GRANT` seconds would be left for a task, it gets its fallback attempts
-without running the model: every task still gets attempts.
+Before each task the scheduler grants it a share of the time left, in proportion to what it is
+expected to cost among the tasks still to come. Costs are learnt as the run goes: seconds =
+a + b x tokens, fitted (least squares, a, b >= 0) to the finished tasks, since what a task costs
+depends on the policy, the config and the machine (a fixed number of steps makes most of it a
+constant; decoding grows with the grids). Until two tasks of different sizes have finished, all
+tasks count alike. A task that finishes early leaves its time to the tasks after it.
+
+Training gets the grant less a reserve for inference, learnt the same way. How far a task can
+overrun its grant (one training step or one batch of views) is kept back as a margin that grows
+to the largest overrun seen, so the run ends within the budget. When less than `MIN_GRANT`
+seconds would be left for a task, it gets its fallback attempts without running the model:
+every task still gets attempts.
 
 With `--resume` the budget covers the whole run: seconds that earlier invocations logged count as
 spent. Under sharding each process (rank or worker) has the budget for its own shard.
@@ -40,13 +45,26 @@ def parse_duration(text: str) -> float:
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 
-def task_weight(task: Task) -> float:
-    """How much of the time a task should get: the square root of its tokens (all its grids).
-
-    A task's cost grows with its size but less than in proportion: training takes a fixed number
-    of steps of capped tokens, and only decoding grows with the prompt."""
+def task_size(task: Task) -> float:
+    """Tokens of all the task's grids (demonstrations and test inputs)."""
     grids = [g for e in task.train for g in (e.input, e.output)] + [e.input for e in task.test]
-    return float(sum(grid_length(g) for g in grids)) ** 0.5
+    return float(sum(grid_length(g) for g in grids))
+
+
+def fit_cost(sizes: list[float], seconds: list[float]) -> tuple[float, float]:
+    """(a, b) of seconds = a + b x size by least squares with a, b >= 0; (mean, 0) while the sizes
+    do not differ, (1, 0) with nothing to fit."""
+    if not sizes:
+        return 1.0, 0.0
+    mean_size, mean_seconds = sum(sizes) / len(sizes), sum(seconds) / len(seconds)
+    spread = sum((x - mean_size) ** 2 for x in sizes)
+    if spread == 0:
+        return max(mean_seconds, 1e-3), 0.0
+    slope = max(0.0, sum((x - mean_size) * (y - mean_seconds) for x, y in zip(sizes, seconds)) / spread)
+    intercept = mean_seconds - slope * mean_size
+    if intercept < 0:  # through the origin instead
+        intercept, slope = 0.0, sum(x * y for x, y in zip(sizes, seconds)) / sum(x * x for x in sizes)
+    return max(intercept, 1e-3), slope
 
 
 @dataclass
@@ -54,16 +72,16 @@ class Budget:
     """Grants each pending task its share of the time left; see the module docstring."""
 
     total: float
-    weights: dict[str, float]
-    """Pending tasks' weights; a task leaves this when it finishes."""
+    sizes: dict[str, float]
+    """Pending tasks' sizes; a task leaves this when it finishes."""
     spent: float = 0.0
     """Seconds spent before this invocation (earlier runs of a resumed run)."""
     margin: float = 0.0
     """Seconds kept back for a task's overrun of its grant; grows to the largest overrun seen."""
     clock: Callable[[], float] = time.monotonic
     started: float = field(default=0.0, init=False)
-    infer_rate: list[float] = field(default_factory=list, init=False)
-    """Inference seconds per unit of weight, of each finished task."""
+    history: list[tuple[float, float, float]] = field(default_factory=list, init=False)
+    """(size, seconds, inference seconds) of each task that ran."""
 
     def __post_init__(self):
         self.started = self.clock()
@@ -72,32 +90,36 @@ class Budget:
         """Seconds of the budget not yet used."""
         return self.total - self.spent - (self.clock() - self.started)
 
+    def cost_model(self) -> tuple[float, float]:
+        """(a, b): a task of `size` tokens is expected to take a + b x size seconds."""
+        return fit_cost([h[0] for h in self.history], [h[1] for h in self.history])
+
     def grant(self, task_id: str) -> float:
         """Seconds the task may take (0: none, give it fallback attempts)."""
-        pending = sum(self.weights.values())
-        available = self.left() - self.margin
-        share = available * self.weights[task_id] / pending if pending > 0 else available
+        a, b = self.cost_model()
+        pending = a * len(self.sizes) + b * sum(self.sizes.values())
+        share = (self.left() - self.margin) * (a + b * self.sizes[task_id]) / pending
         return share if share >= MIN_GRANT else 0.0
 
     def reserve(self, task_id: str, granted: float) -> float:
-        """Seconds of the grant to keep for inference: 1.5x what finished tasks of this weight
-        needed (a third of the grant before any has finished), at most 90% of it."""
-        if not self.infer_rate:
+        """Seconds of the grant to keep for inference: 1.5x what the finished tasks' inference
+        predicts for this size (a third of the grant before any finished), at most 90% of it."""
+        if not self.history:
             return granted / 3
-        expected = 1.5 * float(sum(self.infer_rate) / len(self.infer_rate)) * self.weights[task_id]
-        return min(expected, 0.9 * granted)
+        a, b = fit_cost([h[0] for h in self.history], [h[2] for h in self.history])
+        return min(1.5 * (a + b * self.sizes[task_id]), 0.9 * granted)
 
     def finished(self, task_id: str, granted: float, seconds: float, infer_seconds: float = 0.0) -> None:
         """Record a task's end: it stops sharing, its overrun (if any) sizes the margin, and its
-        inference time teaches `reserve`."""
-        weight = self.weights.pop(task_id, None)
+        seconds teach the cost model."""
+        size = self.sizes.pop(task_id, None)
         if granted > 0:
             self.margin = max(self.margin, seconds - granted)
-            if weight:
-                self.infer_rate.append(infer_seconds / weight)
+            if size is not None:
+                self.history.append((size, seconds, infer_seconds))
 
     @classmethod
     def for_tasks(cls, total: float, tasks: list[Task], spent: float = 0.0,
                   clock: Callable[[], float] = time.monotonic) -> Budget:
         # A first margin before any overrun is known: 2% of the budget, at most a minute.
-        return cls(total, {t.id: task_weight(t) for t in tasks}, spent, min(60.0, 0.02 * total), clock)
+        return cls(total, {t.id: task_size(t) for t in tasks}, spent, min(60.0, 0.02 * total), clock)

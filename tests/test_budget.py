@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from arcttt.budget import MIN_GRANT, Budget, parse_duration, task_weight
+from arcttt.budget import MIN_GRANT, Budget, fit_cost, parse_duration, task_size
 from arcttt.config import SolveConfig, override
 from arcttt.errors import ArcError
 from arcttt.pipeline import Engine, sidecar, solve_all
@@ -73,14 +73,33 @@ def test_time_a_fast_task_leaves_goes_to_the_tasks_after_it():
     assert first == pytest.approx((400.0 - budget.margin) / 4)
     clock.now += 10.0  # far less than granted
     budget.finished("t0", first, 10.0)
-    assert budget.grant("t1") == pytest.approx((390.0 - budget.margin) / 3)
+    assert budget.grant("t1") == pytest.approx((390.0 - budget.margin) / 3)  # equal sizes: equal shares
 
 
-def test_larger_tasks_get_larger_shares_and_nothing_below_the_minimum():
-    small, large = sized_task("s", 2), sized_task("l", 20)
-    budget = Budget.for_tasks(100.0, [small, large], clock=Clock())
-    assert task_weight(large) > task_weight(small)
-    assert budget.grant("l") > budget.grant("s")
+def test_shares_follow_the_costs_learnt_from_finished_tasks():
+    tasks = [sized_task("a", 2), sized_task("b", 20), sized_task("small", 3), sized_task("large", 25)]
+    clock = Clock()
+    budget = Budget.for_tasks(1000.0, tasks, clock=clock)
+    assert budget.grant("small") == budget.grant("large")  # nothing learnt yet: alike
+    for task_id, seconds in (("a", 10.0), ("b", 50.0)):  # cost grows with size here
+        clock.now += seconds
+        budget.finished(task_id, budget.grant(task_id), seconds)
+    assert budget.grant("large") > 3 * budget.grant("small")
+    a, b = budget.cost_model()
+    assert a + b * task_size(tasks[1]) == pytest.approx(50.0)
+
+
+def test_the_cost_fit_never_goes_negative():
+    assert fit_cost([], []) == (1.0, 0.0)
+    assert fit_cost([10.0, 10.0], [4.0, 6.0]) == (5.0, 0.0)
+    a, b = fit_cost([10.0, 100.0], [20.0, 10.0])  # bigger was faster: a flat cost
+    assert b == 0.0 and a == pytest.approx(15.0)
+    a, b = fit_cost([10.0, 100.0], [0.0, 100.0])  # would cross zero: through the origin
+    assert a == pytest.approx(1e-3) and b > 0
+
+
+def test_nothing_is_granted_below_the_minimum():
+    small = sized_task("s", 2)
     spent = Budget.for_tasks(100.0, [small], spent=100.0 - MIN_GRANT / 2, clock=Clock())
     assert spent.grant("s") == 0.0
 
