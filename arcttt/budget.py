@@ -4,7 +4,7 @@ Before each task the scheduler grants it a share of the time left, in proportion
 expected to cost among the tasks still to come. Costs are learnt as the run goes: seconds =
 a + b x tokens, fitted (least squares, a, b >= 0) to the finished tasks, since what a task costs
 depends on the policy, the config and the machine (a fixed number of steps makes most of it a
-constant; decoding grows with the grids). Until two tasks of different sizes have finished, all
+constant; decoding grows with the grids). Until the finished tasks span a factor of 2 in size, all
 tasks count alike. A task that finishes early leaves its time to the tasks after it.
 
 Training gets the grant less a reserve for inference, learnt the same way. How far a task can
@@ -51,20 +51,24 @@ def task_size(task: Task) -> float:
     return float(sum(grid_length(g) for g in grids))
 
 
+MIN_SPREAD = 2.0
+"""The largest finished task must be this many times the smallest before cost may grow with size:
+a slope fitted to similar sizes would extrapolate wildly to large ones."""
+
+
 def fit_cost(sizes: list[float], seconds: list[float]) -> tuple[float, float]:
-    """(a, b) of seconds = a + b x size by least squares with a, b >= 0; (mean, 0) while the sizes
-    do not differ, (1, 0) with nothing to fit."""
+    """(a, b) of seconds = a + b x size by least squares with a, b >= 0. Flat (the mean, 0) while
+    the sizes span less than `MIN_SPREAD` or the line would cross zero; (1, 0) with nothing."""
     if not sizes:
         return 1.0, 0.0
     mean_size, mean_seconds = sum(sizes) / len(sizes), sum(seconds) / len(seconds)
+    flat = (max(mean_seconds, 1e-3), 0.0)
+    if min(sizes) <= 0 or max(sizes) < MIN_SPREAD * min(sizes):
+        return flat
     spread = sum((x - mean_size) ** 2 for x in sizes)
-    if spread == 0:
-        return max(mean_seconds, 1e-3), 0.0
     slope = max(0.0, sum((x - mean_size) * (y - mean_seconds) for x, y in zip(sizes, seconds)) / spread)
     intercept = mean_seconds - slope * mean_size
-    if intercept < 0:  # through the origin instead
-        intercept, slope = 0.0, sum(x * y for x, y in zip(sizes, seconds)) / sum(x * x for x in sizes)
-    return max(intercept, 1e-3), slope
+    return flat if intercept <= 0 else (intercept, slope)
 
 
 @dataclass

@@ -89,13 +89,15 @@ def test_shares_follow_the_costs_learnt_from_finished_tasks():
     assert a + b * task_size(tasks[1]) == pytest.approx(50.0)
 
 
-def test_the_cost_fit_never_goes_negative():
+def test_the_cost_fit_never_goes_negative_nor_extrapolates_from_similar_sizes():
     assert fit_cost([], []) == (1.0, 0.0)
     assert fit_cost([10.0, 10.0], [4.0, 6.0]) == (5.0, 0.0)
+    assert fit_cost([130.0, 154.0], [14.0, 18.0]) == (16.0, 0.0)  # too alike to fit a slope
     a, b = fit_cost([10.0, 100.0], [20.0, 10.0])  # bigger was faster: a flat cost
     assert b == 0.0 and a == pytest.approx(15.0)
-    a, b = fit_cost([10.0, 100.0], [0.0, 100.0])  # would cross zero: through the origin
-    assert a == pytest.approx(1e-3) and b > 0
+    assert fit_cost([10.0, 100.0], [0.0, 100.0]) == (50.0, 0.0)  # the line would cross zero
+    a, b = fit_cost([100.0, 200.0, 400.0], [12.0, 14.0, 18.0])
+    assert (a, b) == (pytest.approx(10.0), pytest.approx(0.02))
 
 
 def test_nothing_is_granted_below_the_minimum():
