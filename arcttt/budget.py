@@ -7,9 +7,9 @@ depends on the policy, the config and the machine (a fixed number of steps makes
 constant; decoding grows with the grids). Until the finished tasks span a factor of 2 in size, all
 tasks count alike. A task that finishes early leaves its time to the tasks after it.
 
-Training gets the grant less a reserve for inference, learnt the same way. How far a task can
-overrun its grant (one training step or one batch of views) is kept back as a margin that grows
-to the largest overrun seen, so the run ends within the budget. When less than `MIN_GRANT`
+Training gets the grant less a reserve for inference, learnt the same way. What a task cannot
+cut short (its batch of views decodes to the end once started; a training step) is kept back as a
+margin: the largest overrun and the longest inference seen, so the run ends within the budget. When less than `MIN_GRANT`
 seconds would be left for a task, it gets its fallback attempts without running the model:
 every task still gets attempts.
 
@@ -19,31 +19,15 @@ spent. Under sharding each process (rank or worker) has the budget for its own s
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from arcttt.encode import grid_length
-from arcttt.errors import ArcError
 from arcttt.tasks import Task
 
 MIN_GRANT = 1.0
 """Seconds below which a task is not started (fallback attempts instead)."""
-
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds of "2h", "90m", "1h30m", "45s" or a plain number of seconds."""
-    spec = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", spec):
-        return float(spec)
-    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", spec)
-    if not parts or "".join(n + u for n, u in parts) != spec.replace(" ", ""):
-        raise ArcError(f"not a duration: {text!r} (e.g. 2h, 90m, 1h30m, 45s or seconds)")
-    return sum(float(number) * _UNITS[unit] for number, unit in parts)
-
 
 def task_size(task: Task) -> float:
     """Tokens of all the task's grids (demonstrations and test inputs)."""
@@ -99,27 +83,37 @@ class Budget:
         return fit_cost([h[0] for h in self.history], [h[1] for h in self.history])
 
     def grant(self, task_id: str) -> float:
-        """Seconds the task may take (0: none, give it fallback attempts)."""
+        """Seconds the task may take (0: none, give it fallback attempts). Nothing below
+        `MIN_GRANT` or below what the task's inference alone is expected to take: decoding a
+        batch of views cannot stop halfway, so such a grant would only overrun."""
         a, b = self.cost_model()
         pending = a * len(self.sizes) + b * sum(self.sizes.values())
         share = (self.left() - self.margin) * (a + b * self.sizes[task_id]) / pending
-        return share if share >= MIN_GRANT else 0.0
+        return share if share >= max(MIN_GRANT, self.inference(task_id)) else 0.0
+
+    def inference(self, task_id: str) -> float:
+        """Seconds the task's inference is expected to take (0 before any task finished)."""
+        if not self.history:
+            return 0.0
+        a, b = fit_cost([h[0] for h in self.history], [h[2] for h in self.history])
+        return a + b * self.sizes[task_id]
 
     def reserve(self, task_id: str, granted: float) -> float:
         """Seconds of the grant to keep for inference: 1.5x what the finished tasks' inference
         predicts for this size (a third of the grant before any finished), at most 90% of it."""
         if not self.history:
             return granted / 3
-        a, b = fit_cost([h[0] for h in self.history], [h[2] for h in self.history])
-        return min(1.5 * (a + b * self.sizes[task_id]), 0.9 * granted)
+        return min(1.5 * self.inference(task_id), 0.9 * granted)
 
-    def finished(self, task_id: str, granted: float, seconds: float, infer_seconds: float = 0.0) -> None:
-        """Record a task's end: it stops sharing, its overrun (if any) sizes the margin, and its
-        seconds teach the cost model."""
+    def finished(self, task_id: str, granted: float, seconds: float, infer_seconds: float = 0.0,
+                 cut: bool = False) -> None:
+        """Record a task's end: it stops sharing; its overrun and its inference (which cannot be
+        cut) size the margin; if its grant did not `cut` it short, its seconds teach the cost
+        model (a cut task's seconds say what it was given, not what it needed)."""
         size = self.sizes.pop(task_id, None)
         if granted > 0:
-            self.margin = max(self.margin, seconds - granted)
-            if size is not None:
+            self.margin = max(self.margin, seconds - granted, infer_seconds)
+            if size is not None and not cut:
                 self.history.append((size, seconds, infer_seconds))
 
     @classmethod

@@ -151,8 +151,7 @@ def solve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
-    from arcttt.budget import parse_duration
-    from arcttt.config import load_config, override
+    from arcttt.config import load_config, override, parse_duration
     from arcttt.tasks import load_source, select
 
     config = override(

@@ -147,7 +147,7 @@ class SolveConfig:
     """Seconds per task in all (0: no limit): training and inference stop when it is spent and the
     task keeps the best attempts so far (its test inputs where nothing was decoded)."""
     budget: float = 0.0
-    """Seconds for the whole run, per process (0: no limit): each task gets a share of the time
+    """Seconds for the whole run, per process (0: no limit; TOML also takes "2h", "90m", "1h30m"): each task gets a share of the time
     left, weighted by its size (`arcttt.budget`); resumed runs count earlier invocations' time."""
     policy: str = "fixed"
     """"fixed": `train.steps` steps for every task. "adaptive": no training when the model already
@@ -171,6 +171,23 @@ class SolveConfig:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of "2h", "90m", "1h30m", "45s" or a plain number of seconds."""
+    spec = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", spec):
+        return float(spec)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", spec)
+    if not parts or "".join(n + u for n, u in parts) != spec.replace(" ", ""):
+        raise ArcError(f"not a duration: {text!r} (e.g. 2h, 90m, 1h30m, 45s or seconds)")
+    return sum(float(number) * _UNITS[unit] for number, unit in parts)
+
+
+# Fields that also take another spelling in TOML: converted before the type check.
+_CONVERT = {"budget": lambda v: parse_duration(v) if isinstance(v, str) else v}
+
 _SECTIONS = {"model": ModelConfig, "lora": LoraConfig, "train": TrainConfig, "infer": InferConfig}
 
 
@@ -181,6 +198,8 @@ def _coerce(cls: type, values: dict[str, Any], where: str) -> Any:
         if key not in known:
             raise ArcError(f"unknown key {key!r}; known: {', '.join(known)}", source=where)
         default = known[key].default
+        if key in _CONVERT:
+            value = _CONVERT[key](value)
         if isinstance(default, tuple):
             if not isinstance(value, list):
                 raise ArcError(f"{key} must be a list", source=where)

@@ -156,8 +156,8 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_traini
     digest = run_digest(config)
     out = runs_dir / suite.name / f"{config_path.stem}-{digest}" / "predictions.json"
     options, training = RunOptions(out, resume=True), None
-    # A task budget spans training and inference: a run that loads adapters would decode longer.
-    if reuse_training and config.ttt and config.task_budget == 0:
+    # A task or run budget spans training and inference: a run that loads adapters would decode longer.
+    if reuse_training and config.ttt and config.task_budget == 0 and config.budget == 0:
         shared = runs_dir / suite.name / f"adapters-{training_key(config)}"
         # A run that trained (and saved) its adapters goes on training: its digest does not cover loading them.
         from arcttt.pipeline import state_path

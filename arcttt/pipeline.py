@@ -70,6 +70,7 @@ class Outcome:
         losses = self.train.losses
         record.update(status="failed" if self.error else "ok", config_digest=digest, steps=self.train.steps,
                       samples_trained=self.train.samples, tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
+                      train_stopped=self.train.stopped or None,
                       loss_first=losses[0] if losses else None, loss_last=losses[-1] if losses else None,
                       seconds=round(self.seconds, 2))
         return record
@@ -264,9 +265,14 @@ def _finished(out: Path, digest: str) -> tuple[Predictions, set[str]]:
     return predictions, done & set(predictions)
 
 
-def spent_seconds(log: Path) -> float:
-    """Seconds the tasks of earlier invocations of a resumed run took (its logged tasks)."""
-    return sum(float(record.get("seconds") or 0.0) for record in read_log(log)) if log.exists() else 0.0
+def spent_seconds(log: Path, total: float) -> float:
+    """Seconds of the run budget earlier invocations of a resumed run used: up to its last logged
+    task, model loading included (the task a kill interrupted is lost time, not counted)."""
+    if not log.exists():
+        return 0.0
+    records = read_log(log)
+    used = [total - r["budget_left"] for r in records if r.get("budget_left") is not None]
+    return max(used) if used else sum(float(r.get("seconds") or 0.0) for r in records)
 
 
 def within(config: SolveConfig, granted: float | None, budget: Budget | None, task_id: str) -> SolveConfig:
@@ -318,11 +324,12 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
               resume: bool = False, overwrite: bool = False, adapters_in: Path | None = None,
               adapters_out: Path | None = None, on_start: Callable[[Task], None] = lambda task: None,
               on_done: Callable[[Outcome], None] = lambda outcome: None,
-              threads: ThreadPolicy | None = None) -> Predictions:
+              threads: ThreadPolicy | None = None, run_tasks: list[Task] | None = None) -> Predictions:
     """Solve every task, writing predictions (atomically) and a log line (synced) after each one.
 
     `threads` picks torch's thread count before each task (default: the cores other processes
-    leave free).
+    leave free). `run_tasks`: every task of the run when this process solves a shard of it, so
+    that retrieval never picks a task another process solves.
 
     With `resume`, tasks already solved by an earlier run with the same digest are kept and
     skipped, and predictions of other tasks in `out` are kept too. Every task ends up in the
@@ -349,13 +356,13 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
         order = [task.id for task in tasks]
         pending = [task for task in tasks if task.id not in done]
         # The budget's clock starts before the model loads: loading is part of the run's time.
-        budget = (Budget.for_tasks(config.budget, pending, spent=spent_seconds(log) if resume else 0.0)
+        budget = (Budget.for_tasks(config.budget, pending, spent=spent_seconds(log, config.budget) if resume else 0.0)
                   if config.budget > 0 else None)
         engine = engine_factory() if pending else None
         if engine is not None and config.ttt and config.train.neighbours > 0:
             from arcttt.model import cache_root
 
-            engine.pool = default_pool(tasks, cache_root(config.model))
+            engine.pool = default_pool(run_tasks or tasks, cache_root(config.model))
         base = engine.base if engine is not None else ""
         if resume and engine is not None:
             check_same_base(log, base, out)
@@ -379,7 +386,8 @@ def solve_all(tasks: list[Task], config: SolveConfig, out: Path, engine_factory:
             outcome.threads = used
             if budget is not None:
                 outcome.seconds = time.monotonic() - began
-                budget.finished(task.id, granted, outcome.seconds, outcome.seconds - outcome.train.seconds)
+                cut = outcome.train.stopped == "deadline" or outcome.search_cut
+                budget.finished(task.id, granted, outcome.seconds, outcome.seconds - outcome.train.seconds, cut)
                 outcome.granted, outcome.budget_left = round(granted, 2), round(budget.left(), 1)
             if task.has_solutions:
                 pairs = list(zip(task.solutions, outcome.attempts))

@@ -14,6 +14,7 @@ task, so the decisions are deterministic (a deadline can still cut training shor
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -33,10 +34,14 @@ def adaptive_train(lm: nn.Module, own: list[Encoded], extra: list[Encoded], conf
                    deadline: float | None = None) -> tuple[TrainStats, dict]:
     """Train `lm` on the task's own samples (and `extra` ones, e.g. neighbours') as the adaptive
     policy decides; the stats and the decision."""
+    decision: dict = {"policy": "adaptive"}
+    if not own or (deadline is not None and time.monotonic() > deadline):
+        decision["chose"] = "no training" if own else "no time to train"
+        return TrainStats(), decision
     probe = [own[i] for i in sorted(rng.permutation(len(own))[:PROBE_SAMPLES])]
     before = mean_loss(lm, probe, config.train.batch_tokens, device)
-    decision: dict = {"policy": "adaptive", "probe_loss": None if before is None else round(before, 4)}
-    if before is None or before <= config.icl_loss:
+    decision["probe_loss"] = round(before, 4)
+    if before <= config.icl_loss:
         decision["chose"] = "in-context"
         return TrainStats(), decision
     samples = own + extra

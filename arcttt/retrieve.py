@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,15 +109,16 @@ def pool_features(tasks: list[Task], cache: Path | None = None) -> np.ndarray:
     path = cache / f"neighbours-{key}.npz" if cache is not None else None
     if path is not None and path.exists():
         try:
-            stored = np.load(path)
-            if list(stored["ids"]) == [t.id for t in tasks]:
-                return stored["features"]
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache is rebuilt
+            with np.load(path) as stored:
+                if list(stored["ids"]) == [t.id for t in tasks]:
+                    return stored["features"]
+        except Exception:  # noqa: BLE001 - a damaged or foreign cache file is rebuilt, whatever is wrong
+            pass
     raw = np.stack([features(t) for t in tasks]) if tasks else np.zeros((0, FEATURES))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(path.stem + ".tmp.npz")
+        # A temp name of this process's own: workers and ranks build the same cache at once.
+        temp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(temp, ids=np.array([t.id for t in tasks]), features=raw)
         temp.replace(path)
     return raw

@@ -94,7 +94,7 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
                   overall_total=len(tasks)) as reporter:
         predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=with_adapter),
                                 options.resume, options.overwrite, options.adapters_in, options.adapters_out,
-                                reporter.start, done, ThreadPolicy(options.threads))
+                                reporter.start, done, ThreadPolicy(options.threads), tasks)
     if rank is None:
         return RunResult(target, mine, predictions, tuple(failed))
     gathered = distributed.gather_to_zero((str(target), manifest, predictions, failed))

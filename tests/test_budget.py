@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from arcttt.budget import MIN_GRANT, Budget, fit_cost, parse_duration, task_size
+from arcttt.budget import MIN_GRANT, Budget, fit_cost, task_size
+from arcttt.config import parse_duration
 from arcttt.config import SolveConfig, override
 from arcttt.errors import ArcError
 from arcttt.pipeline import Engine, sidecar, solve_all
@@ -43,26 +44,33 @@ class Clock:
         return self.now
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(30))
 def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(seed):
+    """Tasks as solve_task runs them: training stops at the grant less the reserve (give or take
+    a step), then a batch of views decodes to the end, however long it takes."""
     rng = np.random.default_rng(seed)
     tasks = [sized_task(f"t{i}", int(rng.integers(1, 30))) for i in range(int(rng.integers(5, 60)))]
-    total = float(rng.uniform(60, 3600))
+    per_task = float(rng.uniform(5, 60))
+    total = per_task * len(tasks)
     clock = Clock()
     budget = Budget.for_tasks(total, tasks, clock=clock)
     clock.now += float(rng.uniform(0, 0.01 * total))  # loading the model
     attempts = {}
     for task in tasks:
         granted = budget.grant(task.id)
-        wanted = float(rng.exponential(2 * total / len(tasks)))  # what the task would take unbounded
-        # A task stops at its grant, give or take one step or batch: a few seconds at most.
-        overrun = float(rng.uniform(0, min(5.0, budget.margin))) if granted else 0.0
-        took = min(wanted, granted + overrun) if granted else 0.0
-        clock.now += took
-        budget.finished(task.id, granted, took, 0.3 * took)
-        attempts[task.id] = "model" if granted else "fallback"
+        if not granted:
+            attempts[task.id] = "fallback"
+            budget.finished(task.id, granted, 0.0)
+            continue
+        wanted = float(rng.exponential(per_task))  # training it would do unbounded
+        step = float(rng.uniform(0.05, 0.5))
+        infer = float(rng.uniform(0.05, 0.3)) * per_task * task_size(task) / 400  # grows with size
+        training = min(wanted, max(0.0, granted - budget.reserve(task.id, granted)) + step)
+        clock.now += training + infer
+        budget.finished(task.id, granted, training + infer, infer, cut=training < wanted)
+        attempts[task.id] = "model"
     assert clock.now <= total
-    assert set(attempts) == {t.id for t in tasks}
+    assert set(attempts) == {t.id for t in tasks} and "model" in attempts.values()
 
 
 def test_time_a_fast_task_leaves_goes_to_the_tasks_after_it():
@@ -110,8 +118,10 @@ def test_an_overrun_grows_the_margin_kept_back():
     tasks = [sized_task(f"t{i}", 5) for i in range(3)]
     budget = Budget.for_tasks(1000.0, tasks, clock=Clock())
     assert budget.margin == 20.0
-    budget.finished("t0", 10.0, 45.0)
-    assert budget.margin == 35.0
+    budget.finished("t0", 10.0, 45.0, 5.0)
+    assert budget.margin == 35.0  # the overrun
+    budget.finished("t1", 100.0, 90.0, 50.0)
+    assert budget.margin == 50.0  # an inference longer than that: it cannot be cut
 
 
 CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none")
@@ -135,3 +145,39 @@ def test_a_budgeted_run_logs_each_grant_and_the_time_left(tmp_path):
     assert all(r["granted"] > 0 and r["steps"] == 3 for r in records)
     left = [r["budget_left"] for r in records]
     assert left == sorted(left, reverse=True) and left[-1] < 600.0
+
+
+def test_a_task_gets_its_grant_as_task_budget_and_training_keeps_the_inference_reserve():
+    from arcttt.pipeline import within
+
+    budget = Budget.for_tasks(100.0, TASKS, clock=Clock())
+    granted = budget.grant("t0")
+    limited = within(CONFIG, granted, budget, "t0")
+    assert limited.task_budget == granted and limited.time_budget == pytest.approx(granted * 2 / 3)
+    tighter = within(override(CONFIG, task_budget=1.5, time_budget=0.5), granted, budget, "t0")
+    assert (tighter.task_budget, tighter.time_budget) == (1.5, 0.5)  # never raised
+    assert within(CONFIG, None, None, "t0") is CONFIG
+
+
+def test_a_resumed_run_counts_the_time_earlier_invocations_used(tmp_path):
+    from arcttt.pipeline import spent_seconds
+
+    log = tmp_path / "p.log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in (
+        {"task_id": "a", "seconds": 10.0, "budget_left": 480.0},  # 20 s: the model load counts
+        {"task_id": "b", "seconds": 30.0, "budget_left": 450.0})))
+    assert spent_seconds(log, 500.0) == 50.0
+    log.write_text(json.dumps({"task_id": "a", "seconds": 12.0}) + "\n")  # no budget then
+    assert spent_seconds(log, 500.0) == 12.0
+    assert spent_seconds(tmp_path / "missing.jsonl", 500.0) == 0.0
+
+
+def test_a_budget_in_a_config_file_may_be_written_as_a_duration(tmp_path):
+    from arcttt.config import load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text('budget = "1h30m"\n')
+    assert load_config(path).budget == 5400.0
+    path.write_text('budget = "soon"\n')
+    with pytest.raises(ArcError, match="not a duration"):
+        load_config(path)

@@ -75,12 +75,35 @@ def test_retrieval_finds_the_same_kind_of_task_and_never_an_excluded_one():
     assert "up-a" not in [t.id for t in pool.nearest(pool_tasks[4], 5)]
 
 
-def test_pool_features_are_cached_and_read_back(tmp_path):
+def test_pool_features_are_cached_and_read_back(tmp_path, monkeypatch):
+    import arcttt.retrieve
+
     tasks = [flip_task("a", 1), upscale_task("b", 2)]
     first = build_pool(tasks, Guard.of([]), tmp_path)
-    assert len(list(tmp_path.glob("neighbours-*.npz"))) == 1
+    assert [p.name.count(".") for p in tmp_path.iterdir()] == [1]  # the cache, no temp left
+
+    def fail(task):
+        raise AssertionError("features recomputed despite the cache")
+
+    monkeypatch.setattr(arcttt.retrieve, "features", fail)
     again = build_pool(tasks, Guard.of([]), tmp_path)
-    assert (again.matrix == first.matrix).all() and len(features(tasks[0])) == first.matrix.shape[1]
+    assert (again.matrix == first.matrix).all()
+    next(tmp_path.iterdir()).write_bytes(b"not a zip file")  # damaged: rebuilt, not a crash
+    monkeypatch.undo()
+    assert (build_pool(tasks, Guard.of([]), tmp_path).matrix == first.matrix).all()
+    assert len(features(tasks[0])) == first.matrix.shape[1]
+
+
+def test_the_default_pool_holds_no_task_of_any_evaluation_set_nor_of_the_run(tmp_path):
+    from arcttt.retrieve import EVALUATION, default_pool
+    from arcttt.tasks import load_source
+
+    run = list(load_source("arc-agi-1/evaluation").tasks)[:3]
+    pool = default_pool(run, tmp_path)
+    evaluated = [t for name in EVALUATION for t in load_source(name).tasks]
+    assert len(EVALUATION) == 5 and len(pool.tasks) > 500
+    guard = Guard.of(evaluated + run)
+    assert all(guard.reason(t) is None for t in pool.tasks)
 
 
 def test_neighbour_samples_join_the_training_set():
