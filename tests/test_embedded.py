@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from arcttt.pipeline import sidecar
-from arcttt.predictions import load_predictions
+from arcttt.run.pipeline import sidecar
+from arcttt.core.predictions import load_predictions
 
 pytestmark = pytest.mark.slow
 

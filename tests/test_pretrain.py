@@ -7,12 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from arcttt.cli import app
-from arcttt.config import LoraConfig, ModelConfig
-from arcttt.contamination import Guard
-from arcttt.errors import ArcError
-from arcttt.model import load_model
-from arcttt.pretrain import PretrainConfig, build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
-from arcttt.tasks import Example, Task
+from arcttt.core.config import LoraConfig, ModelConfig
+from arcttt.core.contamination import Guard
+from arcttt.core.errors import ArcError
+from arcttt.engine.model import load_model
+from arcttt.run.pretrain import PretrainConfig, build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
+from arcttt.core.tasks import Example, Task
 
 
 def task(task_id, colour, side=2):
@@ -140,32 +140,34 @@ def test_solve_with_the_adapter_warns_about_tasks_it_was_trained_on(tmp_path, hu
 
 
 def test_adapter_for_another_base_model_is_refused(tmp_path, hub_model_dir):
-    from arcttt.model import merge_adapter
+    from arcttt.engine.adapters import merge_base_adapter
 
     adapter = tmp_path / "stage1"
     CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out", str(adapter),
                              "--steps", "1", "--rank", "4", "--device", "cpu"])
     loaded = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", adapter=""))
     with pytest.raises(ArcError, match="trained on"):
-        merge_adapter(loaded, adapter, "some/other-model")
+        merge_base_adapter(loaded, adapter, "some/other-model")
 
 
 def test_adapter_for_a_base_with_other_weights_is_refused(tmp_path, hub_model_dir):
     import torch
 
-    from arcttt.model import base_digest, merge_adapter
+    from arcttt.engine.model import base_digest
+
+    from arcttt.engine.adapters import merge_base_adapter
 
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
     corpus = build_corpus([("train", TRAIN)], [])
     manifest = pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=1), tmp_path / "a")
     same = load_model(model_config)
     assert manifest["base_digest"] == base_digest(same.model)
-    merge_adapter(same, tmp_path / "a", str(hub_model_dir))  # the base it was trained on: accepted
+    merge_base_adapter(same, tmp_path / "a", str(hub_model_dir))  # the base it was trained on: accepted
     other = load_model(model_config)
     with torch.no_grad():
         other.model.get_input_embeddings().weight[3, 0] += 1.0
     with pytest.raises(ArcError, match="another base model"):
-        merge_adapter(other, tmp_path / "a", str(hub_model_dir))
+        merge_base_adapter(other, tmp_path / "a", str(hub_model_dir))
     # Loaded in another float dtype, the same weights keep their digest.
     assert base_digest(load_model(replace(model_config, dtype="bfloat16")).model) == manifest["base_digest"]
 
@@ -182,10 +184,10 @@ def base_weights(model) -> dict:
 def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, hub_model_dir):
     import torch
 
-    from arcttt.config import SolveConfig, override
-    from arcttt.encode import encode
-    from arcttt.model import merge_adapter
-    from arcttt.pipeline import Engine, solve_task
+    from arcttt.core.config import SolveConfig, override
+    from arcttt.core.encode import encode
+    from arcttt.engine.adapters import merge_base_adapter
+    from arcttt.run.pipeline import Engine, solve_task
     from test_ttt import SWAP
 
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
@@ -198,7 +200,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     quantized = replace(load_model(cfg.model), quantize="4bit")
     before = base_weights(quantized.model)
     with pytest.raises(ArcError, match="will not merge"):
-        merge_adapter(quantized, tmp_path / "a", str(hub_model_dir))
+        merge_base_adapter(quantized, tmp_path / "a", str(hub_model_dir))
     unmerged = Engine(cfg, quantized)
     merged = Engine(cfg)
     ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids])
@@ -209,7 +211,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     stage1 = {k: v.clone() for k, v in unmerged.lm.model.state_dict().items() if ".stage1." in k}
     with torch.no_grad():
         fresh = unmerged.lm(ids)
-    outcome = solve_task(SWAP, unmerged, cfg, adapters_out=tmp_path / "ttt")
+    outcome = solve_task(SWAP, unmerged, cfg, task_adapters_out=tmp_path / "ttt")
     assert outcome.train.steps == 20
     after = unmerged.lm.model.state_dict()
     assert all(torch.equal(after[k], v) for k, v in stage1.items())  # stage 1 frozen
