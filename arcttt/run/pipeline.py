@@ -27,7 +27,7 @@ from arcttt.core.loo import leave_one_out
 from arcttt.engine.model import LoadedModel, load_model
 from arcttt.engine.adapters import check_base_adapter, merge_base_adapter, resolve_base_adapter
 from arcttt.engine.policy import adaptive_train
-from arcttt.core.outcome import Outcome
+from arcttt.core.outcome import Outcome, TrainStats
 from arcttt.core.predictions import Attempts, Predictions, load_predictions, write_predictions
 from arcttt.run.provenance import contents, run_digest
 from arcttt.core.retrieve import Pool, default_pool
@@ -114,50 +114,71 @@ def earliest(*deadlines: float | None) -> float | None:
     return min((d for d in deadlines if d is not None), default=None)
 
 
+def load_task_adapter(engine: Engine, folder: Path, task: Task) -> None:
+    """Put a saved task adapter (`--adapters DIR`) in place of training one."""
+    # Without weights in it, peft would take the folder name for a hub id and go online.
+    if not any((folder / name).is_file() for name in ADAPTER_WEIGHTS):
+        raise ArcError(f"no adapter weights ({ADAPTER_WEIGHTS[0]}) in this folder", source=str(folder), task=task.id)
+    engine.lm.load(folder)
+
+
+@dataclass
+class Trained:
+    """What training a task adapter did, for the task's outcome."""
+
+    stats: TrainStats = field(default_factory=TrainStats)
+    samples: int = 0
+    dropped: int = 0  # context demonstrations left out of samples to fit max_tokens
+    neighbours: list[str] = field(default_factory=list)
+    decision: dict = field(default_factory=dict)
+
+
+def train_task_adapter(task: Task, engine: Engine, config: SolveConfig, rng, deadline: float | None) -> Trained:
+    """Train the (freshly reset) task adapter on the task's leave-one-out set (plus neighbours'),
+    as `config.policy` says."""
+    own = training_set(task, config, rng)
+    extra, neighbours = neighbour_set(task, engine.pool, config, rng, len(own))
+    trained = Trained(samples=len(own) + len(extra), dropped=sum(len(e.dropped) for e in own), neighbours=neighbours)
+    device = engine.loaded.device
+    # Dropout draws from torch's global generator: seeded per (seed, task), and restored after.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(int(rng.integers(2**62)))
+        if config.policy == "adaptive":
+            trained.stats, trained.decision = adaptive_train(engine.lm, own, extra, config, rng, device, deadline)
+        else:
+            trained.stats = train(engine.lm, own + extra, config.train, rng, device, deadline)
+    return trained
+
+
 def solve_task(task: Task, engine: Engine, config: SolveConfig, task_adapters_in: Path | None = None,
                task_adapters_out: Path | None = None) -> Outcome:
     """Solve one task: train a fresh adapter on its demonstrations, predict under views, vote."""
     start = time.monotonic()
-    rng = task_rng(config.seed, task.id, "train")
     task_deadline = start + config.task_budget if config.task_budget > 0 else None
-    device = engine.loaded.device
-    outcome = Outcome(task.id, (), 0.0)
+    trained = Trained()
     if engine.adapted:
         engine.lm.reset()
         saved = task_adapters_in / safe_name(task.id) if task_adapters_in is not None else None
         if saved is not None and saved.exists():
-            # Without weights in it, peft would take the folder name for a hub id and go online.
-            if not any((saved / name).is_file() for name in ADAPTER_WEIGHTS):
-                raise ArcError(f"no adapter weights ({ADAPTER_WEIGHTS[0]}) in this folder", source=str(saved),
-                               task=task.id)
-            engine.lm.load(saved)
+            load_task_adapter(engine, saved, task)
         elif config.ttt:
-            encoded = training_set(task, config, rng)
-            extra, outcome.neighbours = neighbour_set(task, engine.pool, config, rng, len(encoded))
-            outcome.samples = len(encoded) + len(extra)
-            outcome.dropped_train = sum(len(e.dropped) for e in encoded)
             deadline = earliest(start + config.time_budget if config.time_budget > 0 else None, task_deadline)
-            torch.manual_seed(int(rng.integers(2**62)))  # dropout, if any: fixed per (seed, task)
-            if config.policy == "adaptive":
-                outcome.train, outcome.decision = adaptive_train(engine.lm, encoded, extra, config, rng, device,
-                                                                 deadline)
-            else:
-                outcome.train = train(engine.lm, encoded + extra, config.train, rng, device, deadline)
+            trained = train_task_adapter(task, engine, config, task_rng(config.seed, task.id, "train"), deadline)
             if task_adapters_out is not None:
                 engine.lm.save(task_adapters_out / safe_name(task.id))
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
                               AugmentSpace(colours=config.train.colours))
     prompts = prompts_for(task, views, config.infer)
-    outcome.dropped_infer = sum(len(p.dropped) for _, _, p in prompts)
     infer_deadline = earliest(time.monotonic() + config.infer_budget if config.infer_budget > 0 else None,
                               task_deadline)
-    found, outcome.search_cut = predict(engine.lm, task, prompts, config.infer, device, infer_deadline)
-    outcome.candidates = sum(len(f.candidates) for f in found)
-    outcome.ranked = [ranked(f, config.infer.scoring, config.infer.per_view, config.infer.hit_weight,
-                             config.infer.hit_count) for f in found]
-    outcome.attempts = tuple(attempts(best, example.input) for best, example in zip(outcome.ranked, task.test))
-    outcome.seconds = time.monotonic() - start
-    return outcome
+    found, search_cut = predict(engine.lm, task, prompts, config.infer, engine.loaded.device, infer_deadline)
+    best = [ranked(f, config.infer.scoring, config.infer.per_view, config.infer.hit_weight, config.infer.hit_count)
+            for f in found]
+    return Outcome(task.id, tuple(attempts(b, example.input) for b, example in zip(best, task.test)),
+                   time.monotonic() - start, samples=trained.samples, dropped_train=trained.dropped,
+                   dropped_infer=sum(len(p.dropped) for _, _, p in prompts), train=trained.stats,
+                   candidates=sum(len(f.candidates) for f in found), search_cut=search_cut, ranked=best,
+                   decision=trained.decision, neighbours=trained.neighbours)
 
 
 def sidecar(out: Path, suffix: str) -> Path:
