@@ -181,3 +181,13 @@ def test_a_budget_in_a_config_file_may_be_written_as_a_duration(tmp_path):
     path.write_text('budget = "soon"\n')
     with pytest.raises(ArcError, match="not a duration"):
         load_config(path)
+
+
+def test_inference_is_learnt_from_every_task_even_when_grants_cut_training():
+    tasks = [sized_task(f"t{i}", 5) for i in range(3)]
+    budget = Budget.for_tasks(300.0, tasks, clock=Clock())
+    granted = budget.grant("t0")
+    assert budget.reserve("t0", granted) == pytest.approx(granted / 3)  # nothing known yet
+    budget.finished("t0", granted, granted, 4.0, cut=True)
+    assert budget.reserve("t1", budget.grant("t1")) == pytest.approx(6.0)  # 1.5 x the 4 s seen
+    assert budget.cost_model() == (1.0, 0.0)  # a cut task says nothing of what it needed

@@ -68,8 +68,10 @@ class Budget:
     """Seconds kept back for a task's overrun of its grant; grows to the largest overrun seen."""
     clock: Callable[[], float] = time.monotonic
     started: float = field(default=0.0, init=False)
-    history: list[tuple[float, float, float]] = field(default_factory=list, init=False)
-    """(size, seconds, inference seconds) of each task that ran."""
+    history: list[tuple[float, float]] = field(default_factory=list, init=False)
+    """(size, seconds) of each task that ran without its grant cutting it short."""
+    inferences: list[tuple[float, float]] = field(default_factory=list, init=False)
+    """(size, inference seconds) of each task that ran: a grant does not cut inference short."""
 
     def __post_init__(self):
         self.started = self.clock()
@@ -80,7 +82,7 @@ class Budget:
 
     def cost_model(self) -> tuple[float, float]:
         """(a, b): a task of `size` tokens is expected to take a + b x size seconds."""
-        return fit_cost([h[0] for h in self.history], [h[1] for h in self.history])
+        return fit_cost([size for size, _ in self.history], [seconds for _, seconds in self.history])
 
     def grant(self, task_id: str) -> float:
         """Seconds the task may take (0: none, give it fallback attempts). Nothing below
@@ -93,15 +95,15 @@ class Budget:
 
     def inference(self, task_id: str) -> float:
         """Seconds the task's inference is expected to take (0 before any task finished)."""
-        if not self.history:
+        if not self.inferences:
             return 0.0
-        a, b = fit_cost([h[0] for h in self.history], [h[2] for h in self.history])
+        a, b = fit_cost([h[0] for h in self.inferences], [h[1] for h in self.inferences])
         return a + b * self.sizes[task_id]
 
     def reserve(self, task_id: str, granted: float) -> float:
         """Seconds of the grant to keep for inference: 1.5x what the finished tasks' inference
         predicts for this size (a third of the grant before any finished), at most 90% of it."""
-        if not self.history:
+        if not self.inferences:
             return granted / 3
         return min(1.5 * self.inference(task_id), 0.9 * granted)
 
@@ -113,8 +115,10 @@ class Budget:
         size = self.sizes.pop(task_id, None)
         if granted > 0:
             self.margin = max(self.margin, seconds - granted, infer_seconds)
-            if size is not None and not cut:
-                self.history.append((size, seconds, infer_seconds))
+            if size is not None:
+                self.inferences.append((size, infer_seconds))
+                if not cut:
+                    self.history.append((size, seconds))
 
     @classmethod
     def for_tasks(cls, total: float, tasks: list[Task], spent: float = 0.0,
