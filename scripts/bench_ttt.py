@@ -37,7 +37,7 @@ from arcttt.engine.adapters import merge_base_adapter, resolve_base_adapter
 from arcttt.run.pipeline import Engine, solve_task, training_set
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import find_task, load_source
-from arcttt.engine.ttt import collate, masked_loss, train
+from arcttt.engine.ttt import masked_loss, train
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,5 @@
 """The adaptive policy (in-context first, stop when converged) and retrieval of neighbour tasks."""
 
-import pytest
-
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.contamination import Guard
 from arcttt.run.pipeline import Engine, solve_task

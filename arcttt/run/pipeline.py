@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -35,7 +35,7 @@ from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, safe_name
 from arcttt.engine.threads import ThreadPolicy
 from arcttt.engine.ttt import train
-from arcttt.core.scoring import Ranked, answer_rank, attempts, grid_digest, ranked
+from arcttt.core.scoring import answer_rank, attempts, ranked
 
 
 class Engine:
