@@ -28,11 +28,11 @@ def worker(threads: int, seconds: float) -> None:
     import torch
 
     from arcttt.core.config import load_config
-    from arcttt.engine.model import load_model
-    from arcttt.run.pipeline import Engine, training_set
     from arcttt.core.seeding import task_rng
     from arcttt.core.tasks import find_task
+    from arcttt.engine.model import load_model
     from arcttt.engine.ttt import collate, make_optimizer, masked_loss
+    from arcttt.run.pipeline import Engine, training_set
 
     torch.set_num_threads(threads)
     config = load_config(ROOT / "configs" / "cpu-ttt.toml")

@@ -33,14 +33,14 @@ import torch
 from arcttt.core.augment import AugmentSpace, sample_transforms
 from arcttt.core.config import load_config, override
 from arcttt.core.encode import SYMBOLS, Encoded, grid_ids
-from arcttt.engine.infer import prompts_for
-from arcttt.run.leaderboard import load_suite
-from arcttt.engine.model import LoadedModel, load_model
-from arcttt.run.pipeline import Engine, solve_task
-from arcttt.engine.placement import device_facts, enable_tf32, place, resolve_device
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
+from arcttt.engine.infer import prompts_for
+from arcttt.engine.model import LoadedModel, load_model
+from arcttt.engine.placement import device_facts, enable_tf32, place, resolve_device
 from arcttt.engine.ttt import train
+from arcttt.run.leaderboard import load_suite
+from arcttt.run.pipeline import Engine, solve_task
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ttt import cpu_name, matmul_peak, new_decode, synchronize, train_flops  # noqa: E402

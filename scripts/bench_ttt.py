@@ -31,13 +31,13 @@ import torch
 from arcttt.core.augment import AugmentSpace, sample_transforms
 from arcttt.core.config import load_config
 from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, grid_ids
-from arcttt.engine.infer import generate, prompts_for
-from arcttt.engine.model import load_model, symbol_token_ids
-from arcttt.engine.adapters import merge_base_adapter, resolve_base_adapter
-from arcttt.run.pipeline import Engine, solve_task, training_set
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import find_task, load_source
+from arcttt.engine.adapters import merge_base_adapter, resolve_base_adapter
+from arcttt.engine.infer import generate, prompts_for
+from arcttt.engine.model import load_model, symbol_token_ids
 from arcttt.engine.ttt import masked_loss, train
+from arcttt.run.pipeline import Engine, solve_task, training_set
 
 ROOT = Path(__file__).resolve().parent.parent
 

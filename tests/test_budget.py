@@ -9,9 +9,9 @@ from arcttt.core.budget import MIN_GRANT, Budget, fit_cost, task_size
 from arcttt.core.config import parse_duration
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.errors import ArcError
-from arcttt.run.pipeline import Engine, sidecar, solve_all
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import Example, Task
+from arcttt.run.pipeline import Engine, sidecar, solve_all
 from conftest import tiny_loaded
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from arcttt.core.durable import (append_line, lock_path, output_lock, read_jsonl, remove_stale_temps, repair_tail,
-                            write_json_atomic)
+                                 write_json_atomic)
 from arcttt.core.errors import ArcError
 from arcttt.core.loo import leave_one_out
 from arcttt.core.tasks import Example, Task

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from arcttt.run.pipeline import sidecar
 from arcttt.core.predictions import load_predictions
+from arcttt.run.pipeline import sidecar
 
 pytestmark = pytest.mark.slow
 

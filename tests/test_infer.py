@@ -5,12 +5,12 @@ import torch
 
 from arcttt.core.augment import sample_transforms
 from arcttt.core.config import InferConfig
-from arcttt.engine import infer
 from arcttt.core.encode import END, NL, PAD, decode_grid, encode, grid_ids
-from arcttt.engine.infer import GridConstraint, prompts_for
-from arcttt.engine.lm import LeanLM
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
+from arcttt.engine import infer
+from arcttt.engine.infer import GridConstraint, prompts_for
+from arcttt.engine.lm import LeanLM
 from conftest import tiny_loaded
 
 

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 from arcttt.cli import app
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.errors import ArcError
-from arcttt.run.pipeline import Engine, sidecar, solve_all
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import Example, Task
+from arcttt.run.pipeline import Engine, sidecar, solve_all
 from conftest import tiny_loaded
 
 TASKS = [Task(f"t{i}", tuple(Example(((c,),), ((c, c),)) for c in (i, i + 1)), (Example(((i + 2,),), ((i + 2, i + 2),)),))

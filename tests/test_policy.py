@@ -2,10 +2,10 @@
 
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.contamination import Guard
-from arcttt.run.pipeline import Engine, solve_task
 from arcttt.core.retrieve import build_pool, features
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.ttt import CHECK_EVERY
+from arcttt.run.pipeline import Engine, solve_task
 from conftest import tiny_loaded
 from test_ttt import SWAP
 

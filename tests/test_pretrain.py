@@ -10,9 +10,9 @@ from arcttt.cli import app
 from arcttt.core.config import LoraConfig, ModelConfig
 from arcttt.core.contamination import Guard
 from arcttt.core.errors import ArcError
+from arcttt.core.tasks import Example, Task
 from arcttt.engine.model import load_model
 from arcttt.run.pretrain import PretrainConfig, build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
-from arcttt.core.tasks import Example, Task
 
 
 def task(task_id, colour, side=2):

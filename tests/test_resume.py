@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from arcttt.cli import app
 from arcttt.core.config import override
 from arcttt.core.errors import ArcError
-from arcttt.run.pipeline import finished_count, read_log, sidecar, solve_all, state_path
 from arcttt.core.predictions import load_predictions
+from arcttt.run.pipeline import finished_count, read_log, sidecar, solve_all, state_path
 from test_pipeline import CONFIG, TASKS, Interrupt, engine_factory
 
 

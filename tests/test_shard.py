@@ -6,8 +6,8 @@ import pytest
 
 from arcttt.core.errors import ArcError
 from arcttt.core.predictions import write_predictions
-from arcttt.run.shard import Manifest, assign, merge, merge_files, parse_shard, task_cost, write_manifest
 from arcttt.core.tasks import Example, Task
+from arcttt.run.shard import Manifest, assign, merge, merge_files, parse_shard, task_cost, write_manifest
 
 
 def task(task_id, side):

@@ -9,9 +9,9 @@ import torch
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.encode import encode
 from conftest import weights_checksum
-from arcttt.run.pipeline import Engine, solve_task
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.ttt import masked_loss
+from arcttt.run.pipeline import Engine, solve_task
 from conftest import tiny_loaded
 
 # A fixed colour swap (1 <-> 2) on single cells: learnable by LoRA on a tiny model in seconds.
@@ -125,8 +125,8 @@ def test_the_log_records_dropped_context_demonstrations():
 
 
 def test_answers_are_not_capped_below_the_largest_grid(monkeypatch):
-    from arcttt.engine import infer
     from arcttt.core.encode import MAX_ANSWER_TOKENS
+    from arcttt.engine import infer
 
     seen = {}
 
@@ -149,9 +149,9 @@ def test_float16_training_scales_the_loss_and_learns_the_task():
 
 
 def test_a_float16_step_whose_gradients_overflow_is_skipped_not_applied():
-    from arcttt.run.pipeline import training_set
     from arcttt.core.seeding import task_rng
     from arcttt.engine.ttt import train
+    from arcttt.run.pipeline import training_set
 
     cfg = config(1)
     engine = Engine(cfg, tiny_loaded(dtype=torch.float16))

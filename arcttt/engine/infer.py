@@ -25,11 +25,11 @@ from torch import nn
 
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
-from arcttt.core.errors import ArcError
 from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, SYMBOLS, Encoded, decode_grid, encode, grid_ids, grid_length
+from arcttt.core.errors import ArcError
 from arcttt.core.grids import MAX_SIDE
-from arcttt.core.tasks import Task
 from arcttt.core.scoring import Found, to_score
+from arcttt.core.tasks import Task
 from arcttt.core.vote import Candidate
 
 

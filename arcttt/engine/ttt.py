@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from arcttt.core.config import TrainConfig
-from arcttt.core.outcome import TrainStats
 from arcttt.core.encode import PAD, Encoded
+from arcttt.core.outcome import TrainStats
 
 
 def token_batches(lengths: list[int], batch_tokens: int, rng: np.random.Generator,

@@ -145,12 +145,12 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_traini
 
     from arcttt.engine.embedded import embedded_cache_key
 
+    from arcttt.core.score import score
     from arcttt.engine.adapters import ADAPTER_MANIFEST, resolve_base_adapter
     from arcttt.run.pipeline import read_log, sidecar
     from arcttt.run.provenance import run_digest
     from arcttt.run.provenance import git_commit
     from arcttt.run.solve import RunOptions, run
-    from arcttt.core.score import score
 
     config = load_config(config_path)
     tasks = suite.load()

@@ -19,23 +19,23 @@ from arcttt.core.augment import AugmentSpace, sample_transforms
 from arcttt.core.budget import Budget
 from arcttt.core.config import LoraConfig, SolveConfig, to_toml
 from arcttt.core.durable import (append_line, output_lock, read_jsonl, remove_stale_temps, repair_tail,
-                            write_json_atomic, write_text_atomic)
+                                 write_json_atomic, write_text_atomic)
 from arcttt.core.encode import MAX_ANSWER_TOKENS, Encoded, encode
 from arcttt.core.errors import ArcError
-from arcttt.engine.infer import predict, prompts_for
 from arcttt.core.loo import leave_one_out
-from arcttt.engine.model import LoadedModel, load_model
-from arcttt.engine.adapters import check_base_adapter, merge_base_adapter, resolve_base_adapter
-from arcttt.engine.policy import adaptive_train
 from arcttt.core.outcome import Outcome, TrainStats
 from arcttt.core.predictions import Attempts, Predictions, load_predictions, write_predictions
-from arcttt.run.provenance import contents, run_digest
 from arcttt.core.retrieve import Pool, default_pool
+from arcttt.core.scoring import answer_rank, attempts, ranked
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, safe_name
+from arcttt.engine.adapters import check_base_adapter, merge_base_adapter, resolve_base_adapter
+from arcttt.engine.infer import predict, prompts_for
+from arcttt.engine.model import LoadedModel, load_model
+from arcttt.engine.policy import adaptive_train
 from arcttt.engine.threads import ThreadPolicy
 from arcttt.engine.ttt import train
-from arcttt.core.scoring import answer_rank, attempts, ranked
+from arcttt.run.provenance import contents, run_digest
 
 
 class Engine:

@@ -35,13 +35,13 @@ from arcttt.core.durable import remove_stale_temps, sync_dir, write_json_atomic,
 from arcttt.core.encode import MAX_ANSWER_TOKENS, SYMBOLS, Encoded, encode, pair_length
 from arcttt.core.errors import ArcError
 from arcttt.core.loo import random_sample
-from arcttt.engine.adapters import ADAPTER_MANIFEST
-from arcttt.engine.model import LoadedModel, base_digest, digestible
-from arcttt.run.pipeline import build_lm
-from arcttt.run.provenance import git_commit
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task
+from arcttt.engine.adapters import ADAPTER_MANIFEST
+from arcttt.engine.model import LoadedModel, base_digest, digestible
 from arcttt.engine.ttt import Stepper, collate, make_optimizer, masked_loss, mean_loss, token_batches
+from arcttt.run.pipeline import build_lm
+from arcttt.run.provenance import git_commit
 
 CHECKPOINT = "checkpoint"
 RUN_MARKER = "arcttt-pretrain.json"  # written first: a folder holding it is a stage-1 run's own

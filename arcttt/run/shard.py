@@ -12,9 +12,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from arcttt.core.durable import write_json_atomic
 from arcttt.core.encode import encode
 from arcttt.core.errors import ArcError
-from arcttt.core.durable import write_json_atomic
 from arcttt.core.grids import parse_grid
 from arcttt.core.predictions import Predictions, load_predictions
 from arcttt.core.tasks import Task

@@ -13,20 +13,20 @@ from pathlib import Path
 
 from rich.console import Console
 
-from arcttt.run import distributed
 from arcttt.core.config import SolveConfig
 from arcttt.core.contamination import overlap
-from arcttt.core.errors import ArcError
-from arcttt.engine.adapters import read_base_adapter_manifest, resolve_base_adapter
 from arcttt.core.durable import output_lock, remove_stale_temps, write_json_atomic
-from arcttt.run.pipeline import (Engine, check_output, finished_count, in_order, sidecar, solve_all, state_path,
-                             write_effective_config)
+from arcttt.core.errors import ArcError
 from arcttt.core.predictions import Predictions, load_predictions, write_predictions
-from arcttt.run.provenance import contents, run_digest
-from arcttt.run.progress import Reporter
-from arcttt.run.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
 from arcttt.core.tasks import Task
+from arcttt.engine.adapters import read_base_adapter_manifest, resolve_base_adapter
 from arcttt.engine.threads import ThreadPolicy
+from arcttt.run import distributed
+from arcttt.run.pipeline import (Engine, check_output, finished_count, in_order, sidecar, solve_all, state_path,
+                                 write_effective_config)
+from arcttt.run.progress import Reporter
+from arcttt.run.provenance import contents, run_digest
+from arcttt.run.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
 
 
 @dataclass(frozen=True)

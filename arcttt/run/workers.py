@@ -29,8 +29,8 @@ def run_workers(source: str, solutions: str | None, task_ids: list[str], config,
 
     from arcttt.core.config import to_toml
     from arcttt.core.durable import output_lock
-    from arcttt.run.pipeline import check_output
     from arcttt.core.predictions import write_predictions
+    from arcttt.run.pipeline import check_output
     from arcttt.run.shard import merge_files, shard_path
 
     out = options.out
