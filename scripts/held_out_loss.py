@@ -18,14 +18,14 @@ import os
 import sys
 from pathlib import Path
 
-from arcttt.core.config import LoraConfig, ModelConfig
+from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig
 from arcttt.core.contamination import overlap
 from arcttt.core.tasks import load_source
 from arcttt.engine.adapters import merge_base_adapter, read_base_adapter_manifest
 from arcttt.engine.lm import LeanLM
 from arcttt.engine.model import load_model
 from arcttt.engine.ttt import mean_loss
-from arcttt.run.pretrain import Corpus, PretrainConfig, build_corpus, held_out_samples, hold_out, trainable
+from arcttt.run.pretrain import Corpus, build_corpus, held_out_samples, hold_out, trainable
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ttt import cpu_name  # noqa: E402

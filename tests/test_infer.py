@@ -9,7 +9,7 @@ from arcttt.core.encode import END, NL, PAD, decode_grid, encode, grid_ids
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
 from arcttt.engine import infer
-from arcttt.engine.infer import GridConstraint, prompts_for
+from arcttt.engine.infer import GridConstraint, generate, prompts_for
 from arcttt.engine.lm import LeanLM
 from conftest import tiny_loaded
 
@@ -51,9 +51,11 @@ def test_random_model_answers_always_decode(tmp_path):
     task = load_source("data/sample").tasks[0]
     loaded = tiny_loaded(seed=3)
     prompts = [encode(task.train, task.test[0], with_answer=False)] * 2
-    sampled = infer.sample(LeanLM(loaded.model, None), prompts, loaded.device, max_new_tokens=400, keep=True)
+    lm = LeanLM(loaded.model, None)
+    for tokens, logprob in generate(lm, prompts, loaded.device, max_new_tokens=400):
+        assert tokens[-1] == END and decode_grid(tokens) is not None and logprob <= 0
+    sampled = infer.sample(lm, prompts, loaded.device, max_new_tokens=400, keep=True)
     for index, ((tokens, logprob), *_) in enumerate(sampled.answers):
-        assert tokens[-1] == END and decode_grid(tokens) is not None
         # The reported probability is the answer's own: scored again, teacher-forced, it agrees.
         assert sampled.score([(index, tokens)])[0] == pytest.approx(logprob, abs=1e-3)
 

@@ -7,12 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from arcttt.cli import app
-from arcttt.core.config import LoraConfig, ModelConfig
+from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig
 from arcttt.core.contamination import Guard
 from arcttt.core.errors import ArcError
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.model import load_model
-from arcttt.run.pretrain import PretrainConfig, build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
+from arcttt.run.pretrain import build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
 
 
 def task(task_id, colour, side=2):
@@ -236,3 +236,37 @@ def test_resume_on_a_base_in_another_dtype_is_refused_before_loading(tmp_path, h
     other = replace(model_config, dtype="bfloat16")
     with pytest.raises(ArcError, match="base dtype/quantization"):
         pretrain(load_model(other), other, corpus, replace(CONFIG, steps=3), tmp_path / "a", resume=True)
+
+
+def test_a_stage1_config_round_trips_through_toml_and_refuses_bad_values(tmp_path):
+    from arcttt.core.config import load_pretrain_config, pretrain_to_toml
+
+    config = replace(CONFIG, lora=LoraConfig(rank=8, alpha=4, dropout=0.1))
+    path = tmp_path / "p.toml"
+    path.write_text(pretrain_to_toml(config))
+    assert load_pretrain_config(path) == config
+    path.write_text("steps = 10\n[lora]\nrank = 8\n")  # [lora] keys not given keep the stage-1 defaults
+    loaded = load_pretrain_config(path)
+    assert (loaded.steps, loaded.lora.rank, loaded.lora.alpha) == (10, 8, PretrainConfig().lora.alpha)
+    for bad, field in (("lr = 0.0", "lr"), ("warmup = 2.0", "warmup"), ("nonsense = 1", "nonsense")):
+        path.write_text(bad + "\n")
+        with pytest.raises(ArcError, match=field):
+            load_pretrain_config(path)
+
+
+def test_pretrain_reads_its_config_file_writes_the_effective_one_and_options_win(tmp_path, hub_model_dir):
+    from arcttt.core.config import load_pretrain_config
+
+    path = tmp_path / "stage1.toml"
+    path.write_text("steps = 2\nlr = 0.001\nmax_tokens = 256\nbatch_tokens = 96\nheld_out = 1\n[lora]\nrank = 4\nalpha = 16\n")
+    out = tmp_path / "a"
+    result = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
+                                      str(out), "--config", str(path), "--steps", "3", "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    effective = load_pretrain_config(out / "pretrain.config.toml")
+    assert (effective.steps, effective.lr, effective.lora.rank, effective.lora.alpha) == (3, 0.001, 4, 16)
+    assert json.loads(result.stdout)["steps"] == 3
+    again = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
+                                     str(tmp_path / "b"), "--config", str(path), "--rank", "2", "--device", "cpu"])
+    assert again.exit_code == 0, again.output
+    assert load_pretrain_config(tmp_path / "b" / "pretrain.config.toml").lora == LoraConfig(rank=2, alpha=4)

@@ -187,6 +187,8 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_traini
     if model == "embedded":
         model = f"embedded gemma3-270m ({embedded_cache_key()})"
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "darwin":  # bytes there, KiB on Linux
+        peak_kib /= 1024
     return {
         "suite": suite.name,
         "suite_version": suite.version,
