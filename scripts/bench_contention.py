@@ -27,12 +27,12 @@ def worker(threads: int, seconds: float) -> None:
     import numpy as np
     import torch
 
-    from arcttt.config import load_config
-    from arcttt.model import load_model
-    from arcttt.pipeline import Engine, training_set
-    from arcttt.seeding import task_rng
-    from arcttt.tasks import find_task
-    from arcttt.ttt import collate, make_optimizer, masked_loss
+    from arcttt.core.config import load_config
+    from arcttt.core.seeding import task_rng
+    from arcttt.core.tasks import find_task
+    from arcttt.engine.model import load_model
+    from arcttt.engine.ttt import collate, make_optimizer, masked_loss
+    from arcttt.run.pipeline import Engine, training_set
 
     torch.set_num_threads(threads)
     config = load_config(ROOT / "configs" / "cpu-ttt.toml")

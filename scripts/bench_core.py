@@ -9,12 +9,12 @@ import argparse
 import statistics
 import time
 
-from arcttt.augment import sample_transforms
-from arcttt.encode import encode
-from arcttt.loo import leave_one_out
-from arcttt.seeding import task_rng
-from arcttt.tasks import load_dataset
-from arcttt.vote import Candidate, vote
+from arcttt.core.augment import sample_transforms
+from arcttt.core.encode import encode
+from arcttt.core.loo import leave_one_out
+from arcttt.core.seeding import task_rng
+from arcttt.core.tasks import load_dataset
+from arcttt.core.vote import Candidate, vote
 
 
 def timed(fn):

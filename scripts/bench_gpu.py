@@ -30,17 +30,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arcttt.augment import AugmentSpace, sample_transforms
-from arcttt.config import load_config, override
-from arcttt.encode import SYMBOLS, Encoded, grid_ids
-from arcttt.infer import prompts_for
-from arcttt.leaderboard import load_suite
-from arcttt.model import LoadedModel, load_model
-from arcttt.pipeline import Engine, solve_task
-from arcttt.placement import device_facts, enable_tf32, place, resolve_device
-from arcttt.seeding import task_rng
-from arcttt.tasks import load_source
-from arcttt.ttt import train
+from arcttt.core.augment import AugmentSpace, sample_transforms
+from arcttt.core.config import load_config, override
+from arcttt.core.encode import SYMBOLS, Encoded, grid_ids
+from arcttt.core.seeding import task_rng
+from arcttt.core.tasks import load_source
+from arcttt.engine.infer import prompts_for
+from arcttt.engine.model import LoadedModel, load_model
+from arcttt.engine.placement import device_facts, enable_tf32, place, resolve_device
+from arcttt.engine.ttt import train
+from arcttt.run.leaderboard import load_suite
+from arcttt.run.pipeline import Engine, solve_task
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ttt import cpu_name, matmul_peak, new_decode, synchronize, train_flops  # noqa: E402
@@ -64,7 +64,7 @@ def llama_1b(device: torch.device, dtype_spec: str) -> LoadedModel:
     random weights: throughput does not depend on what the weights are."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from arcttt.encode import BOS, END, PAD
+    from arcttt.core.encode import BOS, END, PAD
 
     config = LlamaConfig(vocab_size=len(SYMBOLS), hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
                          num_attention_heads=32, num_key_value_heads=8, head_dim=64, rope_theta=500000.0,

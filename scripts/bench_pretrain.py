@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from arcttt.config import LoraConfig, ModelConfig
-from arcttt.lm import LeanLM
-from arcttt.model import load_model
-from arcttt.threads import keep_freed_memory
-from arcttt.ttt import make_optimizer, masked_loss
+from arcttt.core.config import LoraConfig, ModelConfig
+from arcttt.engine.lm import LeanLM
+from arcttt.engine.model import load_model
+from arcttt.engine.threads import keep_freed_memory
+from arcttt.engine.ttt import make_optimizer, masked_loss
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ttt import cpu_name  # noqa: E402

@@ -28,15 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arcttt.augment import AugmentSpace, sample_transforms
-from arcttt.config import load_config
-from arcttt.encode import END, MAX_ANSWER_TOKENS, NL, PAD, grid_ids
-from arcttt.infer import generate, prompts_for
-from arcttt.model import load_model, merge_adapter, resolve_adapter, symbol_token_ids
-from arcttt.pipeline import Engine, solve_task, training_set
-from arcttt.seeding import task_rng
-from arcttt.tasks import find_task, load_source
-from arcttt.ttt import collate, masked_loss, train
+from arcttt.core.augment import AugmentSpace, sample_transforms
+from arcttt.core.config import load_config
+from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, grid_ids
+from arcttt.core.seeding import task_rng
+from arcttt.core.tasks import find_task, load_source
+from arcttt.engine.adapters import merge_base_adapter, resolve_base_adapter
+from arcttt.engine.infer import generate, prompts_for
+from arcttt.engine.model import load_model, symbol_token_ids
+from arcttt.engine.ttt import masked_loss, train
+from arcttt.run.pipeline import Engine, solve_task, training_set
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -288,9 +289,9 @@ def main() -> None:
     start = time.perf_counter()
     loaded = load_model(config.model)
     log(f"load (cached): {time.perf_counter() - start:.2f} s, dtype {loaded.dtype}")
-    stage1 = resolve_adapter(config.model)
+    stage1 = resolve_base_adapter(config.model)
     if stage1 is not None:
-        loaded = merge_adapter(loaded, stage1, config.model.name)
+        loaded = merge_base_adapter(loaded, stage1, config.model.name)
     model_config = loaded.model.config
     result["matmul_peak_tflops"] = matmul_peak(model_config)
     log(f"bf16 matmul peak (model's linear shapes, 4096 rows): {result['matmul_peak_tflops']:.3f} TFLOP/s")
@@ -317,7 +318,7 @@ def main() -> None:
         f"{stats.tokens} tokens in {stats.seconds:.1f} s: {tokens_per_s['new']:.0f} tokens/s, {tflops['new']:.3f} TFLOP/s")
 
     # The previous engine: peft on the same (reduced, bf16) model, one sample a step.
-    from arcttt.hf import HfLM
+    from arcttt.engine.hf import HfLM
 
     legacy = HfLM(loaded.model, config.lora, config.seed)
     tokens, seconds = legacy_train(legacy.model, samples, args.steps, config.train.lr)

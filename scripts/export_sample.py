@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from arcttt.encode import encode
-from arcttt.grids import to_json
-from arcttt.tasks import load_dataset
+from arcttt.core.encode import encode
+from arcttt.core.grids import to_json
+from arcttt.core.tasks import load_dataset
 
 
 def task_tokens(task) -> int:

@@ -18,13 +18,14 @@ import os
 import sys
 from pathlib import Path
 
-from arcttt.config import LoraConfig, ModelConfig
-from arcttt.contamination import overlap
-from arcttt.lm import LeanLM
-from arcttt.model import load_model, merge_adapter, read_adapter_manifest
-from arcttt.pretrain import Corpus, PretrainConfig, build_corpus, held_out_samples, hold_out, trainable
-from arcttt.tasks import load_source
-from arcttt.ttt import mean_loss
+from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig
+from arcttt.core.contamination import overlap
+from arcttt.core.tasks import load_source
+from arcttt.engine.adapters import merge_base_adapter, read_base_adapter_manifest
+from arcttt.engine.lm import LeanLM
+from arcttt.engine.model import load_model
+from arcttt.engine.ttt import mean_loss
+from arcttt.run.pretrain import Corpus, build_corpus, held_out_samples, hold_out, trainable
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_ttt import cpu_name  # noqa: E402
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("adapters", type=Path, nargs="*")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    manifest = read_adapter_manifest(args.manifest)
+    manifest = read_base_adapter_manifest(args.manifest)
     settings = dict(manifest["config"])
     settings["lora"] = LoraConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["lora"].items()})
     config = PretrainConfig(**settings)
@@ -49,7 +50,7 @@ def main() -> None:
         raise SystemExit(f"{args.manifest}: its held-out tasks are not what this arcttt holds out from its sources")
     seen: dict[str, set[str]] = {"bare": set()}
     for adapter in args.adapters:
-        trained = read_adapter_manifest(adapter)
+        trained = read_base_adapter_manifest(adapter)
         seen[str(adapter)] = set(overlap(set(trained["trained_tasks"]), set(trained["trained_pair_hashes"]), held,
                                          set(trained.get("trained_grid_hashes", []))))
     common = [t for t in held if not any(t.id in s for s in seen.values())]
@@ -59,7 +60,7 @@ def main() -> None:
         name = str(adapter) if adapter is not None else "bare"
         loaded = load_model(ModelConfig(adapter=""))
         if adapter is not None:
-            loaded = merge_adapter(loaded, adapter, "embedded")
+            loaded = merge_base_adapter(loaded, adapter, "embedded")
         lm = LeanLM(loaded.model, None)
         unseen = [t for t in held if t.id not in seen[name]]
         row = {}

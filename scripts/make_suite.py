@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arcttt.encode import encode
-from arcttt.tasks import load_dataset
+from arcttt.core.encode import encode
+from arcttt.core.tasks import load_dataset
 
 SUITES = Path(__file__).resolve().parent.parent / "data" / "suites"
 

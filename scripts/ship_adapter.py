@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from arcttt.model import ADAPTER_MANIFEST, EMBEDDED_ADAPTER
+from arcttt.engine.adapters import ADAPTER_MANIFEST, EMBEDDED_ADAPTER
 
 LIMIT_BYTES = 16 * 1024 * 1024
 

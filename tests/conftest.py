@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 
@@ -22,8 +24,8 @@ def tiny_loaded(seed: int = 0, device: str = "cpu", dtype=None):
     import torch
     from transformers import LlamaForCausalLM
 
-    from arcttt.encode import BOS, END, PAD, SYMBOLS
-    from arcttt.model import LoadedModel
+    from arcttt.core.encode import BOS, END, PAD, SYMBOLS
+    from arcttt.engine.model import LoadedModel
 
     dtype = dtype or torch.float32
     torch.manual_seed(seed)
@@ -61,3 +63,14 @@ def hub_model_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tiny-hub-model")
     save_tiny_hub_model(directory)
     return directory
+
+
+def weights_checksum(model) -> str:
+    """A digest of every base (non-LoRA) weight: equal before and after a task, or the base changed."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        if "lora_" in name:
+            continue
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()

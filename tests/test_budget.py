@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from arcttt.budget import MIN_GRANT, Budget, fit_cost, task_size
-from arcttt.config import parse_duration
-from arcttt.config import SolveConfig, override
-from arcttt.errors import ArcError
-from arcttt.pipeline import Engine, sidecar, solve_all
-from arcttt.predictions import load_predictions
-from arcttt.tasks import Example, Task
+from arcttt.core.budget import MIN_GRANT, Budget, fit_cost, task_size
+from arcttt.core.config import parse_duration
+from arcttt.core.config import SolveConfig, override
+from arcttt.core.errors import ArcError
+from arcttt.core.predictions import load_predictions
+from arcttt.core.tasks import Example, Task
+from arcttt.run.pipeline import Engine, sidecar, solve_all
 from conftest import tiny_loaded
 
 
@@ -148,7 +148,7 @@ def test_a_budgeted_run_logs_each_grant_and_the_time_left(tmp_path):
 
 
 def test_a_task_gets_its_grant_as_task_budget_and_training_keeps_the_inference_reserve():
-    from arcttt.pipeline import within
+    from arcttt.run.pipeline import within
 
     budget = Budget.for_tasks(100.0, TASKS, clock=Clock())
     granted = budget.grant("t0")
@@ -160,7 +160,7 @@ def test_a_task_gets_its_grant_as_task_budget_and_training_keeps_the_inference_r
 
 
 def test_a_resumed_run_counts_the_time_earlier_invocations_used(tmp_path):
-    from arcttt.pipeline import spent_seconds
+    from arcttt.run.pipeline import spent_seconds
 
     log = tmp_path / "p.log.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in (
@@ -173,7 +173,7 @@ def test_a_resumed_run_counts_the_time_earlier_invocations_used(tmp_path):
 
 
 def test_a_budget_in_a_config_file_may_be_written_as_a_duration(tmp_path):
-    from arcttt.config import load_config
+    from arcttt.core.config import load_config
 
     path = tmp_path / "c.toml"
     path.write_text('budget = "1h30m"\n')

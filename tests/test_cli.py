@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from arcttt.cli import app
-from arcttt.errors import ArcError
-from arcttt.predictions import write_predictions
-from arcttt.tasks import load_source
+from arcttt.core.errors import ArcError
+from arcttt.core.predictions import write_predictions
+from arcttt.core.tasks import load_source
 
 WRONG = ((0, 0), (0, 0))
 
@@ -277,7 +277,7 @@ def test_show_a_challenges_file_with_no_good_task(tmp_path):
 
 NO_TORCH = """
 import sys
-import arcttt.cli, arcttt.tasks, arcttt.score
+import arcttt.cli, arcttt.core.tasks, arcttt.core.score
 from typer.testing import CliRunner
 result = CliRunner().invoke(arcttt.cli.app, ["score", sys.argv[1], "--solutions", sys.argv[2], "--json"])
 assert result.exit_code == 0, result.output

@@ -1,7 +1,7 @@
 import pytest
 
-from arcttt.config import SolveConfig, from_dict, load_config, override, to_toml
-from arcttt.errors import ArcError
+from arcttt.core.config import SolveConfig, from_dict, load_config, override, to_toml
+from arcttt.core.errors import ArcError
 
 
 def test_toml_round_trip_and_digest(tmp_path):

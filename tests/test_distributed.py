@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from arcttt.shard import shard_path
+from arcttt.run.shard import shard_path
 
 TASK_COUNT = 6
 

@@ -12,11 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from arcttt.durable import (append_line, lock_path, output_lock, read_jsonl, remove_stale_temps, repair_tail,
-                            write_json_atomic)
-from arcttt.errors import ArcError
-from arcttt.loo import leave_one_out
-from arcttt.tasks import Example, Task
+from arcttt.core.durable import (append_line, lock_path, output_lock, read_jsonl, remove_stale_temps, repair_tail,
+                                 write_json_atomic)
+from arcttt.core.errors import ArcError
+from arcttt.core.loo import leave_one_out
+from arcttt.core.tasks import Example, Task
 
 
 def test_atomic_writes_respect_the_umask_and_leave_no_temp_file(tmp_path):
@@ -62,7 +62,7 @@ def test_a_damaged_line_before_the_last_is_an_error_naming_the_line(tmp_path):
 
 HOLD = """
 import sys, time
-from arcttt.durable import output_lock
+from arcttt.core.durable import output_lock
 with output_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

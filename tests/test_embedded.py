@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from arcttt.pipeline import sidecar
-from arcttt.predictions import load_predictions
+from arcttt.core.predictions import load_predictions
+from arcttt.core.tasks import load_source
+from arcttt.run.pipeline import sidecar
 
 pytestmark = pytest.mark.slow
 
@@ -26,3 +27,5 @@ def test_embedded_model_solves_end_to_end(tmp_path):
     (record,) = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     assert record["status"] == "ok" and record["steps"] == 12
     assert record["loss_last"] < record["loss_first"]
+    # And the outcome, not only the loss of two different samples: the shipped model learns the task.
+    assert record["correct"] == [True] and attempts[0] == load_source("data/sample").by_id()["00576224"].solutions[0]

@@ -1,8 +1,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arcttt.encode import BOS, END, IN, NL, OUT, SYMBOLS, decode_grid, encode, grid_ids, pair_length
-from arcttt.tasks import Example
+from arcttt.core.encode import BOS, END, IN, NL, OUT, SYMBOLS, decode_grid, encode, grid_ids, pair_length
+from arcttt.core.tasks import Example
 
 A = Example(((1, 2), (3, 4)), ((4, 3), (2, 1)))
 B = Example(((5,),), ((6,),))

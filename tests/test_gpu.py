@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from arcttt.config import LoraConfig, SolveConfig, override
-from arcttt.encode import encode
-from arcttt.infer import generate
-from arcttt.lm import LeanLM
-from arcttt.model import load_model, weights_checksum
-from arcttt.pipeline import Engine, solve_task
+from arcttt.core.config import LoraConfig, SolveConfig, override
+from arcttt.core.encode import encode
+from arcttt.engine.infer import generate
+from arcttt.engine.lm import LeanLM
+from arcttt.engine.model import load_model
+from conftest import weights_checksum
+from arcttt.run.pipeline import Engine, solve_task
 from conftest import save_tiny_hub_model, tiny_loaded
 from test_lm import answer_prompts, tiny_gemma
 from test_ttt import SWAP, config
@@ -98,8 +99,8 @@ def test_a_real_4bit_base_trains_beside_an_unmerged_stage1_adapter(tmp_path):
 
     from safetensors.torch import load_file
 
-    from arcttt.config import ModelConfig
-    from arcttt.pretrain import build_corpus, pretrain
+    from arcttt.core.config import ModelConfig
+    from arcttt.run.pretrain import build_corpus, pretrain
     from test_pretrain import CONFIG as STAGE1, TRAIN, base_weights
 
     save_tiny_hub_model(tmp_path / "model")
@@ -116,7 +117,7 @@ def test_a_real_4bit_base_trains_beside_an_unmerged_stage1_adapter(tmp_path):
     ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids], device=CUDA)
     with torch.no_grad():
         fresh = engine.lm(ids)
-    outcome = solve_task(SWAP, engine, cfg, adapters_out=tmp_path / "ttt")
+    outcome = solve_task(SWAP, engine, cfg, task_adapters_out=tmp_path / "ttt")
     assert outcome.attempts[0][0] == SWAP.test[0].output
     after = engine.lm.model.state_dict()
     assert stage1 and all(torch.equal(after[k], v) for k, v in stage1.items())

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from arcttt.errors import ArcError, printable
-from arcttt.tasks import (MAX_DEMONSTRATIONS, load_solutions, load_source, read_id_list, safe_name, select)
+from arcttt.core.errors import ArcError, printable
+from arcttt.core.tasks import (MAX_DEMONSTRATIONS, load_solutions, load_source, read_id_list, safe_name, select)
 from test_tasks import make_task, write
 
 
@@ -95,9 +95,9 @@ def test_a_fifo_in_a_folder_is_not_opened(tmp_path):
 
 
 def test_a_file_above_the_size_limit_is_refused(tmp_path, monkeypatch):
-    import arcttt.tasks
+    import arcttt.core.tasks
 
-    monkeypatch.setattr(arcttt.tasks, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(arcttt.core.tasks, "MAX_FILE_BYTES", 100)
     path = write(tmp_path / "big.json", make_task(n_train=10))
     with pytest.raises(ArcError, match="big.json: .* bytes; task files are read up to"):
         load_source(path)
@@ -130,7 +130,7 @@ def test_ids_that_look_like_markup_are_printed_as_they_are(tmp_path):
     from typer.testing import CliRunner
 
     from arcttt.cli import app
-    from arcttt.predictions import write_predictions
+    from arcttt.core.predictions import write_predictions
 
     ids = ["[/x]", "[bold red]y"]
     challenges = write(tmp_path / "c_challenges.json", {i: make_task() for i in ids})

@@ -1,15 +1,16 @@
 """Constrained decoding: whatever a model prefers, every finished answer is a rectangular grid."""
 
+import pytest
 import torch
 
-from arcttt.augment import sample_transforms
-from arcttt.config import InferConfig
-from arcttt import infer
-from arcttt.encode import END, NL, PAD, decode_grid, encode, grid_ids
-from arcttt.infer import GridConstraint, generate, prompts_for
-from arcttt.lm import LeanLM
-from arcttt.seeding import task_rng
-from arcttt.tasks import load_source
+from arcttt.core.augment import sample_transforms
+from arcttt.core.config import InferConfig
+from arcttt.core.encode import END, NL, PAD, decode_grid, encode, grid_ids
+from arcttt.core.seeding import task_rng
+from arcttt.core.tasks import load_source
+from arcttt.engine import infer
+from arcttt.engine.infer import GridConstraint, generate, prompts_for
+from arcttt.engine.lm import LeanLM
 from conftest import tiny_loaded
 
 
@@ -50,8 +51,13 @@ def test_random_model_answers_always_decode(tmp_path):
     task = load_source("data/sample").tasks[0]
     loaded = tiny_loaded(seed=3)
     prompts = [encode(task.train, task.test[0], with_answer=False)] * 2
-    for tokens, logprob in generate(LeanLM(loaded.model, None), prompts, loaded.device, max_new_tokens=400):
+    lm = LeanLM(loaded.model, None)
+    for tokens, logprob in generate(lm, prompts, loaded.device, max_new_tokens=400):
         assert tokens[-1] == END and decode_grid(tokens) is not None and logprob <= 0
+    sampled = infer.sample(lm, prompts, loaded.device, max_new_tokens=400, keep=True)
+    for index, ((tokens, logprob), *_) in enumerate(sampled.answers):
+        # The reported probability is the answer's own: scored again, teacher-forced, it agrees.
+        assert sampled.score([(index, tokens)])[0] == pytest.approx(logprob, abs=1e-3)
 
 
 def test_predict_maps_answers_back_through_each_view(monkeypatch):
@@ -81,6 +87,6 @@ def test_unfinished_answers_give_no_candidate(monkeypatch):
     monkeypatch.setattr(infer, "sample", lambda model, prompts, device, batch_size, **options:
                         infer.Sampled([[([1, 2], 0.0)]] * len(prompts), []))
     loaded = tiny_loaded()
-    prompts = prompts_for(task, sample_transforms(task_rng(0, "t"), 2, 2), InferConfig())
+    prompts = prompts_for(task, sample_transforms(task_rng(0, "t"), 2, len(task.train)), InferConfig())
     found, _ = infer.predict(loaded.model, task, prompts, InferConfig(), loaded.device)
     assert [f.candidates for f in found] == [() for _ in task.test]

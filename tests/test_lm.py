@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from arcttt.config import LoraConfig, TrainConfig
-from arcttt.encode import BOS, END, PAD, SYMBOLS, Encoded
-from arcttt.hf import HfLM
-from arcttt.infer import decode, generate
-from arcttt.lm import LeanLM, supports
-from arcttt.model import weights_checksum
-from arcttt.ttt import collate, masked_loss, token_batches, train
+from arcttt.core.config import LoraConfig, TrainConfig
+from arcttt.core.encode import BOS, END, PAD, SYMBOLS, Encoded
+from arcttt.engine.hf import HfLM
+from arcttt.engine.infer import decode, generate
+from arcttt.engine.lm import LeanLM, supports
+from conftest import weights_checksum
+from arcttt.engine.ttt import collate, masked_loss, token_batches, train
 from conftest import tiny_loaded
 
 V = len(SYMBOLS)
@@ -241,12 +241,12 @@ def test_right_guesses_take_fewer_steps():
         steps.append(tokens.shape)
         return original(self, tokens)
 
-    import arcttt.lm
+    import arcttt.engine.lm
 
-    arcttt.lm.Decoder.step = counting
+    arcttt.engine.lm.Decoder.step = counting
     try:
         generate(lean, prompts, torch.device("cpu"), max_new_tokens=80, drafts=[list(t) for t, _ in plain], speculate=8)
     finally:
-        arcttt.lm.Decoder.step = original
+        arcttt.engine.lm.Decoder.step = original
     longest = max(len(t) for t, _ in plain)
     assert len(steps) < longest / 3

@@ -1,9 +1,9 @@
-from arcttt.augment import AugmentSpace
+from arcttt.core.augment import AugmentSpace
 import numpy as np
 
-from arcttt.loo import base_samples, leave_one_out, random_sample
-from arcttt.seeding import task_rng
-from arcttt.tasks import Example, Task
+from arcttt.core.loo import base_samples, leave_one_out, random_sample
+from arcttt.core.seeding import task_rng
+from arcttt.core.tasks import Example, Task
 
 
 def make_task(n, task_id="t"):

@@ -7,11 +7,11 @@ import sys
 import pytest
 import torch
 
-from arcttt.config import ModelConfig
-from arcttt.encode import BOS, END, NL, PAD, SYMBOLS
-from arcttt.errors import ArcError
-from arcttt.model import load_model, shrink_vocab, symbol_token_ids
-from conftest import TOKENIZER_WORDS, save_tiny_hub_model
+from arcttt.core.config import ModelConfig
+from arcttt.core.encode import BOS, END, NL, PAD, SYMBOLS
+from arcttt.core.errors import ArcError
+from arcttt.engine.model import load_model, shrink_vocab, symbol_token_ids
+from conftest import TOKENIZER_WORDS
 
 
 def test_symbols_map_to_the_tokenizers_own_ids(hub_model_dir):

@@ -6,11 +6,11 @@ import pytest
 from typer.testing import CliRunner
 
 from arcttt.cli import app
-from arcttt.config import SolveConfig, override
-from arcttt.errors import ArcError
-from arcttt.pipeline import Engine, sidecar, solve_all
-from arcttt.predictions import load_predictions
-from arcttt.tasks import Example, Task
+from arcttt.core.config import SolveConfig, override
+from arcttt.core.errors import ArcError
+from arcttt.core.predictions import load_predictions
+from arcttt.core.tasks import Example, Task
+from arcttt.run.pipeline import Engine, sidecar, solve_all
 from conftest import tiny_loaded
 
 TASKS = [Task(f"t{i}", tuple(Example(((c,),), ((c, c),)) for c in (i, i + 1)), (Example(((i + 2,),), ((i + 2, i + 2),)),))
@@ -78,7 +78,7 @@ def test_existing_output_needs_resume_or_overwrite_and_the_same_config(tmp_path)
 
 
 def test_a_failing_task_gets_fallback_attempts_and_the_run_goes_on(tmp_path, monkeypatch):
-    import arcttt.pipeline as pipeline
+    import arcttt.run.pipeline as pipeline
 
     real = pipeline.predict
 
@@ -125,7 +125,7 @@ def test_cli_solve_on_a_local_model_folder(tmp_path, hub_model_dir):
 
 
 def test_dfs_with_poe_logs_the_candidates_and_where_the_right_answer_ranked(tmp_path):
-    from arcttt.scoring import grid_digest
+    from arcttt.core.scoring import grid_digest
 
     config = override(CONFIG, infer__sampler="dfs", infer__min_prob=0.01, infer__scoring="poe")
     out = tmp_path / "p.json"

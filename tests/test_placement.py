@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from arcttt.config import ModelConfig
-from arcttt.errors import ArcError
-from arcttt.model import load_model
-from arcttt.placement import COMFORT, DeviceFacts, count_parameters, enable_tf32, place, resolve_dtype
+from arcttt.core.config import ModelConfig
+from arcttt.core.errors import ArcError
+from arcttt.engine.model import load_model
+from arcttt.engine.placement import COMFORT, DeviceFacts, count_parameters, enable_tf32, place, resolve_dtype
 from conftest import tiny_config
 
 GIB = 2**30
@@ -101,7 +101,7 @@ def test_the_loaded_model_says_why_it_is_placed_so(hub_model_dir):
 def test_a_checkpoint_quantized_on_its_own_is_never_called_unquantized():
     from types import SimpleNamespace
 
-    from arcttt.model import quantized_as
+    from arcttt.engine.model import quantized_as
 
     gptq = SimpleNamespace(hf_quantizer=object(), config=SimpleNamespace(
         quantization_config=SimpleNamespace(quant_method="gptq")))

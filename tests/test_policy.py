@@ -1,13 +1,11 @@
 """The adaptive policy (in-context first, stop when converged) and retrieval of neighbour tasks."""
 
-import pytest
-
-from arcttt.config import SolveConfig, override
-from arcttt.contamination import Guard
-from arcttt.pipeline import Engine, solve_task
-from arcttt.retrieve import build_pool, features
-from arcttt.tasks import Example, Task
-from arcttt.ttt import CHECK_EVERY
+from arcttt.core.config import SolveConfig, override
+from arcttt.core.contamination import Guard
+from arcttt.core.retrieve import build_pool, features
+from arcttt.core.tasks import Example, Task
+from arcttt.engine.ttt import CHECK_EVERY
+from arcttt.run.pipeline import Engine, solve_task
 from conftest import tiny_loaded
 from test_ttt import SWAP
 
@@ -76,7 +74,7 @@ def test_retrieval_finds_the_same_kind_of_task_and_never_an_excluded_one():
 
 
 def test_pool_features_are_cached_and_read_back(tmp_path, monkeypatch):
-    import arcttt.retrieve
+    import arcttt.core.retrieve
 
     tasks = [flip_task("a", 1), upscale_task("b", 2)]
     first = build_pool(tasks, Guard.of([]), tmp_path)
@@ -85,7 +83,7 @@ def test_pool_features_are_cached_and_read_back(tmp_path, monkeypatch):
     def fail(task):
         raise AssertionError("features recomputed despite the cache")
 
-    monkeypatch.setattr(arcttt.retrieve, "features", fail)
+    monkeypatch.setattr(arcttt.core.retrieve, "features", fail)
     again = build_pool(tasks, Guard.of([]), tmp_path)
     assert (again.matrix == first.matrix).all()
     next(tmp_path.iterdir()).write_bytes(b"not a zip file")  # damaged: rebuilt, not a crash
@@ -95,8 +93,8 @@ def test_pool_features_are_cached_and_read_back(tmp_path, monkeypatch):
 
 
 def test_the_default_pool_holds_no_task_of_any_evaluation_set_nor_of_the_run(tmp_path):
-    from arcttt.retrieve import EVALUATION, default_pool
-    from arcttt.tasks import load_source
+    from arcttt.core.retrieve import EVALUATION, default_pool
+    from arcttt.core.tasks import load_source
 
     run = list(load_source("arc-agi-1/evaluation").tasks)[:3]
     pool = default_pool(run, tmp_path)

@@ -7,12 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from arcttt.cli import app
-from arcttt.config import LoraConfig, ModelConfig
-from arcttt.contamination import Guard
-from arcttt.errors import ArcError
-from arcttt.model import load_model
-from arcttt.pretrain import PretrainConfig, build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
-from arcttt.tasks import Example, Task
+from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig
+from arcttt.core.contamination import Guard
+from arcttt.core.errors import ArcError
+from arcttt.core.tasks import Example, Task
+from arcttt.engine.model import load_model
+from arcttt.run.pretrain import build_corpus, chunk_batches, chunk_samples, hold_out, pretrain
 
 
 def task(task_id, colour, side=2):
@@ -140,32 +140,34 @@ def test_solve_with_the_adapter_warns_about_tasks_it_was_trained_on(tmp_path, hu
 
 
 def test_adapter_for_another_base_model_is_refused(tmp_path, hub_model_dir):
-    from arcttt.model import merge_adapter
+    from arcttt.engine.adapters import merge_base_adapter
 
     adapter = tmp_path / "stage1"
     CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out", str(adapter),
                              "--steps", "1", "--rank", "4", "--device", "cpu"])
     loaded = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", adapter=""))
     with pytest.raises(ArcError, match="trained on"):
-        merge_adapter(loaded, adapter, "some/other-model")
+        merge_base_adapter(loaded, adapter, "some/other-model")
 
 
 def test_adapter_for_a_base_with_other_weights_is_refused(tmp_path, hub_model_dir):
     import torch
 
-    from arcttt.model import base_digest, merge_adapter
+    from arcttt.engine.model import base_digest
+
+    from arcttt.engine.adapters import merge_base_adapter
 
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
     corpus = build_corpus([("train", TRAIN)], [])
     manifest = pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=1), tmp_path / "a")
     same = load_model(model_config)
     assert manifest["base_digest"] == base_digest(same.model)
-    merge_adapter(same, tmp_path / "a", str(hub_model_dir))  # the base it was trained on: accepted
+    merge_base_adapter(same, tmp_path / "a", str(hub_model_dir))  # the base it was trained on: accepted
     other = load_model(model_config)
     with torch.no_grad():
         other.model.get_input_embeddings().weight[3, 0] += 1.0
     with pytest.raises(ArcError, match="another base model"):
-        merge_adapter(other, tmp_path / "a", str(hub_model_dir))
+        merge_base_adapter(other, tmp_path / "a", str(hub_model_dir))
     # Loaded in another float dtype, the same weights keep their digest.
     assert base_digest(load_model(replace(model_config, dtype="bfloat16")).model) == manifest["base_digest"]
 
@@ -182,10 +184,10 @@ def base_weights(model) -> dict:
 def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, hub_model_dir):
     import torch
 
-    from arcttt.config import SolveConfig, override
-    from arcttt.encode import encode
-    from arcttt.model import merge_adapter
-    from arcttt.pipeline import Engine, solve_task
+    from arcttt.core.config import SolveConfig, override
+    from arcttt.core.encode import encode
+    from arcttt.engine.adapters import merge_base_adapter
+    from arcttt.run.pipeline import Engine, solve_task
     from test_ttt import SWAP
 
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
@@ -198,7 +200,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     quantized = replace(load_model(cfg.model), quantize="4bit")
     before = base_weights(quantized.model)
     with pytest.raises(ArcError, match="will not merge"):
-        merge_adapter(quantized, tmp_path / "a", str(hub_model_dir))
+        merge_base_adapter(quantized, tmp_path / "a", str(hub_model_dir))
     unmerged = Engine(cfg, quantized)
     merged = Engine(cfg)
     ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids])
@@ -209,7 +211,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     stage1 = {k: v.clone() for k, v in unmerged.lm.model.state_dict().items() if ".stage1." in k}
     with torch.no_grad():
         fresh = unmerged.lm(ids)
-    outcome = solve_task(SWAP, unmerged, cfg, adapters_out=tmp_path / "ttt")
+    outcome = solve_task(SWAP, unmerged, cfg, task_adapters_out=tmp_path / "ttt")
     assert outcome.train.steps == 20
     after = unmerged.lm.model.state_dict()
     assert all(torch.equal(after[k], v) for k, v in stage1.items())  # stage 1 frozen
@@ -234,3 +236,37 @@ def test_resume_on_a_base_in_another_dtype_is_refused_before_loading(tmp_path, h
     other = replace(model_config, dtype="bfloat16")
     with pytest.raises(ArcError, match="base dtype/quantization"):
         pretrain(load_model(other), other, corpus, replace(CONFIG, steps=3), tmp_path / "a", resume=True)
+
+
+def test_a_stage1_config_round_trips_through_toml_and_refuses_bad_values(tmp_path):
+    from arcttt.core.config import load_pretrain_config, pretrain_to_toml
+
+    config = replace(CONFIG, lora=LoraConfig(rank=8, alpha=4, dropout=0.1))
+    path = tmp_path / "p.toml"
+    path.write_text(pretrain_to_toml(config))
+    assert load_pretrain_config(path) == config
+    path.write_text("steps = 10\n[lora]\nrank = 8\n")  # [lora] keys not given keep the stage-1 defaults
+    loaded = load_pretrain_config(path)
+    assert (loaded.steps, loaded.lora.rank, loaded.lora.alpha) == (10, 8, PretrainConfig().lora.alpha)
+    for bad, field in (("lr = 0.0", "lr"), ("warmup = 2.0", "warmup"), ("nonsense = 1", "nonsense")):
+        path.write_text(bad + "\n")
+        with pytest.raises(ArcError, match=field):
+            load_pretrain_config(path)
+
+
+def test_pretrain_reads_its_config_file_writes_the_effective_one_and_options_win(tmp_path, hub_model_dir):
+    from arcttt.core.config import load_pretrain_config
+
+    path = tmp_path / "stage1.toml"
+    path.write_text("steps = 2\nlr = 0.001\nmax_tokens = 256\nbatch_tokens = 96\nheld_out = 1\n[lora]\nrank = 4\nalpha = 16\n")
+    out = tmp_path / "a"
+    result = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
+                                      str(out), "--config", str(path), "--steps", "3", "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    effective = load_pretrain_config(out / "pretrain.config.toml")
+    assert (effective.steps, effective.lr, effective.lora.rank, effective.lora.alpha) == (3, 0.001, 4, 16)
+    assert json.loads(result.stdout)["steps"] == 3
+    again = CliRunner().invoke(app, ["pretrain", "--data", "data/sample", "--model", str(hub_model_dir), "--out",
+                                     str(tmp_path / "b"), "--config", str(path), "--rank", "2", "--device", "cpu"])
+    assert again.exit_code == 0, again.output
+    assert load_pretrain_config(tmp_path / "b" / "pretrain.config.toml").lora == LoraConfig(rank=2, alpha=4)

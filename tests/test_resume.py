@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from arcttt.cli import app
-from arcttt.config import override
-from arcttt.errors import ArcError
-from arcttt.pipeline import finished_count, read_log, sidecar, solve_all, state_path
-from arcttt.predictions import load_predictions
+from arcttt.core.config import override
+from arcttt.core.errors import ArcError
+from arcttt.core.predictions import load_predictions
+from arcttt.run.pipeline import finished_count, read_log, sidecar, solve_all, state_path
 from test_pipeline import CONFIG, TASKS, Interrupt, engine_factory
 
 
@@ -36,7 +36,7 @@ def test_a_resume_with_fewer_tasks_keeps_every_other_prediction(tmp_path):
 
 HOLD = """
 import sys, time
-from arcttt.durable import output_lock
+from arcttt.core.durable import output_lock
 with output_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)
@@ -97,7 +97,7 @@ def test_an_overwrite_killed_before_its_first_task_leaves_nothing_to_mix(tmp_pat
 
 
 def test_the_run_digest_covers_adapter_contents_and_version(tmp_path, monkeypatch):
-    import arcttt.provenance as provenance
+    import arcttt.run.provenance as provenance
 
     adapter = tmp_path / "stage1"
     adapter.mkdir()
@@ -125,18 +125,18 @@ def test_the_run_digest_covers_adapter_contents_and_version(tmp_path, monkeypatc
 
 
 def test_a_resume_after_the_saved_adapters_changed_is_refused(tmp_path):
-    import arcttt.provenance as provenance
+    import arcttt.run.provenance as provenance
 
     saved = tmp_path / "saved"
-    solve_all(TASKS[:1], CONFIG, tmp_path / "train.json", engine_factory(), adapters_out=saved)
+    solve_all(TASKS[:1], CONFIG, tmp_path / "train.json", engine_factory(), task_adapters_out=saved)
     out = tmp_path / "p.json"
     provenance.contents.cache_clear()
-    solve_all(TASKS[:1], CONFIG, out, engine_factory(), adapters_in=saved)
+    solve_all(TASKS[:1], CONFIG, out, engine_factory(), task_adapters_in=saved)
     assert json.loads(state_path(out).read_text())["contents"]["adapters"]
     (saved / "t0" / "adapter_model.safetensors").write_bytes(b"retrained")
     provenance.contents.cache_clear()
     with pytest.raises(ArcError, match="another config, model, adapter"):
-        solve_all(TASKS, CONFIG, out, engine_factory(), adapters_in=saved, resume=True)
+        solve_all(TASKS, CONFIG, out, engine_factory(), task_adapters_in=saved, resume=True)
 
 
 def test_bad_saved_adapters_fail_their_task_only(tmp_path):
@@ -146,7 +146,7 @@ def test_bad_saved_adapters_fail_their_task_only(tmp_path):
     (saved / "t1" / "adapter_config.json").write_text("{}")
     (saved / "t1" / "adapter_model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{trunc")
     out = tmp_path / "p.json"
-    solve_all(TASKS, CONFIG, out, engine_factory(), adapters_in=saved)
+    solve_all(TASKS, CONFIG, out, engine_factory(), task_adapters_in=saved)
     records = {r["task_id"]: r for r in read_log(sidecar(out, "log.jsonl"))}
     assert [records[t]["status"] for t in ("t0", "t1", "t2")] == ["failed", "failed", "ok"]
     assert "no adapter weights" in records["t0"]["error"]
@@ -154,19 +154,19 @@ def test_bad_saved_adapters_fail_their_task_only(tmp_path):
 
 
 def test_task_ids_never_escape_the_adapters_folder(tmp_path):
-    from arcttt.tasks import Task
+    from arcttt.core.tasks import Task
 
     evil = [Task(name, TASKS[0].train, TASKS[0].test) for name in ("..", "a/b", "/abs")]
     saved = tmp_path / "inside" / "saved"
     saved.mkdir(parents=True)
-    solve_all(evil, CONFIG, tmp_path / "inside" / "p.json", engine_factory(), adapters_out=saved)
+    solve_all(evil, CONFIG, tmp_path / "inside" / "p.json", engine_factory(), task_adapters_out=saved)
     assert len(list(saved.iterdir())) == 3 and all(p.parent == saved for p in saved.iterdir())
     assert sorted(p.name for p in (tmp_path / "inside").iterdir()) == [
         "p.config.toml", "p.json", "p.log.jsonl", "p.run.json", "saved"]
 
 
 def test_any_error_fails_only_its_task_but_a_bug_in_arcttt_stops_the_run(tmp_path, monkeypatch):
-    import arcttt.pipeline as pipeline
+    import arcttt.run.pipeline as pipeline
 
     real = pipeline.predict
 
@@ -218,7 +218,7 @@ def test_the_cli_exits_1_when_every_task_failed(tmp_path, hub_model_dir):
 
 
 def test_a_refused_shard_run_leaves_its_manifest_alone(tmp_path, hub_model_dir):
-    from arcttt.shard import manifest_path, shard_path
+    from arcttt.run.shard import manifest_path, shard_path
 
     folder = tmp_path / "tasks"
     folder.mkdir()
@@ -244,7 +244,7 @@ def test_a_refused_shard_run_leaves_its_manifest_alone(tmp_path, hub_model_dir):
 def test_rank_0_checks_out_before_the_group_starts(tmp_path, monkeypatch):
     from rich.console import Console
 
-    from arcttt.run import RunOptions, run
+    from arcttt.run.solve import RunOptions, run
 
     out = tmp_path / "p.json"
     out.write_text("{}")
@@ -282,9 +282,9 @@ def test_a_kill_while_writing_the_run_marker_leaves_a_folder_stage_1_still_owns(
 
 
 def test_a_kill_between_checkpoint_renames_resumes_from_the_last_checkpoint(tmp_path, hub_model_dir):
-    from arcttt.config import ModelConfig
-    from arcttt.model import load_model
-    from arcttt.pretrain import build_corpus, pretrain
+    from arcttt.core.config import ModelConfig
+    from arcttt.engine.model import load_model
+    from arcttt.run.pretrain import build_corpus, pretrain
     from test_pretrain import CONFIG as PRETRAIN, TRAIN, Stop
 
     corpus = build_corpus([("train", TRAIN)], [])

@@ -1,7 +1,7 @@
 import pytest
 
-from arcttt.predictions import load_predictions, write_predictions
-from arcttt.score import score
+from arcttt.core.predictions import load_predictions, write_predictions
+from arcttt.core.score import score
 
 G1, G2, G3 = ((1,),), ((2,),), ((3,),)
 SOLUTIONS = {"a": (G1, G2), "b": (G3,), "c": (G1,)}

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from arcttt.scoring import Found, Ranked, answer_rank, attempts, poe_score, ranked, to_score
-from arcttt.vote import Candidate
+from arcttt.core.scoring import Found, Ranked, answer_rank, attempts, poe_score, ranked, to_score
+from arcttt.core.vote import Candidate
 
 A, B, C, D = ((1,),), ((2,),), ((3,),), ((1, 1),)
 FALLBACK = ((0,),)

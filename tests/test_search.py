@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from arcttt.encode import END, Encoded
-from arcttt.infer import GridConstraint, generate, sample
-from arcttt.lm import LeanLM
+from arcttt.core.encode import END, Encoded
+from arcttt.engine.infer import GridConstraint, generate, sample
+from arcttt.engine.lm import LeanLM
 from test_lm import tiny_gemma
 
 CPU = torch.device("cpu")
@@ -116,8 +116,8 @@ def test_scores_from_the_cached_prompt_equal_fresh_teacher_forcing():
 
 
 def test_scoring_needs_kept_prompts_and_the_search_needs_the_lean_engine():
-    from arcttt.errors import ArcError
-    from arcttt.hf import HfLM
+    from arcttt.core.errors import ArcError
+    from arcttt.engine.hf import HfLM
 
     with pytest.raises(ArcError, match="lean engine"):
         sample(HfLM(tiny_gemma(), None), prompts(), CPU, max_new_tokens=5, min_prob=0.1)

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from arcttt.errors import ArcError
-from arcttt.predictions import write_predictions
-from arcttt.shard import Manifest, assign, merge, merge_files, parse_shard, task_cost, write_manifest
-from arcttt.tasks import Example, Task
+from arcttt.core.errors import ArcError
+from arcttt.core.predictions import write_predictions
+from arcttt.core.tasks import Example, Task
+from arcttt.run.shard import Manifest, assign, merge, merge_files, parse_shard, task_cost, write_manifest
 
 
 def task(task_id, side):
@@ -94,7 +94,7 @@ def write_shard(directory, name, manifest, predictions):
 def test_manifests_with_nonsense_are_refused(tmp_path, data, reason):
     import json
 
-    from arcttt.shard import manifest_path
+    from arcttt.run.shard import manifest_path
 
     path = write_shard(tmp_path, "s0", Manifest(0, 2, "d", ("a", "b"), ("a", "b", "c"), (1, 1)), {})
     manifest = json.loads(manifest_path(path).read_text())

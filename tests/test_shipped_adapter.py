@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from arcttt.contamination import task_grid_hashes, task_hashes
-from arcttt.model import ADAPTER_MANIFEST, EMBEDDED_ADAPTER
-from arcttt.tasks import load_source
+from arcttt.core.contamination import task_grid_hashes, task_hashes
+from arcttt.core.tasks import load_source
+from arcttt.engine.adapters import ADAPTER_MANIFEST, EMBEDDED_ADAPTER
 
 EVALUATION = ["arc-agi-1/evaluation", "arc-agi-2/evaluation", "kaggle-2024/evaluation", "kaggle-2025/evaluation",
               "arc-2019/evaluation"]

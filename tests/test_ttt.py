@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from arcttt.config import SolveConfig, override
-from arcttt.encode import encode
-from arcttt.model import weights_checksum
-from arcttt.pipeline import Engine, solve_task
-from arcttt.tasks import Example, Task
-from arcttt.ttt import masked_loss
+from arcttt.core.config import SolveConfig, override
+from arcttt.core.encode import encode
+from conftest import weights_checksum
+from arcttt.core.tasks import Example, Task
+from arcttt.engine.ttt import masked_loss
+from arcttt.run.pipeline import Engine, solve_task
 from conftest import tiny_loaded
 
 # A fixed colour swap (1 <-> 2) on single cells: learnable by LoRA on a tiny model in seconds.
@@ -61,10 +61,10 @@ def test_same_seed_same_output_and_another_seed_differs():
 
 
 def test_saved_adapters_reproduce_predictions_without_training(tmp_path):
-    trained = solve_task(SWAP, Engine(config(), tiny_loaded()), config(), adapters_out=tmp_path)
+    trained = solve_task(SWAP, Engine(config(), tiny_loaded()), config(), task_adapters_out=tmp_path)
     assert (tmp_path / "swap" / "adapter_model.safetensors").exists()
     engine = Engine(config(), tiny_loaded())
-    reused = solve_task(SWAP, engine, config(), adapters_in=tmp_path)
+    reused = solve_task(SWAP, engine, config(), task_adapters_in=tmp_path)
     assert reused.train.steps == 0 and reused.attempts == trained.attempts
 
 
@@ -105,7 +105,7 @@ def long_context_task():
 
 
 def test_training_sees_the_context_inference_sees_unless_told_otherwise():
-    from arcttt.pipeline import training_set
+    from arcttt.run.pipeline import training_set
 
     task = long_context_task()
     rng = lambda: np.random.default_rng(0)  # noqa: E731
@@ -125,8 +125,8 @@ def test_the_log_records_dropped_context_demonstrations():
 
 
 def test_answers_are_not_capped_below_the_largest_grid(monkeypatch):
-    from arcttt import infer
-    from arcttt.encode import MAX_ANSWER_TOKENS
+    from arcttt.core.encode import MAX_ANSWER_TOKENS
+    from arcttt.engine import infer
 
     seen = {}
 
@@ -149,9 +149,9 @@ def test_float16_training_scales_the_loss_and_learns_the_task():
 
 
 def test_a_float16_step_whose_gradients_overflow_is_skipped_not_applied():
-    from arcttt.pipeline import training_set
-    from arcttt.seeding import task_rng
-    from arcttt.ttt import train
+    from arcttt.core.seeding import task_rng
+    from arcttt.engine.ttt import train
+    from arcttt.run.pipeline import training_set
 
     cfg = config(1)
     engine = Engine(cfg, tiny_loaded(dtype=torch.float16))

@@ -1,4 +1,4 @@
-from arcttt.vote import Candidate, rank, vote
+from arcttt.core.vote import Candidate, rank, vote
 
 G1, G2, G3, G4 = ((1,),), ((2,),), ((3,),), ((4,),)
 FALLBACK = ((0,),)

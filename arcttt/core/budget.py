@@ -1,0 +1,127 @@
+"""A whole-run time budget (`solve --budget 2h`) shared among the tasks as they come.
+
+Before each task the scheduler grants it a share of the time left, in proportion to what it is
+expected to cost among the tasks still to come. Costs are learnt as the run goes: seconds =
+a + b x tokens, fitted (least squares, a, b >= 0) to the finished tasks, since what a task costs
+depends on the policy, the config and the machine (a fixed number of steps makes most of it a
+constant; decoding grows with the grids). Until the finished tasks span a factor of 2 in size, all
+tasks count alike. A task that finishes early leaves its time to the tasks after it.
+
+Training gets the grant less a reserve for inference, learnt the same way. What a task cannot
+cut short (its batch of views decodes to the end once started; a training step) is kept back as a
+margin: the largest overrun and the longest inference seen, so the run ends within the budget. When less than `MIN_GRANT`
+seconds would be left for a task, it gets its fallback attempts without running the model:
+every task still gets attempts.
+
+With `--resume` the budget covers the whole run: seconds that earlier invocations logged count as
+spent. Under sharding each process (rank or worker) has the budget for its own shard.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from arcttt.core.encode import grid_length
+from arcttt.core.tasks import Task
+
+MIN_GRANT = 1.0
+"""Seconds below which a task is not started (fallback attempts instead)."""
+
+def task_size(task: Task) -> float:
+    """Tokens of all the task's grids (demonstrations and test inputs)."""
+    grids = [g for e in task.train for g in (e.input, e.output)] + [e.input for e in task.test]
+    return float(sum(grid_length(g) for g in grids))
+
+
+MIN_SPREAD = 2.0
+"""The largest finished task must be this many times the smallest before cost may grow with size:
+a slope fitted to similar sizes would extrapolate wildly to large ones."""
+
+
+def fit_cost(sizes: list[float], seconds: list[float]) -> tuple[float, float]:
+    """(a, b) of seconds = a + b x size by least squares with a, b >= 0. Flat (the mean, 0) while
+    the sizes span less than `MIN_SPREAD` or the line would cross zero; (1, 0) with nothing."""
+    if not sizes:
+        return 1.0, 0.0
+    mean_size, mean_seconds = sum(sizes) / len(sizes), sum(seconds) / len(seconds)
+    flat = (max(mean_seconds, 1e-3), 0.0)
+    if min(sizes) <= 0 or max(sizes) < MIN_SPREAD * min(sizes):
+        return flat
+    spread = sum((x - mean_size) ** 2 for x in sizes)
+    slope = max(0.0, sum((x - mean_size) * (y - mean_seconds) for x, y in zip(sizes, seconds)) / spread)
+    intercept = mean_seconds - slope * mean_size
+    return flat if intercept <= 0 else (intercept, slope)
+
+
+@dataclass
+class Budget:
+    """Grants each pending task its share of the time left; see the module docstring."""
+
+    total: float
+    sizes: dict[str, float]
+    """Pending tasks' sizes; a task leaves this when it finishes."""
+    spent: float = 0.0
+    """Seconds spent before this invocation (earlier runs of a resumed run)."""
+    margin: float = 0.0
+    """Seconds kept back for a task's overrun of its grant; grows to the largest overrun seen."""
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=0.0, init=False)
+    history: list[tuple[float, float]] = field(default_factory=list, init=False)
+    """(size, seconds) of each task that ran without its grant cutting it short."""
+    inferences: list[tuple[float, float]] = field(default_factory=list, init=False)
+    """(size, inference seconds) of each task that ran: a grant does not cut inference short."""
+
+    def __post_init__(self):
+        self.started = self.clock()
+
+    def left(self) -> float:
+        """Seconds of the budget not yet used."""
+        return self.total - self.spent - (self.clock() - self.started)
+
+    def cost_model(self) -> tuple[float, float]:
+        """(a, b): a task of `size` tokens is expected to take a + b x size seconds."""
+        return fit_cost([size for size, _ in self.history], [seconds for _, seconds in self.history])
+
+    def grant(self, task_id: str) -> float:
+        """Seconds the task may take (0: none, give it fallback attempts). Nothing below
+        `MIN_GRANT` or below what the task's inference alone is expected to take: decoding a
+        batch of views cannot stop halfway, so such a grant would only overrun."""
+        a, b = self.cost_model()
+        pending = a * len(self.sizes) + b * sum(self.sizes.values())
+        share = (self.left() - self.margin) * (a + b * self.sizes[task_id]) / pending
+        return share if share >= max(MIN_GRANT, self.inference(task_id)) else 0.0
+
+    def inference(self, task_id: str) -> float:
+        """Seconds the task's inference is expected to take (0 before any task finished)."""
+        if not self.inferences:
+            return 0.0
+        a, b = fit_cost([h[0] for h in self.inferences], [h[1] for h in self.inferences])
+        return a + b * self.sizes[task_id]
+
+    def reserve(self, task_id: str, granted: float) -> float:
+        """Seconds of the grant to keep for inference: 1.5x what the finished tasks' inference
+        predicts for this size (a third of the grant before any finished), at most 90% of it."""
+        if not self.inferences:
+            return granted / 3
+        return min(1.5 * self.inference(task_id), 0.9 * granted)
+
+    def finished(self, task_id: str, granted: float, seconds: float, infer_seconds: float = 0.0,
+                 cut: bool = False) -> None:
+        """Record a task's end: it stops sharing; its overrun and its inference (which cannot be
+        cut) size the margin; if its grant did not `cut` it short, its seconds teach the cost
+        model (a cut task's seconds say what it was given, not what it needed)."""
+        size = self.sizes.pop(task_id, None)
+        if granted > 0:
+            self.margin = max(self.margin, seconds - granted, infer_seconds)
+            if size is not None:
+                self.inferences.append((size, infer_seconds))
+                if not cut:
+                    self.history.append((size, seconds))
+
+    @classmethod
+    def for_tasks(cls, total: float, tasks: list[Task], spent: float = 0.0,
+                  clock: Callable[[], float] = time.monotonic) -> Budget:
+        # A first margin before any overrun is known: 2% of the budget, at most a minute.
+        return cls(total, {t.id: task_size(t) for t in tasks}, spent, min(60.0, 0.02 * total), clock)

@@ -1,0 +1,64 @@
+"""What happened to a task: its training stats and its outcome, as the log records them.
+
+Plain data (no torch), so progress displays and log readers need not load the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from arcttt.core.predictions import Attempts
+from arcttt.core.scoring import Ranked, grid_digest
+
+
+@dataclass
+class TrainStats:
+    """What one task's training did."""
+
+    steps: int = 0
+    samples: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    stopped: str = ""
+    """Why training ended before its steps: "converged" or "deadline" (empty: it ran them all)."""
+
+
+LOGGED = 3  # candidates per test output whose digest, count and score the log keeps
+
+
+@dataclass
+class Outcome:
+    """What happened to one task; `error` is set (and attempts are fallbacks) if it failed."""
+
+    task_id: str
+    attempts: tuple[Attempts, ...]
+    seconds: float
+    samples: int = 0
+    dropped_train: int = 0  # context demonstrations left out of training samples to fit max_tokens
+    dropped_infer: int = 0  # ... and out of prompts
+    threads: int = 0  # torch threads the task ran with
+    train: TrainStats = field(default_factory=TrainStats)
+    candidates: int = 0
+    error: str | None = None
+    correct: list[bool] | None = None  # per test output: either attempt right (the ARC rule)
+    top_correct: list[bool] | None = None  # per test output: attempt 1 right
+    answer_rank: list[int | None] | None = None  # per test output: the right answer's rank among all found
+    search_cut: bool = False  # a deadline or the branch cap cut the search
+    ranked: list[list[Ranked]] = field(default_factory=list)  # per test input, best first
+    decision: dict = field(default_factory=dict)  # the adaptive policy's, or the budget's
+    neighbours: list[str] = field(default_factory=list)  # training tasks whose samples were added
+    granted: float | None = None  # seconds the run budget gave the task
+    budget_left: float | None = None  # seconds of the run budget left after the task
+
+    def record(self, digest: str) -> dict:
+        record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train", "ranked")}
+        record["top"] = [[{"grid": grid_digest(r.grid), "found": r.found, "score": round(r.score, 4)}
+                          for r in best[:LOGGED]] for best in self.ranked]
+        losses = self.train.losses
+        record.update(status="failed" if self.error else "ok", config_digest=digest, steps=self.train.steps,
+                      samples_trained=self.train.samples, tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
+                      train_stopped=self.train.stopped or None,
+                      loss_first=losses[0] if losses else None, loss_last=losses[-1] if losses else None,
+                      seconds=round(self.seconds, 2))
+        return record

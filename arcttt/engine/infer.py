@@ -1,0 +1,423 @@
+"""Prediction under augmented views: each view transforms the whole task, the model answers,
+the answers are mapped back through the view's inverse and go to the vote or the product of
+experts (`arcttt.core.scoring`).
+
+Decoding is constrained to well-formed grids: only cells, row ends and END can be produced, every
+row has the first row's width, at most 30 rows and 30 columns. So every finished answer decodes
+to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
+
+All prompts of a task (views x test inputs) decode in one batch: each group of equal length is
+prefilled without padding, then every row steps together; the task's LoRA is merged into a
+working copy of the weights first. Greedy decoding gives one answer per prompt; the depth-first
+search (`sample` with `min_prob`) also follows every branch that keeps an answer's probability
+at or above `min_prob`, in decoders forked from the prompt's cache; `Sampled.score` scores any
+answer under any prompt, teacher-forced on that cache.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from arcttt.core.augment import Transform
+from arcttt.core.config import InferConfig
+from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, SYMBOLS, Encoded, decode_grid, encode, grid_ids, grid_length
+from arcttt.core.errors import ArcError
+from arcttt.core.grids import MAX_SIDE
+from arcttt.core.scoring import Found, to_score
+from arcttt.core.tasks import Task
+from arcttt.core.vote import Candidate
+
+
+class GridConstraint:
+    """Per-row grammar state, as tensors: which tokens keep each row's answer a rectangular grid."""
+
+    def __init__(self, batch: int, device: torch.device | str = "cpu"):
+        zeros = torch.zeros(batch, dtype=torch.long, device=device)
+        self.rows, self.row_len, self.width = zeros.clone(), zeros.clone(), zeros.clone()
+        self.done = torch.zeros(batch, dtype=torch.bool, device=device)
+
+    def allowed(self) -> torch.Tensor:
+        """[batch, vocabulary] True where a token may come next."""
+        live, row_len, width = ~self.done, self.row_len, self.width
+        starting = row_len == 0
+        first_row = width == 0
+        digits = live & torch.where(starting, self.rows < MAX_SIDE,
+                                    torch.where(first_row, row_len < MAX_SIDE, row_len < width))
+        newline = live & ~starting & (first_row | (row_len >= width))
+        end = live & starting & (self.rows > 0)
+        allowed = torch.zeros((len(live), len(SYMBOLS)), dtype=torch.bool, device=live.device)
+        allowed[:, :10] = digits[:, None]
+        allowed[:, NL] = newline
+        allowed[:, END] = end
+        allowed[:, PAD] = self.done
+        return allowed
+
+    def update(self, tokens: torch.Tensor, where: torch.Tensor | None = None) -> None:
+        """Advance each row by its token (only the rows `where` is True, if given)."""
+        live = ~self.done if where is None else ~self.done & where
+        newline = live & (tokens == NL)
+        self.width = torch.where(newline & (self.width == 0), self.row_len, self.width)
+        self.rows = self.rows + newline.long()
+        self.row_len = torch.where(newline, 0, self.row_len + (live & (tokens < 10)).long())
+        self.done = self.done | (live & (tokens == END))
+
+
+def guess(draft: list[int], rows: int, row_len: int, width: int, count: int) -> list[int]:
+    """The next `count` tokens if the answer copies `draft` (a grid's ids) cell for cell from
+    where it is now (row `rows`, column `row_len`); END once the draft grid is used up."""
+    start = rows * (width + 1) + row_len if width else row_len
+    out = draft[start:start + count]
+    return out + [END] * (count - len(out))
+
+
+@dataclass
+class _Rows:
+    """The rows one decoder is answering: each row's answer so far, its log-probability under the
+    grid constraint, and where its answer starts (the position of its first answer token)."""
+
+    origin: list[int]  # the prompt each row answers
+    answers: list[list[int]]
+    logprob: torch.Tensor  # float64 [rows]
+    count: torch.Tensor  # answer tokens so far [rows]
+    base: torch.Tensor  # position of the first answer token [rows]
+    constraint: GridConstraint
+    drafts: list[list[int]] | None
+    branch: bool  # rows of a branch end (unanswered) once below the floor; the greedy roots never do
+
+    def __post_init__(self):
+        self.pruned = torch.zeros(len(self.origin), dtype=torch.bool, device=self.logprob.device)
+
+
+@dataclass(frozen=True)
+class _Branch:
+    row: int  # the row whose answer it leaves
+    index: int  # at this answer token
+    token: int  # for this token instead of the one the row chose
+    logprob: float  # of the answer so far, this token included
+
+
+@dataclass
+class _Search:
+    max_new: int
+    speculate: int
+    floor: float | None  # log(min_prob); None: greedy, no branches
+    batch_size: int
+    deadline: float | None
+    branches_left: int
+    found: list[list[tuple[list[int], float]]]
+    truncated: bool = False  # the deadline or the branch cap cut the search short
+
+    def room(self, emitted: int = 0) -> int:
+        """Cache slots a row needs after `emitted` answer tokens: the rest of the answer, plus
+        some for the holes rejected guesses leave."""
+        return self.max_new - emitted + (self.speculate - 1) * 64
+
+
+def _emit(rows: _Rows, scores: torch.Tensor, token: torch.Tensor, where: torch.Tensor, search: _Search,
+          branches: list[_Branch]) -> None:
+    """Rows `where` take `token`; with a floor, every other allowed token that keeps the answer's
+    probability at or above it becomes a branch, and branch rows that fall below it end."""
+    before = rows.logprob
+    chosen = scores.gather(1, token[:, None])[:, 0].double()
+    if search.floor is not None:
+        alternatives = where[:, None] & (before[:, None] + scores.double() >= search.floor)
+        alternatives[torch.arange(len(token), device=token.device), token] = False
+        # Each list read from the device at once: a GPU pays a synchronisation per read.
+        pairs = torch.nonzero(alternatives)
+        at, alt = pairs[:, 0], pairs[:, 1]
+        for row, index, other, logprob in zip(at.tolist(), rows.count[at].tolist(), alt.tolist(),
+                                              (before[at] + scores[at, alt].double()).tolist()):
+            branches.append(_Branch(row, index, other, logprob))
+    rows.logprob = before + torch.where(where, chosen, 0.0)
+    rows.constraint.update(token, where=where)
+    rows.count += where.long()
+    for answer, taken, emitted in zip(rows.answers, token.tolist(), where.tolist()):
+        if emitted:
+            answer.append(taken)
+    if search.floor is not None and rows.branch:
+        low = where & (rows.logprob < search.floor)
+        rows.constraint.done |= low
+        rows.pruned |= low
+
+
+def _advance(decoder, logits: torch.Tensor, rows: _Rows, search: _Search, branches: list[_Branch]) -> None:
+    """Greedy decoding of every row until it ends (END, the length cap, or below the floor).
+
+    With drafts and `speculate` k > 1, a step feeds the sure next token plus k - 1 guessed ones
+    and keeps each row's guesses up to the first one greedy decoding would not have chosen."""
+    batch, device = len(rows.origin), logits.device
+    constraint, max_new = rows.constraint, search.max_new
+    speculate = search.speculate if rows.drafts is not None and hasattr(decoder, "accept") else 1
+    k, rest = speculate, 0  # guesses per step; plain steps left before guessing again
+    while True:
+        live = ~constraint.done & (rows.count < max_new)
+        if not bool(live.any()):
+            return
+        scores = logits.masked_fill(~constraint.allowed(), float("-inf")).log_softmax(-1)
+        token = scores.argmax(-1)
+        _emit(rows, scores, token, live, search, branches)
+        going = ~constraint.done & (rows.count < max_new)
+        if not bool(going.any()):
+            return
+        emitted = int(rows.count[going].min())
+        if k > 1 and decoder.slot + k + (max_new - emitted) > decoder.slot_positions.shape[1]:
+            k, speculate = 1, 1  # out of room for holes: plain greedy from here
+        if k == 1:
+            logits = decoder.step(token)
+            rest = max(0, rest - 1)
+            k = speculate if rest == 0 else 1
+            continue
+        state = zip(constraint.rows.tolist(), constraint.row_len.tolist(), constraint.width.tolist())
+        guesses = torch.tensor([guess(rows.drafts[r], *st, k - 1) for r, st in enumerate(state)], device=device)
+        all_logits = decoder.step(torch.cat([token[:, None], guesses], dim=1))  # [batch, k, vocabulary]
+        kept = torch.ones(batch, dtype=torch.long, device=device)
+        chain = going.clone()
+        for j in range(k - 1):
+            scores = all_logits[:, j].masked_fill(~constraint.allowed(), float("-inf")).log_softmax(-1)
+            ok = chain & (scores.argmax(-1) == guesses[:, j])
+            if not bool(ok.any()):
+                break
+            _emit(rows, scores, guesses[:, j], ok, search, branches)
+            kept += ok.long()
+            chain &= ok & ~constraint.done & (rows.count < max_new)
+        decoder.accept(kept)
+        logits = all_logits[torch.arange(batch, device=device), kept - 1]
+        # Guesses that mostly fail cost more than they save: a few plain steps, then try again.
+        if float(kept[going].float().mean()) <= 1.5:
+            k, rest = 1, 4
+
+
+def _replayed(prefixes: list[list[int]], device) -> GridConstraint:
+    """The grammar state after each prefix."""
+    constraint = GridConstraint(len(prefixes), device)
+    lengths = torch.tensor([len(p) for p in prefixes], device=device)
+    for j in range(max(map(len, prefixes), default=0)):
+        tokens = torch.tensor([p[j] if j < len(p) else PAD for p in prefixes], device=device)
+        constraint.update(tokens, where=lengths > j)
+    return constraint
+
+
+def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> None:
+    """Decode the rows, keep their answers, then follow their branches, most probable first,
+    each batch of branches in a decoder forked from this one (the prompt's cache is copied)."""
+    branches: list[_Branch] = []
+    _advance(decoder, logits, rows, search, branches)
+    for row, answer in enumerate(rows.answers):
+        finished = bool(answer) and answer[-1] == END
+        if not rows.pruned[row] and (finished or not rows.branch):
+            search.found[rows.origin[row]].append((answer[:answer.index(END) + 1] if END in answer else answer,
+                                                   float(rows.logprob[row])))
+    branches.sort(key=lambda b: (-b.logprob, b.row, b.index, b.token))
+    for b in (b for b in branches if b.token == END):  # an answer already: nothing to decode
+        search.found[rows.origin[b.row]].append((rows.answers[b.row][:b.index] + [END], b.logprob))
+    pending = [b for b in branches if b.token != END]
+    for first in range(0, len(pending), search.batch_size):
+        late = search.deadline is not None and time.monotonic() > search.deadline
+        chunk = pending[first:first + min(search.batch_size, search.branches_left)]
+        if late or len(chunk) < min(search.batch_size, len(pending) - first):
+            search.truncated = True  # the cap or the deadline: the most probable branches went first
+        if late or not chunk:
+            return
+        search.branches_left -= len(chunk)
+        device = logits.device
+        source = torch.tensor([b.row for b in chunk], device=device)
+        index = torch.tensor([b.index for b in chunk], device=device)
+        child = decoder.fork(source, rows.base[source] + index, search.room(int(index.min())))
+        prefixes = [rows.answers[b.row][:b.index] + [b.token] for b in chunk]
+        child_rows = _Rows([rows.origin[b.row] for b in chunk], prefixes,
+                           torch.tensor([b.logprob for b in chunk], dtype=torch.float64, device=device), index + 1,
+                           rows.base[source], _replayed(prefixes, device),
+                           [rows.answers[b.row] for b in chunk], branch=True)  # the answer left is the best guess
+        _explore(child, child.step(torch.tensor([b.token for b in chunk], device=device)), child_rows, search)
+
+
+def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None,
+            search: _Search) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prefill the prompts and search from them (answers go to `search.found`); the prompts'
+    last logits and lengths, which scoring starts from."""
+    logits = decoder.prefill(prompts, search.room())
+    base = decoder.positions.clone()
+    count = len(prompts)
+    rows = _Rows(list(range(count)), [[] for _ in prompts], torch.zeros(count, dtype=torch.float64, device=logits.device),
+                 torch.zeros(count, dtype=torch.long, device=logits.device), base,
+                 GridConstraint(count, logits.device), drafts, branch=False)
+    _explore(decoder, logits, rows, search)  # steps the decoder; `logits` itself stays as it is
+    return logits, base
+
+
+@dataclass
+class _Root:
+    decoder: object
+    prompts: list[int]  # prompt index of each row
+    first_logits: torch.Tensor  # each prompt's logits for the first answer token
+    base: torch.Tensor  # each prompt's length
+
+
+@dataclass
+class Sampled:
+    """Every prompt's answers (ids through END, log-probability), the greedy one first, and the
+    decoders that hold the prompts' keys and values, to score other answers without a prefill."""
+
+    answers: list[list[tuple[list[int], float]]]
+    roots: list[_Root]
+    truncated: bool = False
+
+    @torch.inference_mode()
+    def score(self, requests: list[tuple[int, list[int]]], tokens_per_batch: int = 4096) -> list[float]:
+        """The constrained log-probability of each (prompt index, answer ids through END), teacher-forced
+        after that prompt's cached keys and values: all of an answer's tokens in one step."""
+        out = [0.0] * len(requests)
+        for root in self.roots:
+            row_of = {p: row for row, p in enumerate(root.prompts)}
+            order = sorted((j for j, (p, _) in enumerate(requests) if p in row_of),
+                           key=lambda j: (len(requests[j][1]), j))
+            first = 0
+            while first < len(order):
+                chunk = [order[first]]  # ascending lengths: the last one added is the longest
+                while (first + len(chunk) < len(order) and len(chunk) < len(root.prompts)  # a cache copy a row
+                       and (len(chunk) + 1) * len(requests[order[first + len(chunk)]][1]) <= tokens_per_batch):
+                    chunk.append(order[first + len(chunk)])
+                first += len(chunk)
+                longest = len(requests[chunk[-1]][1])
+                device = root.first_logits.device
+                rows = torch.tensor([row_of[requests[j][0]] for j in chunk], device=device)
+                ids = torch.full((len(chunk), longest), PAD, dtype=torch.long, device=device)
+                for r, j in enumerate(chunk):
+                    ids[r, :len(requests[j][1])] = torch.tensor(requests[j][1], device=device)
+                child = root.decoder.fork(rows, root.base[rows], longest)
+                logits = torch.cat([root.first_logits[rows][:, None], child.step(ids)[:, :-1]], dim=1)
+                lengths = torch.tensor([len(requests[j][1]) for j in chunk], device=device)
+                constraint = GridConstraint(len(chunk), device)
+                total = torch.zeros(len(chunk), dtype=torch.float64, device=device)
+                for t in range(longest):
+                    inside = lengths > t
+                    scores = logits[:, t].masked_fill(~constraint.allowed(), float("-inf")).log_softmax(-1)
+                    total += torch.where(inside, scores.gather(1, ids[:, t:t + 1])[:, 0].double(), 0.0)
+                    constraint.update(ids[:, t], where=inside)
+                for r, j in enumerate(chunk):
+                    out[j] = float(total[r])
+        return out
+
+
+@torch.inference_mode()
+def sample(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_size: int = 16,
+           max_new_tokens: int = MAX_ANSWER_TOKENS, merged: bool = True, drafts: list[list[int]] | None = None,
+           speculate: int = 1, min_prob: float | None = None, deadline: float | None = None,
+           max_branches: int = 256, keep: bool = False) -> Sampled:
+    """Every prompt's answers: the greedy one, and with `min_prob`, every other answer whose
+    probability under the grid constraint is at least `min_prob` (a depth-first search over the
+    token tree that follows each branch greedily, most probable branches first, batched).
+
+    Prompts decode `batch_size` at a time in the given order; the deadline (time.monotonic) is
+    checked before each batch and each batch of branches, `max_branches` caps the branches a
+    batch of prompts may follow: `truncated` tells when either cut the search short. With `keep`,
+    the decoders stay for `Sampled.score`."""
+    decoder = lm.decoder(merged=merged)
+    if (min_prob is not None or keep) and not hasattr(decoder, "fork"):
+        raise ArcError("the depth-first search and scoring need the lean engine (model.engine = auto or lean, "
+                       "with a Gemma 3, Llama or Qwen model)")
+    result = Sampled([[] for _ in prompts], [])
+    for start in range(0, len(prompts), batch_size):
+        if deadline is not None and time.monotonic() > deadline:
+            result.truncated = True
+            break
+        chunk = list(range(start, min(len(prompts), start + batch_size)))
+        if start > 0 and keep:  # a decoder of its own, over the same (merged) weights
+            decoder = type(decoder)(decoder.lm, decoder.layers, decoder.lora)
+        ids = [torch.tensor(prompts[i].ids, dtype=torch.long, device=device) for i in chunk]
+        search = _Search(max_new_tokens, speculate if drafts is not None else 1,
+                         math.log(min_prob) if min_prob else None, batch_size, deadline, max_branches,
+                         [[] for _ in chunk])
+        logits, base = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, search)
+        if keep:  # its answers lie past its prompts: scoring forks at `base`
+            result.roots.append(_Root(decoder, chunk, logits, base))
+        for i, found in zip(chunk, search.found):
+            result.answers[i] = found
+        result.truncated |= search.truncated
+    return result
+
+
+@torch.inference_mode()
+def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWER_TOKENS,
+           drafts: list[list[int]] | None = None, speculate: int = 1) -> list[tuple[list[int], float]]:
+    """Greedy answers (ids through END) of a batch of prompts and their log-probabilities under
+    the grid constraint (see `sample`); rows stop at END, the batch when every row has."""
+    search = _Search(max_new_tokens, speculate if drafts is not None else 1, None, len(prompts), None, 0,
+                     [[] for _ in prompts])
+    _search(decoder, prompts, drafts, search)
+    return [found[0] for found in search.found]
+
+
+def generate(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_size: int = 16,
+             max_new_tokens: int = MAX_ANSWER_TOKENS, merged: bool = True, drafts: list[list[int]] | None = None,
+             speculate: int = 1) -> list[tuple[list[int], float]]:
+    """Greedy constrained answers for prompts of any lengths, in the prompts' order.
+
+    Up to `batch_size` prompts decode together, similar lengths in the same batch; the task's
+    LoRA is merged into working weights once for all of them. `drafts` and `speculate`: see `decode`.
+    """
+    order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), i))
+    answers: list[tuple[list[int], float]] = [([], 0.0)] * len(prompts)
+    decoder = lm.decoder(merged=merged)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        ids = [torch.tensor(prompts[i].ids, dtype=torch.long, device=device) for i in chunk]
+        guesses = [drafts[i] for i in chunk] if drafts is not None else None
+        for i, answer in zip(chunk, decode(decoder, ids, max_new_tokens, guesses, speculate)):
+            answers[i] = answer
+    return answers
+
+
+def answer_reserve(task: Task, test_index: int) -> int:
+    """Tokens to keep free for the answer: the largest grid seen in the task, plus END."""
+    grids = [e.output for e in task.train] + [e.input for e in task.train] + [task.test[test_index].input]
+    return max(grid_length(g) for g in grids) + 1
+
+
+def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig) -> list[tuple[int, Transform, Encoded]]:
+    """(test index, view, prompt) for every test input under every view whose prompt fits."""
+    out = []
+    for view in views:
+        seen = view.apply_task(task)
+        for i in range(len(task.test)):
+            prompt = encode(seen.train, seen.test[i], max_tokens=config.max_tokens, with_answer=False,
+                            reserve=answer_reserve(task, i))
+            if prompt is not None:
+                out.append((i, view, prompt))
+    return out
+
+
+def predict(lm: nn.Module, task: Task, prompts: list[tuple[int, Transform, Encoded]], config: InferConfig,
+            device: torch.device, deadline: float | None = None) -> tuple[list[Found], bool]:
+    """Per test input, every answer that is a grid, from every view, mapped back to the task's
+    frame; with scoring = "poe", the distinct answers (at most `max_scored`) are also scored
+    under every view of their test input. Also: whether the deadline or a cap cut the search."""
+    drafts = [grid_ids(view.apply(task.test[i].input)) for i, view, _ in prompts]
+    poe = config.scoring == "poe"
+    sampled = sample(lm, [p for _, _, p in prompts], device, config.batch_size, drafts=drafts,
+                     speculate=config.speculate, min_prob=config.min_prob if config.sampler == "dfs" else None,
+                     deadline=deadline, max_branches=config.max_branches, keep=poe)
+    candidates: list[list[Candidate]] = [[] for _ in task.test]
+    for (i, view, _), answers in zip(prompts, sampled.answers):
+        for rank, (tokens, logprob) in enumerate(answers):
+            grid = decode_grid(tokens)
+            if grid is not None:
+                candidates[i].append(Candidate(view.invert(grid), view.key, logprob, greedy=rank == 0))
+    found = [Found(tuple(c)) for c in candidates]
+    if not poe:
+        return found, sampled.truncated
+    for i, answers in enumerate(found):
+        if deadline is not None and time.monotonic() > deadline:
+            return found, True  # test inputs left unscored rank in vote order
+        grids = to_score(answers, config.max_scored)
+        # Every decoded prompt of this test input is a scoring view (views a deadline cut are not).
+        views = [(p, view) for p, (j, view, _) in enumerate(prompts) if j == i and sampled.answers[p]]
+        requests = [(p, grid_ids(view.apply(g)) + [END]) for g in grids for p, view in views]
+        scores = iter(sampled.score(requests))
+        found[i] = Found(answers.candidates, {g: tuple(next(scores) for _ in views) for g in grids})
+    return found, sampled.truncated

@@ -1,0 +1,174 @@
+"""Test-time training: a fresh LoRA adapter per task, trained on the task's leave-one-out set.
+
+The engine (`arcttt.engine.lm.LeanLM`, or `arcttt.engine.hf.HfLM` for other models) keeps one adapter for the
+whole run; before each task it goes back to the same fresh initialisation (B = 0, so the model
+starts as the base model), and the base weights are never written, so no task leaks into the next.
+
+A step trains on a batch of up to `batch_tokens` tokens (padding included): samples of similar
+length share a batch, right-padded, so the per-op cost of a step is paid for thousands of tokens
+instead of one sample's few hundred.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from arcttt.core.config import TrainConfig
+from arcttt.core.encode import PAD, Encoded
+from arcttt.core.outcome import TrainStats
+
+
+def token_batches(lengths: list[int], batch_tokens: int, rng: np.random.Generator,
+                  max_rows: int = 0) -> list[list[int]]:
+    """One epoch of batches: every sample once, similar lengths together, rows x longest <= batch_tokens.
+
+    A sample longer than `batch_tokens` gets a batch of its own. Ties in length are broken by a
+    shuffle and the batches come in a random order, both from `rng`.
+    """
+    order = sorted(rng.permutation(len(lengths)).tolist(), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        # Sorted ascending, so the newest sample is the longest of its batch.
+        if current and ((len(current) + 1) * lengths[i] > batch_tokens or (max_rows and len(current) >= max_rows)):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def collate(samples: list[Encoded], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and the loss mask (True where a position is a target)."""
+    width = max(len(s) for s in samples)
+    ids = torch.full((len(samples), width), PAD, dtype=torch.long)
+    targets = torch.zeros((len(samples), width), dtype=torch.bool)
+    for row, sample in enumerate(samples):
+        ids[row, :len(sample)] = torch.tensor(sample.ids)
+        targets[row, :len(sample)] = torch.tensor(sample.mask)
+    return ids.to(device), targets.to(device)
+
+
+def masked_loss(logits: torch.Tensor, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the target positions of the whole batch (position t predicts t + 1)."""
+    logits = logits[:, :-1].float()
+    labels = ids[:, 1:]
+    weights = targets[:, 1:].float()
+    losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), reduction="none")
+    return (losses * weights.reshape(-1)).sum() / weights.sum().clamp(min=1)
+
+
+def epoch_steps(lengths: list[int], config: TrainConfig) -> int:
+    """Batches in one pass over samples of these lengths."""
+    return len(token_batches(lengths, config.batch_tokens, np.random.default_rng(0), config.batch_size))
+
+
+def total_steps(lengths: list[int], config: TrainConfig) -> int:
+    if config.steps > 0:
+        return config.steps
+    return max(1, math.ceil(config.epochs * epoch_steps(lengths, config)))
+
+
+def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, device: torch.device) -> float | None:
+    """Target-token-weighted mean loss of `lm` on `samples`, without training."""
+    if not samples:
+        return None
+    from arcttt.engine.lm import evaluating
+
+    total, weight = 0.0, 0
+    with evaluating(lm):
+        for batch in token_batches([len(s) for s in samples], batch_tokens, np.random.default_rng(0)):
+            ids, targets = collate([samples[i] for i in batch], device)
+            count = int(targets[:, 1:].sum())
+            total += float(masked_loss(lm(ids), ids, targets)) * count
+            weight += count
+    return total / max(weight, 1)
+
+
+def make_optimizer(params: list[nn.Parameter], lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """AdamW, fused where this torch has a fused kernel for the device (CPU included), else foreach."""
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+
+
+class Stepper:
+    """One optimizer step from a loss: backward, clip the gradient norm to 1, AdamW, zero grads.
+
+    In float16 the loss is scaled first (float16 gradients underflow unscaled) and a step whose
+    gradients overflowed is skipped with a smaller scale; bfloat16 and float32 need neither.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, params: list[nn.Parameter], device: torch.device,
+                 dtype: torch.dtype):
+        self.optimizer, self.params = optimizer, params
+        # A fresh scale per task, started low: at the default 65536 a task's first steps overflow
+        # and are skipped while its short schedule runs on.
+        self.scaler = torch.amp.GradScaler(device.type, init_scale=2.0**10, enabled=dtype == torch.float16)
+
+    def __call__(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0, foreach=True)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+
+
+CHECK_EVERY = 8
+"""Steps between convergence checks (each reads the losses from the device once)."""
+
+
+def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
+          device: torch.device, deadline: float | None = None, converged: float | None = None) -> TrainStats:
+    """Train `lm`'s adapter on `samples`: token-budget batches, AdamW, warm-up then cosine decay.
+
+    With `converged`, training ends early once the mean loss of the last `CHECK_EVERY` steps is
+    at most that."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    stats = TrainStats()
+    if not samples:
+        return stats
+    params = lm.trainable()
+    optimizer = make_optimizer(params, config.lr, config.weight_decay)
+    step = Stepper(optimizer, params, device, lm.dtype)
+    lengths = [len(s) for s in samples]
+    n_steps = total_steps(lengths, config)
+    schedule = get_cosine_schedule_with_warmup(optimizer, round(config.warmup * n_steps), n_steps)
+    start = time.monotonic()
+    batches: list[list[int]] = []
+    losses: list[torch.Tensor] = []  # read once at the end: no host sync inside a step
+    lm.train()
+    try:
+        for _ in range(n_steps):
+            if not batches:
+                batches = token_batches(lengths, config.batch_tokens, rng, config.batch_size)
+            batch = [samples[i] for i in batches.pop()]
+            ids, targets = collate(batch, device)
+            loss = masked_loss(lm(ids, checkpoint=config.gradient_checkpointing), ids, targets)
+            step(loss)
+            schedule.step()
+            stats.steps += 1
+            stats.samples += len(batch)
+            stats.tokens += sum(len(s) for s in batch)
+            losses.append(loss.detach())
+            if deadline is not None and time.monotonic() > deadline and stats.steps < n_steps:
+                stats.stopped = "deadline"
+                break
+            if (converged is not None and stats.steps % CHECK_EVERY == 0 and stats.steps < n_steps
+                    and float(torch.stack(losses[-CHECK_EVERY:]).mean()) <= converged):
+                stats.stopped = "converged"
+                break
+    finally:
+        lm.eval()
+        stats.losses = torch.stack(losses).float().tolist() if losses else []
+        stats.seconds = time.monotonic() - start
+    return stats

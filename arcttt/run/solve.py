@@ -1,0 +1,161 @@
+"""A whole `arcttt solve` run: one process, one `--shard I/N`, or one rank of a torchrun group.
+
+Under torchrun each rank takes its balanced share of the tasks on its own device, writes its own
+shard file (so `--resume` works per shard after any rank died), and at the end rank 0 receives
+every shard and writes the merged predictions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rich.console import Console
+
+from arcttt.core.config import SolveConfig
+from arcttt.core.contamination import overlap
+from arcttt.core.durable import output_lock, remove_stale_temps, write_json_atomic
+from arcttt.core.errors import ArcError
+from arcttt.core.predictions import Predictions, load_predictions, write_predictions
+from arcttt.core.tasks import Task
+from arcttt.engine.adapters import read_base_adapter_manifest, resolve_base_adapter
+from arcttt.engine.threads import ThreadPolicy
+from arcttt.run import distributed
+from arcttt.run.pipeline import (Engine, check_output, finished_count, in_order, sidecar, solve_all, state_path,
+                                 write_effective_config)
+from arcttt.run.progress import Reporter
+from arcttt.run.provenance import contents, run_digest
+from arcttt.run.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out: Path
+    resume: bool = False
+    overwrite: bool = False
+    task_adapters_in: Path | None = None
+    task_adapters_out: Path | None = None
+    shard: str | None = None  # "I/N"
+    threads: int | None = None  # torch threads; None: the cores other processes leave free, per task
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What this process wrote: `tasks` are the ones its `predictions` cover."""
+
+    out: Path
+    tasks: list[Task]
+    predictions: Predictions
+    failed: tuple[str, ...] = ()  # tasks that failed in this invocation (every rank's, on rank 0)
+
+
+def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Console) -> RunResult | None:
+    """Solve this process's share of `tasks`; None on torchrun ranks other than 0."""
+    rank = distributed.from_env()
+    if rank is not None and options.shard is not None:
+        raise ArcError("--shard and torchrun both split the tasks: use one of them")
+    index, count = (rank.rank, rank.world) if rank is not None else (
+        parse_shard(options.shard) if options.shard else (None, None))
+    engine_config = config
+    if rank is not None and config.model.device == "auto":
+        # The device is this rank's business; the config (and its digest) stays the group's.
+        engine_config = replace(config, model=replace(config.model, device=rank.device))
+    digest = run_digest(config, options.task_adapters_in)
+    if rank is not None and rank.rank == 0:
+        prepare_merged(options.out, digest, options)  # refused before any rank starts work
+    target, mine, manifest = options.out, tasks, None
+    if index is not None:
+        owned = set(assign(tasks, count)[index])
+        mine = [task for task in tasks if task.id in owned]
+        target = shard_path(options.out, index, count)
+        manifest = Manifest(index, count, digest, tuple(t.id for t in mine), tuple(t.id for t in tasks),
+                            tuple(len(t.test) for t in mine))
+        prepare_shard(target, manifest, options)
+    warn_if_seen(mine, config, log)
+    if rank is not None:
+        distributed.start(rank)
+    prefix = f"rank {rank.rank}: " if rank is not None and rank.rank > 0 else ""
+    log.print(f"arcttt: {prefix}solving {len(mine)} of {len(tasks)} task(s) with {config.model.name} "
+              f"({'TTT' if config.ttt else 'in-context only'}), config digest {config.digest}", markup=False)
+    with_adapter = config.ttt or options.task_adapters_in is not None
+    overall = None
+    if rank is not None and rank.rank == 0:
+        logs = [sidecar(shard_path(options.out, i, rank.world), "log.jsonl") for i in range(rank.world)]
+        overall = lambda: sum(finished_count(path) for path in logs)  # noqa: E731
+    failed: list[str] = []
+
+    def done(outcome) -> None:
+        if outcome.error:
+            failed.append(outcome.task_id)
+        reporter.done(outcome)
+
+    with Reporter(len(mine), log, live=rank is None or rank.rank == 0, prefix=prefix, overall=overall,
+                  overall_total=len(tasks)) as reporter:
+        predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=with_adapter),
+                                options.resume, options.overwrite, options.task_adapters_in, options.task_adapters_out,
+                                reporter.start, done, ThreadPolicy(options.threads), tasks)
+    if rank is None:
+        return RunResult(target, mine, predictions, tuple(failed))
+    gathered = distributed.gather_to_zero((str(target), manifest, predictions, failed))
+    distributed.stop()
+    if rank.rank != 0:
+        return None
+    merged = merge([entry[:3] for entry in gathered])
+    with output_lock(options.out):
+        # Tasks of earlier runs with this digest stay (prepare_merged checked the digest).
+        kept = load_predictions(options.out) if options.resume and options.out.exists() else {}
+        # The run state first: a kill between the two writes must leave predictions that resume.
+        write_json_atomic(state_path(options.out), {"format": 1, "digest": digest, "predictions": options.out.name,
+                                                    "contents": contents(config, options.task_adapters_in)}, indent=1)
+        write_effective_config(options.out, config, digest)
+        write_predictions(options.out, in_order({**kept, **merged}, [t.id for t in tasks]))
+    return RunResult(options.out, tasks, merged, tuple(t for entry in gathered for t in entry[3]))
+
+
+def prepare_shard(target: Path, manifest: Manifest, options: RunOptions) -> None:
+    """Check first, then write the shard's manifest (atomically): a refused run changes nothing."""
+    with output_lock(target):
+        check_output(target, options.resume, options.overwrite)
+        if options.resume and manifest_path(target).exists():
+            earlier = read_manifest(target)
+            if (earlier.shard, earlier.of, earlier.config_digest, earlier.all_tasks) != (
+                    manifest.shard, manifest.of, manifest.config_digest, manifest.all_tasks):
+                raise ArcError(f"was written as shard {earlier.shard}/{earlier.of} of another run (digest "
+                               f"{earlier.config_digest}, {len(earlier.all_tasks)} tasks); resume with the same "
+                               "tasks, config and split, or use another --out", source=str(target))
+        write_manifest(target, manifest)
+
+
+def prepare_merged(out: Path, digest: str, options: RunOptions) -> None:
+    """Under torchrun, rank 0 writes `out` at the end: hold it to the rules of any output now."""
+    with output_lock(out):
+        check_output(out, options.resume, options.overwrite)
+        state = state_path(out)
+        for path in (out, state, sidecar(out, "config.toml")):
+            remove_stale_temps(path)  # a rank 0 killed while writing them left these
+        if options.resume and out.exists():
+            try:
+                recorded = json.loads(state.read_text(encoding="utf-8")).get("digest")
+            except (OSError, ValueError, AttributeError):
+                recorded = None
+            if recorded != digest:
+                raise ArcError(f"was written by another run or its run state {state.name} is missing (digest "
+                               f"{recorded}, now {digest}); use --overwrite or another --out", source=str(out))
+        elif options.overwrite:
+            for path in (out, state):
+                path.unlink(missing_ok=True)
+
+
+def warn_if_seen(tasks: list[Task], config: SolveConfig, log: Console) -> None:
+    """Say loudly when the stage-1 adapter was trained on a task about to be evaluated."""
+    path = resolve_base_adapter(config.model)
+    if path is None:
+        return
+    manifest = read_base_adapter_manifest(path)
+    seen = overlap(set(manifest.get("trained_tasks", [])), set(manifest.get("trained_pair_hashes", [])), tasks,
+                   set(manifest.get("trained_grid_hashes", [])))
+    if seen:
+        log.print(f"WARNING: the stage-1 adapter {path} was trained on {len(seen)} of the {len(tasks)} task(s) "
+                  f"being solved ({', '.join(seen[:10])}{' ...' if len(seen) > 10 else ''}): "
+                  "their scores are not a measure of generalisation", style="bold red", markup=False)
