@@ -28,4 +28,4 @@ def test_embedded_model_solves_end_to_end(tmp_path):
     assert record["status"] == "ok" and record["steps"] == 12
     assert record["loss_last"] < record["loss_first"]
     # And the outcome, not only the loss of two different samples: the shipped model learns the task.
-    assert record["correct"] == [True] and attempts[0] == load_source("data/sample").by_id()["00576224"].solutions[0]
+    assert record["correct"] == [True] and load_source("data/sample").by_id()["00576224"].solutions[0] in attempts
