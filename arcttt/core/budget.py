@@ -29,6 +29,7 @@ from arcttt.core.tasks import Task
 MIN_GRANT = 1.0
 """Seconds below which a task is not started (fallback attempts instead)."""
 
+
 def task_size(task: Task) -> float:
     """Tokens of all the task's grids (demonstrations and test inputs)."""
     grids = [g for e in task.train for g in (e.input, e.output)] + [e.input for e in task.test]
@@ -53,6 +54,11 @@ def fit_cost(sizes: list[float], seconds: list[float]) -> tuple[float, float]:
     slope = max(0.0, sum((x - mean_size) * (y - mean_seconds) for x, y in zip(sizes, seconds)) / spread)
     intercept = mean_seconds - slope * mean_size
     return flat if intercept <= 0 else (intercept, slope)
+
+
+def fit_pairs(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+    """`fit_cost` over (size, seconds) pairs."""
+    return fit_cost([size for size, _ in pairs], [seconds for _, seconds in pairs])
 
 
 @dataclass
@@ -82,7 +88,7 @@ class Budget:
 
     def cost_model(self) -> tuple[float, float]:
         """(a, b): a task of `size` tokens is expected to take a + b x size seconds."""
-        return fit_cost([size for size, _ in self.history], [seconds for _, seconds in self.history])
+        return fit_pairs(self.history)
 
     def grant(self, task_id: str) -> float:
         """Seconds the task may take (0: none, give it fallback attempts). Nothing below
@@ -97,7 +103,7 @@ class Budget:
         """Seconds the task's inference is expected to take (0 before any task finished)."""
         if not self.inferences:
             return 0.0
-        a, b = fit_cost([h[0] for h in self.inferences], [h[1] for h in self.inferences])
+        a, b = fit_pairs(self.inferences)
         return a + b * self.sizes[task_id]
 
     def reserve(self, task_id: str, granted: float) -> float:

@@ -1,6 +1,8 @@
-"""The one domain error type of arcttt."""
+"""The one domain error type of arcttt, and the one way a library module tells the user something."""
 
 from __future__ import annotations
+
+import sys
 
 
 class ArcError(Exception):
@@ -29,3 +31,8 @@ def printable(text: str) -> str:
     """`text` with control characters and undecodable bytes as escapes: safe to show on a terminal."""
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return "".join(c if 32 <= ord(c) < 127 or ord(c) >= 160 else c.encode("unicode_escape").decode() for c in text)
+
+
+def notice(message: str) -> None:
+    """One line for the user on stderr (stdout is for results), shown at once."""
+    print(message, file=sys.stderr, flush=True)

