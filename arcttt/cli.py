@@ -113,78 +113,232 @@ def show(
     console.print(task_view(found, attempts))
 
 
+class UsageError(typer.BadParameter):
+    """A usage error (exit 2) whose message names the flags itself, shown as it is."""
+
+    def format_message(self) -> str:
+        return self.message
+
+
+# --- solve: options overlaid on the config ------------------------------------------------------
+
+# Solve options that set a config field: parameter -> field ("section.key"). `--help` shows the
+# built-in default of the field; a value given on the command line overrides the --config file.
+KNOBS = {
+    "model": "model.name", "seed": "seed", "device": "model.device", "dtype": "model.dtype",
+    "quantize": "model.quantize", "trust_remote_code": "model.trust_remote_code", "stage1": "model.adapter",
+    "steps": "train.steps", "epochs": "train.epochs", "lr": "train.lr", "rank": "lora.rank",
+    "neighbours": "train.neighbours", "views": "infer.views", "sampler": "infer.sampler",
+    "min_prob": "infer.min_prob", "scoring": "infer.scoring", "ttt": "ttt", "policy": "policy",
+    "train_budget": "train_budget", "infer_budget": "infer_budget", "task_budget": "task_budget", "budget": "budget",
+    "expert": "expert", "program_time": "programs.time_limit",
+}
+# Flags renamed in 0.x: old spelling (hidden, still accepted with a notice) -> new parameter.
+RENAMED_FLAGS = {"adapter": "stage1", "no_adapter": "no_stage1", "adapters": "task_adapters_in",
+                 "save_adapters": "task_adapters_out", "time_budget": "train_budget"}
+TRAINING_FLAGS = ("steps", "epochs", "lr", "rank", "policy", "neighbours", "train_budget")  # inert without TTT
+MODEL_FLAGS = ("model", "device", "dtype", "quantize", "steps", "epochs", "lr", "rank", "views", "sampler", "min_prob",
+               "scoring", "ttt", "train_budget", "infer_budget", "neighbours", "stage1", "no_stage1",
+               "task_adapters_in", "task_adapters_out", "trust_remote_code", "threads")  # inert without the model
+
+
+def config_default(path: str) -> str:
+    """The built-in default of config field `path` ("train.steps"), as `--help` shows it."""
+    from arcttt.core.config import SolveConfig
+
+    value = SolveConfig()
+    for part in path.split("."):
+        value = getattr(value, part)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "none"
+
+
+def with_default(help: str, default: str) -> str:
+    """Help text ending in the default as `--help` shows it (for options whose own default is None,
+    which typer would not show). The bracket is escaped: Rich would read it as markup."""
+    return f"{help} \\[default: {default}]"
+
+
+def knob(parameter: str, help: str, *declarations: str, **options) -> typer.models.OptionInfo:
+    """An option overriding config field `KNOBS[parameter]`, showing that field's default."""
+    return typer.Option(*declarations, help=with_default(help, config_default(KNOBS[parameter])), **options)
+
+
+def duration(text: str) -> float:
+    """Seconds of a duration option: "90s", "5m", "2h", "1h30m" or plain seconds."""
+    from arcttt.core.config import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ArcError as exc:
+        raise typer.BadParameter(exc.reason) from None
+
+
+def flag(ctx: typer.Context, parameter: str) -> str:
+    """How the user spells a parameter: its first option name (`--min-prob`)."""
+    option = next(p for p in ctx.command.params if p.name == parameter)
+    return option.opts[0] if parameter != "ttt" else "--no-ttt"
+
+
+def given(ctx: typer.Context) -> set[str]:
+    """Parameters set on the command line (or by environment), not left at their defaults."""
+    sources = {name: ctx.get_parameter_source(name) for name in ctx.params}
+    return {name for name, source in sources.items() if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")}
+
+
+def new_spellings(ctx: typer.Context, values: dict) -> dict:
+    """`values` with each renamed flag's old spelling folded into the new one (noted on stderr)."""
+    from arcttt.core.errors import notice
+
+    values, chosen = dict(values), given(ctx)
+    for old, new in RENAMED_FLAGS.items():
+        if old not in chosen:
+            continue
+        if new in chosen:
+            raise UsageError(f"{flag(ctx, old)} is the old spelling of {flag(ctx, new)}: give only {flag(ctx, new)}")
+        notice(f"arcttt: {flag(ctx, old)} is deprecated, use {flag(ctx, new)} (the old spelling goes in the next release)")
+        values[new] = values[old]
+        chosen.add(new)
+    return values
+
+
+def check_combinations(ctx: typer.Context, chosen: set[str], config) -> None:
+    """Refuse options that contradict each other or do nothing with the effective config (exit 2)."""
+    def names(*parameters: str) -> list[str]:
+        return [flag(ctx, p) for p in parameters]
+
+    if {"stage1", "no_stage1"} <= chosen:
+        raise UsageError("{} and {} contradict each other: give one".format(*names("stage1", "no_stage1")))
+    if {"resume", "overwrite"} <= chosen:
+        raise UsageError("{} and {} contradict each other: continue the run or start over".format(
+            *names("resume", "overwrite")))
+    if config.expert == "program":
+        where = "" if "expert" in chosen else " (expert = \"program\" in --config)"
+        for parameter in MODEL_FLAGS:
+            if parameter in chosen:
+                raise UsageError(f"{flag(ctx, parameter)} has no effect with --expert program{where}: no model runs")
+    if "program_time" in chosen and config.expert == "ttt":
+        raise UsageError("--program-time has no effect with --expert ttt (no program search runs)")
+    if not config.ttt:
+        where = "" if "ttt" in chosen else " (ttt = false in --config)"
+        for parameter in TRAINING_FLAGS:
+            if parameter in chosen:
+                raise UsageError(f"{flag(ctx, parameter)} has no effect with --no-ttt{where}")
+    if "epochs" in chosen and config.train.steps != 0:
+        raise UsageError(f"--epochs applies only with --steps 0 (steps is {config.train.steps})")
+    if "min_prob" in chosen and config.infer.sampler != "dfs":
+        raise UsageError(f"--min-prob applies only with --sampler dfs (sampler is {config.infer.sampler})")
+    if "workers" in chosen and ctx.params["workers"] > 1 and "shard" in chosen:
+        raise UsageError("--workers splits the tasks itself: give --workers or --shard, not both")
+    if "shard" in chosen:
+        from arcttt.run.shard import parse_shard
+
+        try:
+            parse_shard(ctx.params["shard"])
+        except ArcError as exc:
+            raise UsageError(exc.reason) from None
+
+
+def solve_config(ctx: typer.Context, config_file: Path | None, values: dict):
+    """The effective config: the defaults, --config on top, then the options given."""
+    from arcttt.core.config import load_config, override
+
+    changes = {KNOBS[name].replace(".", "__"): value for name, value in values.items() if name in KNOBS}
+    if values["no_stage1"]:
+        changes["model__adapter"] = ""
+    config = load_config(config_file)
+    try:
+        return override(config, **changes)
+    except ArcError as exc:  # the file was valid on its own: an option is out of range
+        parameter = next((name for name, path in KNOBS.items() if path == exc.field and values.get(name) is not None), None)
+        raise UsageError(f"{flag(ctx, parameter) if parameter else exc.field}: {exc.reason}") from None
+
+
+DURATION_HELP = " Takes 90s, 5m, 2h, 1h30m or seconds."
+
+
 @app.command()
 def solve(
-    source: Annotated[str, typer.Argument(help="Tasks: a folder, a task file, a Kaggle challenges file or a dataset name.")],
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Tasks: a folder, a task file, a Kaggle challenges file or a dataset name.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Predictions file (Kaggle format).")] = Path("predictions.json"),
-    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any knob (see configs/).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="'embedded', a Hugging Face model id or a local folder.")] = None,
-    solutions: Annotated[Optional[Path], typer.Option(help="Kaggle solutions file for a challenges file.")] = None,
-    tasks: Annotated[Optional[str], typer.Option("--tasks", help="Task ids to solve: a,b,c or @FILE (one id a line).")] = None,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Solve only the first N tasks.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of every random choice.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N.")] = None,
-    dtype: Annotated[Optional[str], typer.Option(help="auto, bfloat16, float16, float32.")] = None,
-    quantize: Annotated[Optional[str], typer.Option(help="auto (none on the CPU; 4bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = None,
-    steps: Annotated[Optional[int], typer.Option(min=0, help="Training steps per task (0: use --epochs).")] = None,
-    epochs: Annotated[Optional[float], typer.Option(help="Passes over the leave-one-out set when --steps is 0.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.")] = None,
-    rank: Annotated[Optional[int], typer.Option(min=1, help="LoRA rank.")] = None,
-    views: Annotated[Optional[int], typer.Option(min=1, help="Augmented views per test input.")] = None,
-    sampler: Annotated[Optional[str], typer.Option(help="greedy (one answer per view) or dfs (every answer above --min-prob).")] = None,
-    min_prob: Annotated[Optional[float], typer.Option(help="DFS threshold on an answer's probability.")] = None,
-    scoring: Annotated[Optional[str], typer.Option(help="vote (counts across views) or poe (product of experts over the views).")] = None,
-    ttt: Annotated[Optional[bool], typer.Option("--ttt/--no-ttt", help="--no-ttt: in-context learning only.")] = None,
-    time_budget: Annotated[Optional[float], typer.Option(help="Seconds of training per task (0: no limit).")] = None,
-    infer_budget: Annotated[Optional[float], typer.Option(help="Seconds of inference per task (0: no limit).")] = None,
-    task_budget: Annotated[Optional[float], typer.Option(help="Seconds per task in all; over it, the attempts so far (0: no limit).")] = None,
-    budget: Annotated[Optional[str], typer.Option(help="Time for the whole run (per process): 2h, 90m, 1h30m, 45s or seconds; each task gets a share of what is left.")] = None,
-    policy: Annotated[Optional[str], typer.Option(help="fixed (train.steps for every task) or adaptive (skip TTT when in-context suffices, stop when converged).")] = None,
-    neighbours: Annotated[Optional[int], typer.Option(min=0, help="Also train on samples of the K most similar training tasks (0: off).")] = None,
-    trust_remote_code: Annotated[Optional[bool], typer.Option("--trust-remote-code", help="Run code shipped with a hub model.")] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help=with_default("TOML file with any knob (see configs/); options given override it.", "none: the defaults shown here"))] = None,
+    model: Annotated[Optional[str], knob("model", "'embedded', a Hugging Face model id or a local folder.")] = None,
+    solutions: Annotated[Optional[Path], typer.Option(help=with_default("Kaggle solutions file for a challenges file.", "none"))] = None,
+    tasks: Annotated[Optional[str], typer.Option("--tasks", metavar="IDS", help=with_default("Task ids to solve: a,b,c or @FILE (one id a line).", "all"))] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help=with_default("Solve only the first N tasks.", "no limit"))] = None,
+    seed: Annotated[Optional[int], knob("seed", "Seed of every random choice.")] = None,
+    device: Annotated[Optional[str], knob("device", "auto, cpu, cuda, cuda:N.")] = None,
+    dtype: Annotated[Optional[str], knob("dtype", "auto, bfloat16, float16, float32.")] = None,
+    quantize: Annotated[Optional[str], knob("quantize", "auto (none on the CPU; 4bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = None,
+    steps: Annotated[Optional[int], knob("steps", "Training steps per task (0: use --epochs).", min=0)] = None,
+    epochs: Annotated[Optional[float], knob("epochs", "Passes over the leave-one-out set; only with --steps 0.")] = None,
+    lr: Annotated[Optional[float], knob("lr", "Peak learning rate.")] = None,
+    rank: Annotated[Optional[int], knob("rank", "LoRA rank.", min=1)] = None,
+    views: Annotated[Optional[int], knob("views", "Augmented views per test input.", min=1)] = None,
+    sampler: Annotated[Optional[str], knob("sampler", "greedy (one answer per view) or dfs (every answer above --min-prob).")] = None,
+    min_prob: Annotated[Optional[float], knob("min_prob", "DFS threshold on an answer's probability; only with --sampler dfs.")] = None,
+    scoring: Annotated[Optional[str], knob("scoring", "vote (counts across views) or poe (product of experts over the views).")] = None,
+    ttt: Annotated[Optional[bool], knob("ttt", "--no-ttt: in-context learning only.", "--ttt/--no-ttt")] = None,
+    train_budget: Annotated[Optional[float], knob("train_budget", "Training time per task (0: no limit)." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
+    infer_budget: Annotated[Optional[float], knob("infer_budget", "Inference time per task (0: no limit)." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
+    task_budget: Annotated[Optional[float], knob("task_budget", "Time per task in all; over it, the attempts so far (0: no limit)." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
+    budget: Annotated[Optional[float], knob("budget", "Time for the whole run (per process); each task gets a share of what is left (0: no limit)." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
+    policy: Annotated[Optional[str], knob("policy", "fixed (train.steps for every task) or adaptive (skip TTT when in-context suffices, stop when converged).")] = None,
+    neighbours: Annotated[Optional[int], knob("neighbours", "Also train on samples of the K most similar training tasks (0: off).", min=0)] = None,
+    expert: Annotated[Optional[str], knob("expert", "What answers: both (program search, then the model; answers joined), ttt (the model alone) or program (program search alone: no model is loaded).")] = None,
+    program_time: Annotated[Optional[float], knob("program_time", "Program search time per task." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
+    trust_remote_code: Annotated[Optional[bool], knob("trust_remote_code", "Run code shipped with a hub model.", "--trust-remote-code")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run, skipping finished tasks.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Start over even if --out exists.")] = False,
-    save_adapters: Annotated[Optional[Path], typer.Option(help="Keep each task's adapter in DIR/<task id>.")] = None,
-    adapters: Annotated[Optional[Path], typer.Option(help="Use adapters saved in DIR/<task id> instead of training.")] = None,
-    shard: Annotated[Optional[str], typer.Option(help="Solve only shard I of N (I/N, 0-based); merge with `arcttt merge`.")] = None,
-    adapter: Annotated[Optional[str], typer.Option(help="Stage-1 adapter folder from `arcttt pretrain` (default: the shipped one for the embedded model).")] = None,
-    no_adapter: Annotated[bool, typer.Option("--no-adapter", help="The bare base model, without a stage-1 adapter.")] = False,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch CPU threads (default: per task, the cores other processes leave free).")] = None,
+    task_adapters_out: Annotated[Optional[Path], typer.Option(metavar="DIR", help=with_default("Keep each task's TTT adapter in DIR/<task id>.", "none"))] = None,
+    task_adapters_in: Annotated[Optional[Path], typer.Option(metavar="DIR", help=with_default("Use task adapters saved in DIR/<task id> instead of training.", "none"))] = None,
+    shard: Annotated[Optional[str], typer.Option(metavar="I/N", help=with_default("Solve only shard I of N (I/N, 0-based); merge with `arcttt merge`.", "none: every task"))] = None,
+    stage1: Annotated[Optional[str], knob("stage1", "Stage-1 adapter folder from `arcttt pretrain`; 'default': the shipped one for the embedded model, none for others.", metavar="DIR")] = None,
+    no_stage1: Annotated[bool, typer.Option("--no-stage1", help=with_default("The bare base model, without a stage-1 adapter.", "off"))] = False,
+    threads: Annotated[Optional[int], typer.Option(min=1, help=with_default("Torch CPU threads.", "per task, the cores other processes leave free"))] = None,
     workers: Annotated[int, typer.Option(min=1, help="CPU only: N processes of one thread each, one shard each, merged at the end.")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=with_default("Print the run summary as JSON only.", "off"))] = False,
+    # Old spellings, accepted for one release with a notice on stderr.
+    adapter: Annotated[Optional[str], typer.Option("--adapter", hidden=True)] = None,
+    no_adapter: Annotated[bool, typer.Option("--no-adapter", hidden=True)] = False,
+    adapters: Annotated[Optional[Path], typer.Option("--adapters", hidden=True)] = None,
+    save_adapters: Annotated[Optional[Path], typer.Option("--save-adapters", hidden=True)] = None,
+    time_budget: Annotated[Optional[float], typer.Option("--time-budget", hidden=True, parser=duration)] = None,
 ) -> None:
-    """Solve tasks with test-time training and write predictions in the Kaggle format."""
-    from arcttt.core.config import load_config, override, parse_duration
+    """Solve tasks with program search and test-time training; write predictions in the Kaggle format.
+    \f
+    Long because every option is declared in the signature (Typer's way); the body is short."""
     from arcttt.core.tasks import load_source, select
 
-    config = override(
-        load_config(config_file), seed=seed, ttt=ttt, time_budget=time_budget, infer_budget=infer_budget,
-        task_budget=task_budget, budget=parse_duration(budget) if budget is not None else None, policy=policy,
-        train__neighbours=neighbours, model__name=model,
-        model__adapter="" if no_adapter else adapter, model__device=device, model__dtype=dtype, model__quantize=quantize, model__trust_remote_code=trust_remote_code,
-        train__steps=steps, train__epochs=epochs, train__lr=lr, lora__rank=rank, infer__views=views,
-        infer__sampler=sampler, infer__min_prob=min_prob, infer__scoring=scoring)
+    values = new_spellings(ctx, ctx.params)
+    chosen = given(ctx) | {new for old, new in RENAMED_FLAGS.items() if old in given(ctx)}
+    config = solve_config(ctx, config_file, values)
+    check_combinations(ctx, chosen, config)
     taskset = load_source(source, solutions)
     _report_skipped(taskset)
-    chosen = select(taskset, tasks, limit)
-    if not chosen:
+    chosen_tasks = select(taskset, tasks, limit)
+    if not chosen_tasks:
         raise ArcError("no task to solve", source=source)
 
     from arcttt.run.solve import RunOptions, RunResult, run
 
-    options = RunOptions(out, resume, overwrite, adapters, save_adapters, shard, threads)
+    options = RunOptions(out, resume, overwrite, values["task_adapters_in"], values["task_adapters_out"], shard, threads)
     if workers > 1:
         from arcttt.engine.placement import resolve_device
         from arcttt.run.workers import run_workers
 
-        if shard is not None:
-            raise ArcError("--workers splits the tasks itself: use it without --shard")
         if resolve_device(config.model.device).type != "cpu":
-            raise ArcError("--workers is for CPU runs; on GPUs use torchrun (one process per device)")
-        predictions = run_workers(source, str(solutions) if solutions else None, [t.id for t in chosen], config, options, workers, threads or 1)
-        result = RunResult(out, chosen, predictions)
+            raise UsageError("--workers is for CPU runs (--device resolves to a GPU here); on GPUs use "
+                             "torchrun (one process per device)")
+        predictions = run_workers(source, str(solutions) if solutions else None, [t.id for t in chosen_tasks], config,
+                                  options, workers, threads or 1)
+        result = RunResult(out, chosen_tasks, predictions)
     else:
-        result = run(chosen, config, options, err)
+        result = run(chosen_tasks, config, options, err)
     if result is None:  # a torchrun rank other than 0: rank 0 reports for the group
         from arcttt.run.distributed import leave
 
@@ -235,27 +389,29 @@ def merge_shards(
 def pretrain(
     data: Annotated[list[str], typer.Option("--data", help="Training tasks: any task source or dataset name (repeatable).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Adapter folder (checkpoints go inside).")],
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Tasks never to train on, by id and by content (repeatable).")] = None,
-    config_file: Annotated[Optional[Path], typer.Option("--config", help="TOML file with any stage-1 knob (see arcttt/core/config.py PretrainConfig); options override it.")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help=with_default("Tasks never to train on, by id and by content (repeatable).", "none"))] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help=with_default("TOML file with any stage-1 knob (see arcttt/core/config.py PretrainConfig); options given override it.", "none: the defaults shown here"))] = None,
     model: Annotated[str, typer.Option(help="'embedded', a Hugging Face model id or a local folder.")] = "embedded",
-    steps: Annotated[Optional[int], typer.Option(min=1, help=f"Optimizer steps (one token-budget batch each). [default: {STAGE1.steps}]")] = None,
-    batch_tokens: Annotated[Optional[int], typer.Option(min=1, help=f"Tokens per step, padding included. [default: {STAGE1.batch_tokens}]")] = None,
-    lr: Annotated[Optional[float], typer.Option(help=f"Peak learning rate. [default: {STAGE1.lr:g}]")] = None,
-    rank: Annotated[Optional[int], typer.Option(min=1, help=f"LoRA rank; alpha follows as 2 x rank unless --alpha. [default: {STAGE1.lora.rank}]")] = None,
-    alpha: Annotated[Optional[int], typer.Option(min=1, help="LoRA alpha. [default: 2 x rank]")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help=f"Longest training sequence. [default: {STAGE1.max_tokens}]")] = None,
-    extra_rate: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help=f"Share of samples with a training-only extra (x2 upscaling, a shift). [default: {STAGE1.extra_rate}]")] = None,
-    held_out: Annotated[Optional[int], typer.Option(min=0, help=f"Training tasks kept out to measure the held-out loss. [default: {STAGE1.held_out}]")] = None,
-    time_budget: Annotated[Optional[float], typer.Option(min=0.0, help="Stop after this many seconds of training and write the adapter (0: run all steps).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help=f"Seed of the data order and augmentations. [default: {STAGE1.seed}]")] = None,
-    checkpoint_every: Annotated[Optional[int], typer.Option(min=1, help=f"Steps between checkpoints. [default: {STAGE1.checkpoint_every}]")] = None,
+    steps: Annotated[Optional[int], typer.Option(min=1, help=f"Optimizer steps (one token-budget batch each). \\[default: {STAGE1.steps}]")] = None,
+    batch_tokens: Annotated[Optional[int], typer.Option(min=1, help=f"Tokens per step, padding included. \\[default: {STAGE1.batch_tokens}]")] = None,
+    lr: Annotated[Optional[float], typer.Option(help=f"Peak learning rate. \\[default: {STAGE1.lr:g}]")] = None,
+    rank: Annotated[Optional[int], typer.Option(min=1, help=f"LoRA rank; alpha follows as 2 x rank unless --alpha. \\[default: {STAGE1.lora.rank}]")] = None,
+    alpha: Annotated[Optional[int], typer.Option(min=1, help="LoRA alpha. \\[default: 2 x rank]")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help=f"Longest training sequence. \\[default: {STAGE1.max_tokens}]")] = None,
+    extra_rate: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help=f"Share of samples with a training-only extra (x2 upscaling, a shift). \\[default: {STAGE1.extra_rate}]")] = None,
+    held_out: Annotated[Optional[int], typer.Option(min=0, help=f"Training tasks kept out to measure the held-out loss. \\[default: {STAGE1.held_out}]")] = None,
+    time_budget: Annotated[Optional[float], typer.Option(parser=duration, metavar="DURATION", help=with_default("Stop after this much training and write the adapter (0: run all steps)." + DURATION_HELP, f"{STAGE1.time_budget:g}"))] = None,
+    seed: Annotated[Optional[int], typer.Option(help=f"Seed of the data order and augmentations. \\[default: {STAGE1.seed}]")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(min=1, help=f"Steps between checkpoints. \\[default: {STAGE1.checkpoint_every}]")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto (bfloat16 where native, else float32), bfloat16, float16 (loss-scaled), float32.")] = "auto",
     quantize: Annotated[str, typer.Option(help="auto (4-bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=with_default("Print the manifest as JSON only.", "off"))] = False,
 ) -> None:
-    """Stage 1: fine-tune an ARC-tuned LoRA adapter on many tasks, never on excluded ones."""
+    """Stage 1: fine-tune an ARC-tuned LoRA adapter on many tasks, never on excluded ones.
+    \f
+    Long because every option is declared in the signature (Typer's way)."""
     from dataclasses import replace
 
     from arcttt.core.config import PRETRAIN_RULES, ModelConfig, SolveConfig, load_pretrain_config, validate
@@ -278,7 +434,10 @@ def pretrain(
     if rank is not None or alpha is not None:
         rank = rank if rank is not None else config.lora.rank
         config = replace(config, lora=replace(config.lora, rank=rank, alpha=alpha if alpha is not None else 2 * rank))
-    config = validate(config, "options", PRETRAIN_RULES)
+    try:
+        config = validate(config, "options", PRETRAIN_RULES)
+    except ArcError as exc:  # the file was valid on its own: an option is out of range
+        raise UsageError(f"--{exc.field.split('.')[-1].replace('_', '-')}: {exc.reason}") from None
     corpus = build_corpus([(s, tasks_of(s)) for s in data], [(s, tasks_of(s)) for s in exclude or []])
     err.print(f"arcttt: stage 1 on {len(corpus.tasks)} task(s) from {', '.join(data)}; excluded "
               f"{len(corpus.dropped)} by id or content of {', '.join(exclude or []) or 'nothing'}", markup=False)
@@ -308,7 +467,7 @@ RESULTS = Path("leaderboard/results.jsonl")
 
 @leaderboard_app.command("run")
 def leaderboard_run(
-    suite: Annotated[str, typer.Option(help="Suite name (data/suites/NAME.toml) or path to a suite file.")],
+    suite: Annotated[str, typer.Option(help="Suite name (one of arcttt/suites/NAME.toml) or path to a suite file.")],
     config: Annotated[list[Path], typer.Option("--config", help="Config file (repeatable); one record each.")],
     results: Annotated[Path, typer.Option(help="Records are appended here.")] = RESULTS,
     runs: Annotated[Path, typer.Option(help="Where each config's predictions go (resumed if there).")] = Path("runs/leaderboard"),
@@ -341,18 +500,16 @@ def leaderboard_show(
     baseline: Annotated[Optional[str], typer.Option(help="Config name to compare against (e.g. cpu-icl).")] = None,
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table as Markdown here (e.g. LEADERBOARD.md).")] = None,
     plot_out: Annotated[Optional[Path], typer.Option("--plot", help="Also write an accuracy-vs-seconds plot (PNG).")] = None,
+    wide: Annotated[bool, typer.Option(help="Every column (outputs, oracle, p90, tokens, memory, model, ...), not the 80-column summary.")] = False,
 ) -> None:
     """The records as a table, best per suite first, with deltas against a baseline."""
-    from arcttt.run.leaderboard import COLUMNS, markdown, plot, read_records, table_rows
+    from arcttt.core.durable import write_text_atomic
+    from arcttt.run.leaderboard import console_table, markdown, plot, read_records
 
     records = read_records(results)
-    shown = COLUMNS.index("adapter")
-    table = Table(*COLUMNS[:shown], title=safe(str(results)))
-    for row in table_rows(records, baseline):
-        table.add_row(*(safe(str(cell)) for cell in row[:shown]))
-    console.print(table)
+    console.print(console_table(records, str(results), baseline, wide))
     if markdown_out is not None:
-        markdown_out.write_text(markdown(records, baseline))
+        write_text_atomic(markdown_out, markdown(records, baseline))
         err.print(f"wrote {markdown_out}", markup=False)
     if plot_out is not None:
         plot(records, plot_out)

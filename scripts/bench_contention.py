@@ -6,6 +6,7 @@ thread count, it measures lean-engine training tokens/s alone, beside a pure-Pyt
 runs in a fresh process, because the wait policy is read when the OpenMP runtime starts.
 
 Usage: python scripts/bench_contention.py [--seconds 8] [--json]
+       python scripts/bench_contention.py --quick --json   # seconds: the tiny model, one policy, one thread (CI)
 """
 
 from __future__ import annotations
@@ -22,25 +23,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def worker(threads: int, seconds: float) -> None:
+def worker(threads: int, seconds: float, quick: bool = False) -> None:
     """Train on a fixed batch for `seconds` after a warm-up; print tokens/s (forever with seconds <= 0)."""
-    import numpy as np
     import torch
 
-    from arcttt.core.config import load_config
+    from arcttt.core.config import load_config, override
+    from arcttt.core.samples import task_samples
     from arcttt.core.seeding import task_rng
-    from arcttt.core.tasks import find_task
-    from arcttt.engine.model import load_model
+    from arcttt.core.tasks import find_task, load_source
+    from arcttt.engine.runtime import Runtime
     from arcttt.engine.ttt import collate, make_optimizer, masked_loss
-    from arcttt.run.pipeline import Engine, training_set
 
     torch.set_num_threads(threads)
     config = load_config(ROOT / "configs" / "cpu-ttt.toml")
-    engine = Engine(config, load_model(config.model), with_adapter=True)
-    task = find_task("e345f17b", "arc-agi-1/evaluation")
-    samples = training_set(task, config, task_rng(0, task.id, "train"))[:4]
+    if quick:
+        from bench_ttt import tiny_loaded  # noqa: E402  (same folder)
+
+        config = override(config, model__adapter="", model__device="cpu")
+        runtime = Runtime(config, tiny_loaded(), with_adapter=True)
+        task = load_source(ROOT / "data" / "sample").tasks[0]
+    else:
+        runtime = Runtime(config, with_adapter=True)
+        task = find_task("e345f17b", "arc-agi-1/evaluation")
+    samples = task_samples(task, config, task_rng(0, task.id, "train"), cap=4)[:4]
     ids, targets = collate(samples, torch.device("cpu"))
-    lm = engine.lm
+    lm = runtime.lm
     optimizer = make_optimizer(lm.trainable(), config.train.lr, config.train.weight_decay)
     lm.train()
 
@@ -55,21 +62,21 @@ def worker(threads: int, seconds: float) -> None:
         step()
         tokens += ids.numel()
     print(json.dumps({"tokens_per_s": tokens / (time.perf_counter() - start)}), flush=True)
-    np.zeros(1)
 
 
-def measure(policy: str, threads: int, load: str, seconds: float) -> float:
+def measure(policy: str, threads: int, load: str, seconds: float, quick: bool = False) -> float:
     env = dict(os.environ)
     env.pop("OMP_WAIT_POLICY", None)
     if policy != "unset":
         env["OMP_WAIT_POLICY"] = policy
-    me = [sys.executable, __file__, "--worker", "--threads", str(threads), "--seconds", str(seconds)]
+    me = [sys.executable, str(Path(__file__).resolve()), "--worker", "--threads", str(threads),
+          *(["--quick"] if quick else []), "--seconds", str(seconds)]
     competitor = None
     if load == "busy":
         competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     elif load == "twin":
         competitor = subprocess.Popen(me[:-1] + ["0"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(6)  # let the twin load its model and start training
+        time.sleep(1 if quick else 6)  # let the twin load its model and start training
     try:
         out = subprocess.run(me, env=env, capture_output=True, text=True, timeout=600, check=True).stdout
     finally:
@@ -84,24 +91,33 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true",
+                        help="seconds, for CI: the tiny random model, PASSIVE only, one thread, alone and "
+                             "beside a twin")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.worker:
-        worker(args.threads, args.seconds)
+        worker(args.threads, args.seconds, args.quick)
         return
     from bench_ttt import cpu_name  # noqa: E402  (same folder)
 
     cpu, amx = cpu_name()
     print(f"CPU: {cpu} ({os.cpu_count()} cores, AMX: {amx})", file=sys.stderr)
     cores = os.cpu_count() or 1
+    if args.quick:
+        runs = [("PASSIVE", 1, "alone"), ("PASSIVE", 1, "twin")]
+        seconds = 0.5
+    else:
+        runs = list(itertools.product(("unset", "PASSIVE"), sorted({cores, 1}, reverse=True),
+                                      ("alone", "busy", "twin")))
+        seconds = args.seconds
     results = []
-    for policy, threads, load in itertools.product(("unset", "PASSIVE"), sorted({cores, 1}, reverse=True),
-                                                   ("alone", "busy", "twin")):
-        value = measure(policy, threads, load, args.seconds)
+    for policy, threads, load in runs:
+        value = measure(policy, threads, load, seconds, args.quick)
         results.append({"omp_wait_policy": policy, "threads": threads, "load": load, "tokens_per_s": round(value, 1)})
         print(f"OMP_WAIT_POLICY={policy:8s} threads={threads} {load:6s}: {value:7.0f} tokens/s", file=sys.stderr)
     if args.json:
-        print(json.dumps({"cpu": cpu, "amx": amx, "results": results}, indent=1))
+        print(json.dumps({"cpu": cpu, "amx": amx, "quick": args.quick, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

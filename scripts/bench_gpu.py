@@ -11,8 +11,10 @@ shape, so nothing is downloaded, or any model `arcttt solve --model` takes):
 - seconds per task of `solve_task` over a suite or task source (training + decoding + vote);
 - peak GPU memory of each phase.
 
-Usage: python scripts/bench_gpu.py [--model embedded|1b|PATH] [--config configs/gpu-ttt.toml]
+Usage: python scripts/bench_gpu.py [--model embedded|1b|tiny|PATH] [--config configs/gpu-ttt.toml]
        [--suite cpu-dev | --tasks data/sample] [--limit N] [--json]
+       python scripts/bench_gpu.py --quick --device cpu --json   # seconds: a dry run of the same code (CI)
+Without a CUDA GPU it stops at once (exit 2) unless `--device cpu` is asked for.
 Run it alone on the machine.
 """
 
@@ -32,18 +34,20 @@ import torch
 
 from arcttt.core.augment import AugmentSpace, sample_transforms
 from arcttt.core.config import load_config, override
-from arcttt.core.encode import SYMBOLS, Encoded, grid_ids
+from arcttt.core.encode import MAX_ANSWER_TOKENS, SYMBOLS, grid_ids
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
 from arcttt.engine.infer import prompts_for
 from arcttt.engine.model import LoadedModel, load_model
 from arcttt.engine.placement import device_facts, enable_tf32, place, resolve_device
+from arcttt.engine.runtime import Runtime
 from arcttt.engine.ttt import train
 from arcttt.run.leaderboard import load_suite
-from arcttt.run.pipeline import Engine, solve_task
+from arcttt.run.pipeline import solve_task
 
-sys.path.insert(0, os.path.dirname(__file__))
-from bench_ttt import cpu_name, matmul_peak, new_decode, synchronize, train_flops  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ttt import (cpu_name, matmul_peak, new_decode, quick_config, synchronize,  # noqa: E402
+                       synthetic_samples, tiny_loaded, train_flops)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Nominal dense bf16 tensor-core peaks (TFLOP/s, no sparsity), by a part of the device's name.
@@ -90,51 +94,49 @@ def peak_memory(device: torch.device) -> float | None:
     return round(peak, 2)
 
 
-def bench_training(engine: Engine, config, args) -> dict:
+def bench_training(runtime: Runtime, config, args) -> dict:
     """Steps of `batch_tokens` tokens in random samples of `length` tokens (every position a target)."""
-    rng = np.random.default_rng(0)
-    samples = [Encoded(tuple(rng.integers(0, 10, args.length).tolist()), tuple([True] * args.length))
-               for _ in range(max(1, config.train.batch_tokens // args.length) * args.steps)]
-    device = engine.loaded.device
-    train(engine.lm, samples, replace(config.train, steps=2), np.random.default_rng(0), device)  # kernel choice
-    engine.lm.reset()
+    samples = synthetic_samples(args.length, max(1, config.train.batch_tokens // args.length) * args.steps)
+    device = runtime.device
+    train(runtime.lm, samples, replace(config.train, steps=2), np.random.default_rng(0), device)  # kernel choice
+    runtime.lm.reset()
     peak_memory(device)
     synchronize(device)
     start = time.perf_counter()
-    stats = train(engine.lm, samples, replace(config.train, steps=args.steps), np.random.default_rng(1), device)
+    stats = train(runtime.lm, samples, replace(config.train, steps=args.steps), np.random.default_rng(1), device)
     synchronize(device)
     seconds = time.perf_counter() - start
-    flops = train_flops(engine.loaded.model.config, [args.length] * stats.samples, config.lora.rank)
-    engine.lm.reset()
+    flops = train_flops(runtime.loaded.model.config, [args.length] * stats.samples, config.lora.rank)
+    runtime.lm.reset()
     return {"steps": stats.steps, "tokens": stats.tokens, "seconds": round(seconds, 3),
             "tokens_per_s": round(stats.tokens / seconds), "tflops": round(flops / seconds / 1e12, 3),
             "peak_gib": peak_memory(device), "loss_last": stats.losses[-1] if stats.losses else None}
 
 
-def bench_decoding(engine: Engine, config, task) -> dict:
+def bench_decoding(runtime: Runtime, config, task, max_new: int) -> dict:
     """Every view of the task's test inputs, decoded together to the end of each answer."""
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
                               AugmentSpace(colours=config.train.colours))
     triples = prompts_for(task, views, config.infer)
     prompts = [p for _, _, p in triples]
     drafts = [grid_ids(view.apply(task.test[i].input)) for i, view, _ in triples]
-    device = engine.loaded.device
+    device = runtime.loaded.device
     peak_memory(device)
-    tokens, prefill_s, decode_s = new_decode(engine.lm, prompts, drafts, config.infer.speculate, device)
+    tokens, prefill_s, decode_s = new_decode(runtime.lm, prompts, drafts, config.infer.speculate, device, max_new)
     prompt_tokens = sum(len(p) for p in prompts)
     return {"task": task.id, "prompts": len(prompts), "prompt_tokens": prompt_tokens,
             "prefill_tokens_per_s": round(prompt_tokens / prefill_s), "answer_tokens": tokens,
-            "decode_tokens_per_s": round(tokens / decode_s, 1), "peak_gib": peak_memory(device)}
+            "decode_tokens_per_s": round(tokens / max(decode_s, 1e-9), 1), "peak_gib": peak_memory(device)}
 
 
-def bench_tasks(engine: Engine, config, tasks) -> dict:
-    device = engine.loaded.device
+def bench_tasks(runtime: Runtime, config, tasks) -> dict:
+    device = runtime.loaded.device
     seconds, solved = [], 0
     peak_memory(device)
     for task in tasks:
         synchronize(device)
         start = time.perf_counter()
-        outcome = solve_task(task, engine, config)
+        outcome = solve_task(task, runtime, config)
         synchronize(device)
         seconds.append(time.perf_counter() - start)
         if task.has_solutions:
@@ -146,9 +148,10 @@ def bench_tasks(engine: Engine, config, tasks) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="embedded", help="embedded, 1b (random weights), a hub id or a folder")
+    parser.add_argument("--model", default="embedded",
+                        help="embedded, 1b (random weights), tiny (the tests' random one), a hub id or a folder")
     parser.add_argument("--config", default=str(ROOT / "configs" / "gpu-ttt.toml"))
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto (a CUDA GPU, or stop), cuda, cuda:N, or cpu")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--quantize", default="auto")
     parser.add_argument("--steps", type=int, default=20, help="timed training steps")
@@ -156,38 +159,51 @@ def main() -> None:
     parser.add_argument("--suite", default="", help="suite timed end to end (e.g. cpu-dev); else --tasks")
     parser.add_argument("--tasks", default=str(ROOT / "data" / "sample"), help="task source timed end to end")
     parser.add_argument("--limit", type=int, default=0, help="time only the first N tasks (0: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a dry run in seconds: the tiny model, 2 steps of 64 tokens, one sample task")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout, progress on stderr")
     args = parser.parse_args()
+    if args.device != "cpu" and not torch.cuda.is_available():
+        # Said at once: the CPU fallback of `auto` would run this benchmark for a quarter of an hour.
+        print("bench_gpu: no CUDA GPU here; use --quick --device cpu for a dry run", file=sys.stderr)
+        sys.exit(2)
+    if args.quick:
+        args.model, args.steps, args.length, args.limit, args.suite = "tiny", 2, 64, 1, ""
+        args.tasks = str(ROOT / "data" / "sample")
 
     device = resolve_device(args.device)
     facts = device_facts(device)
     name = facts.name if device.type == "cuda" else f"CPU {cpu_name()[0]} ({os.cpu_count()} cores)"
-    result: dict = {"device": name, "torch": torch.__version__, "model": args.model, "config": Path(args.config).name}
+    result: dict = {"device": name, "torch": torch.__version__, "model": args.model, "config": Path(args.config).name,
+                    "quick": args.quick}
     if device.type == "cuda":
         result["memory_gib"] = round(torch.cuda.get_device_properties(device).total_memory / 2**30, 1)
     log(f"device: {name}, torch {torch.__version__}")
 
     config = override(load_config(args.config), model__device=str(device), model__dtype=args.dtype,
                       model__quantize=args.quantize)
-    if args.model == "1b":
+    if args.model in ("1b", "tiny"):
         if args.quantize not in ("auto", "none"):
-            parser.error("--model 1b is built in memory, unquantized: --quantize must be auto or none")
-        loaded = llama_1b(device, args.dtype)
-        config = override(config, model__adapter="")
+            parser.error(f"--model {args.model} is built in memory, unquantized: --quantize must be auto or none")
+        loaded = llama_1b(device, args.dtype) if args.model == "1b" else tiny_loaded(str(device))
+        config = quick_config(config) if args.quick else override(config, model__adapter="")
+        config = override(config, model__device=str(device))
     else:
         config = override(config, model__name=args.model)
         loaded = load_model(config.model)
     result["placement"] = loaded.placement
     result["parameters"] = sum(p.numel() for p in loaded.model.parameters())
     log(f"model: {args.model}, {result['parameters'] / 1e6:.0f}M parameters; {loaded.placement}")
-    engine = Engine(config, loaded, with_adapter=True)
-    result["engine"] = type(engine.lm).__name__
-    result["matmul_peak_tflops"] = round(matmul_peak(loaded.model.config, device=device), 1)
+    runtime = Runtime(config, loaded, with_adapter=True)  # merges the stage-1 adapter, if any, once
+    result["engine"] = type(runtime.lm).__name__
+    rows, seconds = (256, 0.2) if args.quick else (4096, 3.0)
+    result["matmul_peak_tflops"] = round(matmul_peak(runtime.loaded.model.config, rows, seconds, device,
+                                                     runtime.loaded.dtype), 3)
     result["nominal_peak_tflops"] = nominal_peak(name)
-    log(f"bf16 matmul peak (the model's linear shapes): {result['matmul_peak_tflops']} TFLOP/s; nominal: "
-        f"{result['nominal_peak_tflops'] or 'unknown'}")
+    log(f"{runtime.precision} matmul peak (the model's linear shapes): {result['matmul_peak_tflops']} TFLOP/s; "
+        f"nominal bf16: {result['nominal_peak_tflops'] or 'unknown'}")
 
-    training = bench_training(engine, config, args)
+    training = bench_training(runtime, config, args)
     for key, peak in (("of_matmul_peak", result["matmul_peak_tflops"]), ("of_nominal_peak", result["nominal_peak_tflops"])):
         training[key] = round(training["tflops"] / peak, 3) if peak else None
     result["training"] = training
@@ -196,12 +212,12 @@ def main() -> None:
 
     tasks = load_suite(args.suite).load() if args.suite else list(load_source(args.tasks).tasks)
     tasks = tasks[:args.limit] if args.limit else tasks
-    result["decoding"] = bench_decoding(engine, config, tasks[0])
+    result["decoding"] = bench_decoding(runtime, config, tasks[0], 48 if args.quick else MAX_ANSWER_TOKENS)
     decoding = result["decoding"]
     log(f"decoding {decoding['task']}: {decoding['prompts']} prompts, prefill {decoding['prefill_tokens_per_s']} "
         f"tokens/s, decode {decoding['decode_tokens_per_s']} tokens/s, peak {decoding['peak_gib']} GiB")
     log(f"solving {len(tasks)} task(s) of {args.suite or args.tasks} with {Path(args.config).name}:")
-    result["solve"] = bench_tasks(engine, config, tasks)
+    result["solve"] = bench_tasks(runtime, config, tasks)
     solve = result["solve"]
     log(f"solve: {solve['median_s']} s a task (median; mean {solve['mean_s']}), {solve['solved']}/{solve['tasks']} "
         f"solved, peak {solve['peak_gib']} GiB")

@@ -1,11 +1,11 @@
 """Stage-1 training throughput of the lean engine on the embedded model, by batch shape.
 
 Each shape (rows x length, random ARC-like token ids) runs `--steps` timed training steps after
-one warm-up step: forward, masked loss, backward, clipping and a fused AdamW step, as `pretrain`
-does. Prints the CPU and tokens/s per shape, so `--batch-tokens` and `--max-tokens` can be sized
+one warm-up step: forward, masked loss, and `pretrain`'s own step (backward, clipping, fused AdamW). Prints the CPU and tokens/s per shape, so `--batch-tokens` and `--max-tokens` can be sized
 by measurement. Run it alone on the machine.
 
 Usage: python scripts/bench_pretrain.py [--shapes 16x512,4x2048,2x4096] [--rank 32] [--json]
+       python scripts/bench_pretrain.py --quick --json    # seconds: the tiny random model, tiny shapes (CI)
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ import time
 import torch
 
 from arcttt.core.config import LoraConfig, ModelConfig
-from arcttt.engine.lm import LeanLM
 from arcttt.engine.model import load_model
+from arcttt.engine.runtime import build_lm
 from arcttt.engine.threads import keep_freed_memory
-from arcttt.engine.ttt import make_optimizer, masked_loss
+from arcttt.engine.ttt import Stepper, make_optimizer, masked_loss
 
-sys.path.insert(0, os.path.dirname(__file__))
-from bench_ttt import cpu_name  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ttt import cpu_name, tiny_loaded  # noqa: E402
 
 
 def main() -> None:
@@ -35,14 +35,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--release-memory", action="store_true", help="glibc's default: freed memory goes back at once")
+    parser.add_argument("--quick", action="store_true", help="the tiny random model, shapes 4x32,2x64, one step (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.shapes, args.steps = "4x32,2x64", 1
     kept = False if args.release_memory else keep_freed_memory()
     name, amx = cpu_name()
-    loaded = load_model(ModelConfig(adapter=""))
-    lm = LeanLM(loaded.model, LoraConfig(rank=args.rank, alpha=2 * args.rank), max_positions=8192)
-    optimizer = make_optimizer(lm.trainable(), 1e-4)
+    loaded = tiny_loaded() if args.quick else load_model(ModelConfig(adapter=""))
+    longest = max(int(shape.split("x")[1]) for shape in args.shapes.split(","))
+    lm = build_lm(loaded.model, LoraConfig(rank=args.rank, alpha=2 * args.rank), 0, max(longest, 8192), backend="lean")
+    step_with = Stepper(make_optimizer(lm.trainable(), 1e-4), lm.trainable(), loaded.device, lm.dtype)
     generator = torch.Generator().manual_seed(0)
-    results = {"cpu": name, "amx": amx, "threads": torch.get_num_threads(), "rank": args.rank,
+    results = {"cpu": name, "amx": amx, "quick": args.quick, "threads": torch.get_num_threads(), "rank": args.rank,
                "memory_kept": kept, "shapes": {}}
     lm.train()
     for shape in args.shapes.split(","):
@@ -53,10 +57,7 @@ def main() -> None:
         for step in range(args.steps + 1):
             start = time.perf_counter()
             loss = masked_loss(lm(ids), ids, targets)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(lm.trainable(), 1.0, foreach=True)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            step_with(loss)
             loss.item()
             if step:
                 times.append(time.perf_counter() - start)

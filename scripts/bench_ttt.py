@@ -1,16 +1,22 @@
 """Benchmarks the TTT engine with the embedded Gemma 3 270M on this machine, against its references.
 
-In one run, on the same leave-one-out samples of one task:
-- the CPU (model name, AMX or not) and a bf16 matmul micro-benchmark of the model's own linear
-  shapes (the practical peak this machine offers);
-- training tokens/s and achieved TFLOP/s for three engines: the naive peft loop (GGUF in
-  transformers, full vocabulary, fp32, one sample a step), the previous engine (kept here
-  verbatim as the reference: peft on the reduced vocabulary in bf16, one sample a step, HF
-  `generate` with a per-row Python constraint) and arcttt's engine with the config's settings;
-- prefill and decode tokens/s for the previous and the new engine (8 views of the task);
-- seconds per task of `solve_task` on the sample tasks with the config.
+In one run (each part can be picked with `--parts`):
+- the CPU (model name, AMX or not) and a matmul micro-benchmark of the model's own linear shapes
+  in the model's dtype (the practical peak this machine offers);
+- `sweep`: training tokens/s and share of that peak by sample length (~250, 500, 1,000 and 2,000
+  tokens, synthetic samples, the config's batching): what an ordinary task costs, not only
+  cpu-dev's ~200-token median;
+- `engines`: training tokens/s and achieved TFLOP/s on the same leave-one-out samples of one task
+  for three engines: the naive peft loop (GGUF in transformers, full vocabulary, fp32, one sample
+  a step), the previous engine (kept here verbatim as the reference: peft on the reduced
+  vocabulary, one sample a step) and arcttt's engine with the config's settings;
+- `decode`: prefill and decode tokens/s for the previous engine (HF `generate` with a per-row
+  Python constraint) and the new one (every view of one task);
+- `tasks`: seconds per task of `solve_task` on the sample tasks with the config.
 
-Usage: python scripts/bench_ttt.py [--config configs/cpu-ttt.toml] [--task 8ba14f53] [--json]
+Usage: python scripts/bench_ttt.py [--config configs/cpu-ttt.toml] [--parts sweep,engines,decode,tasks]
+       [--lengths 250,500,1000,2000] [--json]
+       python scripts/bench_ttt.py --quick --json     # seconds: a tiny random model, tiny shapes (CI)
 Run it alone on the machine: another busy process makes every number meaningless.
 """
 
@@ -29,21 +35,38 @@ import numpy as np
 import torch
 
 from arcttt.core.augment import AugmentSpace, sample_transforms
-from arcttt.core.config import load_config
-from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, grid_ids
+from arcttt.core.config import load_config, override
+from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, Encoded, grid_ids
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import find_task, load_source
-from arcttt.engine.adapters import merge_base_adapter, resolve_base_adapter
-from arcttt.engine.infer import generate, prompts_for
-from arcttt.engine.model import load_model, symbol_token_ids
+from arcttt.engine.infer import find_answers, prompts_for
+from arcttt.engine.model import symbol_token_ids
 from arcttt.engine.ttt import masked_loss, train
-from arcttt.run.pipeline import Engine, solve_task, training_set
+from arcttt.core.samples import task_samples
+from arcttt.engine.runtime import Runtime
+from arcttt.run.pipeline import solve_task
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_TASKS = ROOT / "data" / "sample"
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def tiny_loaded(device: str = "cpu"):
+    """The tests' tiny random Llama (tests/conftest.py) for `--quick` runs: nothing downloaded."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import tiny_loaded as build
+
+    return build(device=device)
+
+
+def synthetic_samples(length: int, count: int, seed: int = 0) -> list[Encoded]:
+    """`count` samples of `length` random cell tokens, every position a target: throughput does not
+    depend on what the tokens are, only on how many and how long."""
+    rng = np.random.default_rng(seed)
+    return [Encoded(tuple(rng.integers(0, 10, length).tolist()), (True,) * length) for _ in range(count)]
 
 
 def cpu_name() -> tuple[str, bool]:
@@ -91,16 +114,17 @@ def train_flops(config, lengths: list[int], rank: int) -> float:
     return total
 
 
-def matmul_peak(config, tokens: int = 4096, seconds: float = 3.0, device: torch.device = torch.device("cpu")) -> float:
-    """TFLOP/s of bf16 matmuls with the model's linear shapes on `tokens` rows (best of the shapes' mix)."""
+def matmul_peak(config, tokens: int = 4096, seconds: float = 3.0, device: torch.device = torch.device("cpu"),
+                dtype: torch.dtype = torch.bfloat16) -> float:
+    """TFLOP/s of matmuls in `dtype` with the model's linear shapes on `tokens` rows (the best round)."""
     shapes = linear_shapes(config)
-    x = {i: torch.randn(tokens, i, dtype=torch.bfloat16, device=device) for i, _ in shapes}
-    w = [torch.randn(o, i, dtype=torch.bfloat16, device=device) for i, o in shapes]
+    x = {i: torch.randn(tokens, i, dtype=dtype, device=device) for i, _ in shapes}
+    w = [torch.randn(o, i, dtype=dtype, device=device) for i, o in shapes]
     flops = sum(2 * tokens * i * o for i, o in shapes)
     for weight in w:  # warm-up: oneDNN and cuBLAS pick their kernels on first use
         torch.nn.functional.linear(x[weight.shape[1]], weight)
     best, end = float("inf"), time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    while best == float("inf") or time.perf_counter() < end:
         synchronize(device)
         start = time.perf_counter()
         for weight in w:
@@ -159,7 +183,7 @@ class LegacyConstraint:
         return scores + mask
 
 
-def legacy_decode(model, prompts) -> tuple[int, float, float]:
+def legacy_decode(model, prompts, max_new: int = MAX_ANSWER_TOKENS) -> tuple[int, float, float]:
     """The previous decoding (HF generate, left padding, Python constraint, per-token log-prob loop,
     answers capped at twice the largest grid); (answer tokens, prefill seconds, decode seconds)."""
     from transformers import LogitsProcessorList
@@ -188,24 +212,25 @@ def legacy_decode(model, prompts) -> tuple[int, float, float]:
     with torch.no_grad():
         run(2)  # warm-up
         _, prefill = run(1)
-        tokens, total = run(MAX_ANSWER_TOKENS)
+        tokens, total = run(max_new)
     return tokens, prefill, total - prefill
 
 
-def new_decode(lm, prompts, drafts, speculate: int, device: torch.device = torch.device("cpu")) -> tuple[int, float, float]:
-    """arcttt's decoding of the same prompts; (answer tokens, prefill seconds incl. the LoRA merge,
-    decode seconds)."""
+def new_decode(lm, prompts, drafts, speculate: int, device: torch.device = torch.device("cpu"),
+               max_new: int = MAX_ANSWER_TOKENS) -> tuple[int, float, float]:
+    """arcttt's greedy decoding of the same prompts, all in one batch; (answer tokens, prefill
+    seconds incl. the LoRA merge, decode seconds)."""
     def run(n: int) -> tuple[int, float]:
         synchronize(device)
         start = time.perf_counter()
-        answers = generate(lm, prompts, device, batch_size=len(prompts), max_new_tokens=n,
-                           drafts=drafts, speculate=speculate)
+        found = find_answers(lm, prompts, device, batch_prompts=len(prompts), max_new_tokens=n,
+                             drafts=drafts, speculate=speculate)
         synchronize(device)
-        return sum(len(a) for a, _ in answers), time.perf_counter() - start
+        return sum(len(answers[0][0]) for answers in found.answers if answers), time.perf_counter() - start
 
     run(2)
     _, prefill = run(1)
-    tokens, total = run(MAX_ANSWER_TOKENS)
+    tokens, total = run(max_new)
     return tokens, prefill, total - prefill
 
 
@@ -264,128 +289,219 @@ def naive_train(samples, config, steps: int) -> tuple[int, float]:
 
 # -- the run ----------------------------------------------------------------------------------------
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=str(ROOT / "configs" / "cpu-ttt.toml"))
-    parser.add_argument("--task", default="e345f17b",
-                        help="arc-agi-1/evaluation task whose samples are trained on (default: cpu-dev's median size)")
-    parser.add_argument("--steps", type=int, default=12, help="one-sample steps timed for the references")
-    parser.add_argument("--epochs", type=float, default=1.0, help="passes over the samples timed for the new engine")
-    parser.add_argument("--samples", type=int, default=96, help="leave-one-out samples trained on")
-    parser.add_argument("--decode-task", default="fc754716",
-                        help="arc-agi-1/evaluation task decoded under every view (default: a cpu-dev task whose 9x7 answer has its input's shape)")
-    parser.add_argument("--tasks", default=str(ROOT / "data" / "sample"), help="tasks timed end to end")
-    parser.add_argument("--skip-naive", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
-    args = parser.parse_args()
+PARTS = ("sweep", "engines", "decode", "tasks")
 
-    config = load_config(args.config)
-    cpu, amx = cpu_name()
-    result: dict = {"cpu": cpu, "amx": amx, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-                    "torch": torch.__version__, "config": Path(args.config).name}
-    log(f"CPU: {cpu} ({os.cpu_count()} cores, AMX: {'yes' if amx else 'no'}), torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
 
-    start = time.perf_counter()
-    loaded = load_model(config.model)
-    log(f"load (cached): {time.perf_counter() - start:.2f} s, dtype {loaded.dtype}")
-    stage1 = resolve_base_adapter(config.model)
-    if stage1 is not None:
-        loaded = merge_base_adapter(loaded, stage1, config.model.name)
-    model_config = loaded.model.config
-    result["matmul_peak_tflops"] = matmul_peak(model_config)
-    log(f"bf16 matmul peak (model's linear shapes, 4096 rows): {result['matmul_peak_tflops']:.3f} TFLOP/s")
+def quick_config(config):
+    """The config cut down to seconds on the tiny model (whose base the shipped stage-1 adapter is
+    not for): 2 steps, 2 views, short prompts."""
+    return override(config, model__adapter="", model__device="cpu", train__steps=2, infer__views=2,
+                    infer__max_tokens=2048)
 
-    task = find_task(args.task, "arc-agi-1/evaluation")
-    samples = training_set(task, replace(config, train=replace(config.train, max_examples=args.samples)),
-                           task_rng(config.seed, task.id, "train"))
+
+def bench_length(runtime: Runtime, config, length: int, tokens: int, peak: float) -> dict:
+    """Training on synthetic samples of `length` tokens, batched as the config batches (rows x length
+    <= batch_tokens): about `tokens` tokens timed after one warm-up step of the same shape."""
+    rows = max(1, config.train.batch_tokens // length)
+    steps = max(2, -(-tokens // (rows * length)))
+    samples = synthetic_samples(length, rows * steps, seed=length)
+    device = runtime.device
+    train(runtime.lm, samples, replace(config.train, steps=1, epochs=1.0), np.random.default_rng(0), device)
+    runtime.lm.reset()
+    stats = train(runtime.lm, samples, replace(config.train, steps=steps, epochs=1.0), np.random.default_rng(1), device)
+    runtime.lm.reset()
+    flops = train_flops(runtime.loaded.model.config, [length] * stats.samples, config.lora.rank)
+    tflops = flops / stats.seconds / 1e12
+    return {"steps": stats.steps, "rows_per_step": rows, "tokens": stats.tokens, "seconds": round(stats.seconds, 3),
+            "tokens_per_s": round(stats.tokens / stats.seconds, 1), "tflops": round(tflops, 4),
+            "share_of_peak": round(tflops / peak, 4)}
+
+
+def bench_sweep(runtime: Runtime, config, lengths: list[int], tokens: int, peak: float) -> dict:
+    out = {}
+    for length in lengths:
+        out[str(length)] = row = bench_length(runtime, config, length, tokens, peak)
+        log(f"training, samples of {length} tokens ({row['rows_per_step']} a step): {row['tokens_per_s']:.0f} "
+            "tokens/s, "
+            f"{row['tflops']:.3f} TFLOP/s, {100 * row['share_of_peak']:.0f}% of the matmul peak")
+    return out
+
+
+def bench_engines(runtime: Runtime, config, task, args, peak: float) -> dict:
+    """Training on one task's leave-one-out samples: arcttt's engine, the previous one, the naive loop."""
+    samples = task_samples(task, config, task_rng(config.seed, task.id, "train"), cap=args.samples)
     lengths = [len(s) for s in samples]
     log(f"task {task.id}: {len(samples)} samples, {min(lengths)}-{max(lengths)} tokens (mean {np.mean(lengths):.0f})")
-    rank = config.lora.rank
+    model_config, rank, device = runtime.loaded.model.config, config.lora.rank, runtime.device
     tokens_per_s, tflops = {}, {}
 
     # The new engine: one warm-up pass (kernel selection), then the timed epochs.
-    engine = Engine(config, loaded, with_adapter=True)
-    warm = replace(config.train, steps=2, epochs=1.0)
-    train(engine.lm, samples, warm, np.random.default_rng(0), loaded.device)
-    engine.lm.reset()
-    timed = replace(config.train, steps=0, epochs=args.epochs)
-    stats = train(engine.lm, samples, timed, np.random.default_rng(1), loaded.device)
+    train(runtime.lm, samples, replace(config.train, steps=2, epochs=1.0), np.random.default_rng(0), device)
+    runtime.lm.reset()
+    stats = train(runtime.lm, samples, replace(config.train, steps=0, epochs=args.epochs), np.random.default_rng(1),
+                  device)
+    runtime.lm.reset()
     trained = [lengths[i % len(lengths)] for i in range(stats.samples)]  # every sample once per epoch
     tokens_per_s["new"] = stats.tokens / stats.seconds
     tflops["new"] = train_flops(model_config, trained, rank) / stats.seconds / 1e12
     log(f"training, new engine: {stats.steps} steps of <= {config.train.batch_tokens} tokens, {stats.samples} samples, "
-        f"{stats.tokens} tokens in {stats.seconds:.1f} s: {tokens_per_s['new']:.0f} tokens/s, {tflops['new']:.3f} TFLOP/s")
+        f"{stats.tokens} tokens in {stats.seconds:.1f} s: {tokens_per_s['new']:.0f} tokens/s, "
+        f"{tflops['new']:.3f} TFLOP/s")
 
-    # The previous engine: peft on the same (reduced, bf16) model, one sample a step.
+    # The previous engine: peft on the same (reduced-vocabulary) model, one sample a step.
     from arcttt.engine.hf import HfLM
 
-    legacy = HfLM(loaded.model, config.lora, config.seed)
-    tokens, seconds = legacy_train(legacy.model, samples, args.steps, config.train.lr)
+    legacy = HfLM(runtime.loaded.model, config.lora, config.seed)
+    try:
+        tokens, seconds = legacy_train(legacy.model, samples, args.steps, config.train.lr)
+    finally:
+        legacy.model.unload()  # peft wrapped the shared base model in place: take its layers out again
     used = [lengths[i % len(lengths)] for i in range(1, args.steps + 1)]
     tokens_per_s["legacy"] = tokens / seconds
     tflops["legacy"] = train_flops(model_config, used, rank) / seconds / 1e12
     log(f"training, previous engine: {args.steps} steps, {tokens} tokens in {seconds:.1f} s: "
         f"{tokens_per_s['legacy']:.0f} tokens/s, {tflops['legacy']:.3f} TFLOP/s")
 
-    # Decoding: every view of every test input of `--decode-task`, to the end of each answer, by
-    # the same (fresh, untrained) adapter on both engines.
-    engine.lm.reset()
-    legacy.reset()
-    decode_task = find_task(args.decode_task, "arc-agi-1/evaluation")
-    views = sample_transforms(task_rng(config.seed, decode_task.id, "views"), config.infer.views,
-                              len(decode_task.train), AugmentSpace(colours=config.train.colours))
-    triples = prompts_for(decode_task, views, config.infer)
-    prompts = [p for _, _, p in triples]
-    drafts = [grid_ids(view.apply(decode_task.test[i].input)) for i, view, _ in triples]
-    prompt_tokens = sum(len(p) for p in prompts)
-    prefill_tps, decode_tps = {}, {}
-    for name, run in (("legacy", lambda: legacy_decode(legacy.model, prompts)),
-                      ("new_plain", lambda: new_decode(engine.lm, prompts, drafts, 1)),
-                      ("new", lambda: new_decode(engine.lm, prompts, drafts, config.infer.speculate))):
-        tokens, prefill_s, decode_s = run()
-        prefill_tps[name], decode_tps[name] = prompt_tokens / prefill_s, tokens / decode_s
-        log(f"decode, {name}: task {decode_task.id}, {len(prompts)} prompts ({prompt_tokens} tokens): prefill "
-            f"{prefill_tps[name]:.0f} tokens/s; {tokens} answer tokens at {decode_tps[name]:.1f} tokens/s")
-    legacy.model.unload()  # peft wrapped the shared base model in place: take its layers out again
-
     if not args.skip_naive:
         tokens, seconds = naive_train(samples, config, max(2, args.steps // 3))
         tokens_per_s["naive"] = tokens / seconds
         log(f"training, naive peft loop (GGUF, full vocabulary, fp32): {tokens_per_s['naive']:.0f} tokens/s")
+    return {"task": task.id, "train_tokens_per_s": tokens_per_s, "train_tflops": tflops,
+            "train_share_of_peak": tflops["new"] / peak,
+            "train_new_over_legacy": tokens_per_s["new"] / tokens_per_s["legacy"],
+            "train_new_over_naive": tokens_per_s["new"] / tokens_per_s["naive"] if "naive" in tokens_per_s else None}
 
-    per_task = []
-    engine = Engine(config, loaded)
-    for sample_task in load_source(args.tasks).tasks:
-        outcome = solve_task(sample_task, engine, config)
-        right = [t in a for t, a in zip(sample_task.solutions, outcome.attempts)] if sample_task.has_solutions else "?"
-        log(f"  {sample_task.id}: {outcome.seconds:.1f} s ({outcome.train.seconds:.1f} s training, {outcome.train.steps} steps, "
-            f"{outcome.train.samples} samples), right: {right}")
-        per_task.append(outcome.seconds)
 
-    result.update(train_tokens_per_s=tokens_per_s, train_tflops=tflops, train_tflops_new=tflops["new"],
-                  prefill_tokens_per_s=prefill_tps, decode_tokens_per_s=decode_tps,
-                  seconds_per_task=float(np.mean(per_task)),
-                  ratios={"train_new_over_legacy": tokens_per_s["new"] / tokens_per_s["legacy"],
-                          "train_new_over_naive": (tokens_per_s["new"] / tokens_per_s["naive"]
-                                                   if "naive" in tokens_per_s else None),
-                          "decode_new_over_legacy": decode_tps["new"] / decode_tps["legacy"],
-                          "train_share_of_peak": tflops["new"] / result["matmul_peak_tflops"]})
+def bench_decode(runtime: Runtime, config, task, max_new: int) -> dict:
+    """Every view of every test input of `task`, to the end of each answer (at most `max_new`
+    tokens), by the same fresh adapter on the previous and the new engine."""
+    from arcttt.engine.hf import HfLM
+
+    runtime.lm.reset()
+    views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
+                              AugmentSpace(colours=config.train.colours))
+    triples = prompts_for(task, views, config.infer)
+    prompts = [p for _, _, p in triples]
+    drafts = [grid_ids(view.apply(task.test[i].input)) for i, view, _ in triples]
+    prompt_tokens = sum(len(p) for p in prompts)
+    prefill_tps, decode_tps = {}, {}
+    legacy = HfLM(runtime.loaded.model, config.lora, config.seed)
+    try:
+        for name, run in (("legacy", lambda: legacy_decode(legacy.model, prompts, max_new)),
+                          ("new_plain", lambda: new_decode(runtime.lm, prompts, drafts, 1, runtime.device, max_new)),
+                          ("new", lambda: new_decode(runtime.lm, prompts, drafts, config.infer.speculate,
+                                                     runtime.device, max_new))):
+            tokens, prefill_s, decode_s = run()
+            prefill_tps[name], decode_tps[name] = prompt_tokens / prefill_s, tokens / max(decode_s, 1e-9)
+            log(f"decode, {name}: task {task.id}, {len(prompts)} prompts ({prompt_tokens} tokens): prefill "
+                f"{prefill_tps[name]:.0f} tokens/s; {tokens} answer tokens at {decode_tps[name]:.1f} tokens/s")
+    finally:
+        legacy.model.unload()
+    return {"task": task.id, "prompts": len(prompts), "prefill_tokens_per_s": prefill_tps,
+            "decode_tokens_per_s": decode_tps, "decode_new_over_legacy": decode_tps["new"] / decode_tps["legacy"]}
+
+
+def bench_tasks(runtime: Runtime, config, tasks) -> dict:
+    """`solve_task` end to end on each task."""
+    seconds, solved = [], 0
+    for task in tasks:
+        outcome = solve_task(task, runtime, config)
+        right = [t in a for t, a in zip(task.solutions, outcome.attempts)] if task.has_solutions else None
+        solved += bool(right) and all(right)
+        log(f"  {task.id}: {outcome.seconds:.1f} s ({outcome.train.seconds:.1f} s training, {outcome.train.steps} "
+            f"steps, {outcome.train.samples} samples), right: {right if right is not None else '?'}")
+        seconds.append(outcome.seconds)
+    return {"tasks": len(tasks), "solved": solved, "seconds_per_task": float(np.mean(seconds))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "configs" / "cpu-ttt.toml"))
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument("--lengths", default="250,500,1000,2000", help="sample lengths (tokens) of the sweep")
+    parser.add_argument("--sweep-tokens", type=int, default=8192, help="tokens timed per sweep length")
+    parser.add_argument("--task", default="e345f17b",
+                        help="arc-agi-1/evaluation task whose samples `engines` trains on (cpu-dev's median size)")
+    parser.add_argument("--steps", type=int, default=12, help="one-sample steps timed for the references")
+    parser.add_argument("--epochs", type=float, default=1.0, help="passes over the samples timed for the new engine")
+    parser.add_argument("--samples", type=int, default=96, help="leave-one-out samples trained on")
+    parser.add_argument("--decode-task", default="fc754716",
+                        help="arc-agi-1/evaluation task decoded under every view (default: a cpu-dev task whose "
+                             "9x7 answer has its input's shape)")
+    parser.add_argument("--tasks", default=str(SAMPLE_TASKS), help="tasks timed end to end")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="seconds, for CI: a tiny random model, tiny shapes, the sample tasks, no naive loop")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout, progress on stderr")
+    args = parser.parse_args()
+    parts = [p for p in args.parts.split(",") if p]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"--parts: unknown {', '.join(unknown)} (known: {', '.join(PARTS)})")
+
+    config = load_config(args.config)
+    cpu, amx = cpu_name()
+    result: dict = {"cpu": cpu, "amx": amx, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__, "config": Path(args.config).name, "quick": args.quick}
+    log(f"CPU: {cpu} ({os.cpu_count()} cores, AMX: {'yes' if amx else 'no'}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+
+    start = time.perf_counter()
+    if args.quick:
+        config = quick_config(config)
+        runtime = Runtime(config, tiny_loaded(), with_adapter=True)
+        lengths, sweep_tokens, max_new, peak_rows, peak_seconds = [32, 64], 128, 48, 256, 0.2
+        samples = list(load_source(SAMPLE_TASKS).tasks)
+        task = decode_task = samples[0]
+        tasks = samples[:1]
+        args.steps, args.samples, args.skip_naive = 2, 8, True
+    else:
+        runtime = Runtime(config, with_adapter=True)  # loads the model and merges its stage-1 adapter, once
+        lengths, sweep_tokens, max_new, peak_rows, peak_seconds = ([int(x) for x in args.lengths.split(",")],
+                                                                   args.sweep_tokens, MAX_ANSWER_TOKENS, 4096, 3.0)
+        task = find_task(args.task, "arc-agi-1/evaluation") if "engines" in parts else None
+        decode_task = find_task(args.decode_task, "arc-agi-1/evaluation") if "decode" in parts else None
+        tasks = list(load_source(args.tasks).tasks) if "tasks" in parts else []
+    dtype = runtime.loaded.dtype
+    result["dtype"] = str(dtype).removeprefix("torch.")
+    log(f"load and stage-1 merge: {time.perf_counter() - start:.2f} s, {runtime.precision}, "
+        f"{type(runtime.lm).__name__}")
+    peak = matmul_peak(runtime.loaded.model.config, peak_rows, peak_seconds, runtime.device, dtype)
+    result["matmul_peak_tflops"] = peak
+    log(f"{result['dtype']} matmul peak (the model's linear shapes, {peak_rows} rows): {peak:.3f} TFLOP/s")
+
+    if "sweep" in parts:
+        result["sweep"] = bench_sweep(runtime, config, lengths, sweep_tokens, peak)
+    if "engines" in parts:
+        result["engines"] = bench_engines(runtime, config, task, args, peak)
+    if "decode" in parts:
+        result["decode"] = bench_decode(runtime, config, decode_task, max_new)
+    if "tasks" in parts:
+        result["tasks"] = bench_tasks(runtime, config, tasks)
     if args.json:
         print(json.dumps(result, indent=1))
-    else:
-        ratios = result["ratios"]
-        print(f"CPU {cpu} (AMX: {amx}); bf16 matmul peak {result['matmul_peak_tflops']:.3f} TFLOP/s")
+        return
+    print(f"CPU {cpu} (AMX: {amx}); {result['dtype']} matmul peak {peak:.3f} TFLOP/s")
+    for length, row in result.get("sweep", {}).items():
+        print(f"training, {length}-token samples: {row['tokens_per_s']:.0f} tokens/s, "
+              f"{100 * row['share_of_peak']:.0f}% of the matmul peak")
+    if "engines" in result:
+        engines = result["engines"]
         for name in ("naive", "legacy", "new"):
-            if name in tokens_per_s:
-                extra = f", {tflops[name]:.3f} TFLOP/s" if name in tflops else ""
-                print(f"training {name}: {tokens_per_s[name]:.0f} tokens/s{extra}")
-        print(f"prefill: legacy {prefill_tps['legacy']:.0f}, new {prefill_tps['new']:.0f} tokens/s; decode: legacy "
-              f"{decode_tps['legacy']:.1f}, new {decode_tps['new']:.1f} tokens/s "
-              f"(without guesses {decode_tps['new_plain']:.1f})")
-        print(f"new/legacy training {ratios['train_new_over_legacy']:.1f}x, decode {ratios['decode_new_over_legacy']:.1f}x; "
-              f"training at {100 * ratios['train_share_of_peak']:.0f}% of the matmul peak; "
-              f"{result['seconds_per_task']:.1f} s per sample task")
+            if name in engines["train_tokens_per_s"]:
+                extra = f", {engines['train_tflops'][name]:.3f} TFLOP/s" if name in engines["train_tflops"] else ""
+                print(f"training {name} (task {engines['task']}): "
+                      f"{engines['train_tokens_per_s'][name]:.0f} tokens/s{extra}")
+        print(f"new/legacy training {engines['train_new_over_legacy']:.1f}x, at "
+              f"{100 * engines['train_share_of_peak']:.0f}% of the matmul peak")
+    if "decode" in result:
+        decode = result["decode"]
+        prefill, steps = decode["prefill_tokens_per_s"], decode["decode_tokens_per_s"]
+        print(f"prefill: legacy {prefill['legacy']:.0f}, new {prefill['new']:.0f} tokens/s; decode: legacy "
+              f"{steps['legacy']:.1f}, new {steps['new']:.1f} tokens/s (without guesses {steps['new_plain']:.1f}); "
+              f"new/legacy {decode['decode_new_over_legacy']:.1f}x")
+    if "tasks" in result:
+        print(f"{result['tasks']['seconds_per_task']:.1f} s per sample task")
 
 
 if __name__ == "__main__":

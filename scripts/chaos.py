@@ -13,6 +13,7 @@ land inside them. A run that finishes before its kill is checked, then the scena
 
     python scripts/chaos.py --kills 20                 # a tiny random model built on the spot
     python scripts/chaos.py --kills 20 --model embedded --scenarios solve
+    python scripts/chaos.py --quick --work DIR         # one kill of a 2-task solve (CI)
 """
 
 from __future__ import annotations
@@ -247,14 +248,19 @@ class Pretrain(Scenario):
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs per scenario")
-    parser.add_argument("--scenarios", default="solve,pretrain,shard", help="comma-separated: solve, pretrain, shard")
+    parser.add_argument("--scenarios", default=None,
+                        help="comma-separated: solve, pretrain, shard (default: all; --quick: solve)")
     parser.add_argument("--model", default="", help="model for the runs (default: a tiny random one)")
     parser.add_argument("--tasks", type=int, default=6, help="tasks per run")
     parser.add_argument("--steps", type=int, default=20, help="training steps per task (pretrain: 4x)")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds every write and append pauses midway")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=None, help="keep the runs here (default: a temp folder)")
+    parser.add_argument("--quick", action="store_true", help="seconds, for CI: 1 kill per scenario, 2 tasks, 4 steps")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.kills, args.tasks, args.steps = 1, 2, 4
+    scenarios = args.scenarios or ("solve" if args.quick else "solve,pretrain,shard")
 
     work = args.work or Path(tempfile.mkdtemp(prefix="arcttt-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -264,7 +270,7 @@ def main(argv: list[str] | None = None) -> dict:
     # One thread per process, as under torchrun: the sharded run must match the single reference.
     env = {**os.environ, "OMP_NUM_THREADS": "1", "ARCTTT_CHAOS_PAUSE": str(args.pause), "PYTHONPATH": str(ROOT)}
     report = {}
-    for name in args.scenarios.split(","):
+    for name in scenarios.split(","):
         folder = work / name
         folder.mkdir(parents=True, exist_ok=True)
         if name == "solve":

@@ -7,6 +7,8 @@ task (by id, pair or grid) is measured on the other tasks only; every model is a
 the tasks that no adapter given has seen, the one like-for-like comparison.
 
 Usage: python scripts/held_out_loss.py --manifest runs/stage1-v2 [ADAPTER ...] [--json]
+       python scripts/held_out_loss.py --quick --work DIR --json   # seconds: a 2-step stage 1 of the tiny
+                                                                    # random model on the sample tasks (CI)
 Run it alone on the machine.
 """
 
@@ -15,32 +17,64 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig
+from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig, pretrain_from_dict
 from arcttt.core.contamination import overlap
+from arcttt.core.encode import MAX_ANSWER_TOKENS
 from arcttt.core.tasks import load_source
 from arcttt.engine.adapters import merge_base_adapter, read_base_adapter_manifest
-from arcttt.engine.lm import LeanLM
 from arcttt.engine.model import load_model
+from arcttt.engine.runtime import build_lm
 from arcttt.engine.ttt import mean_loss
-from arcttt.run.pretrain import Corpus, build_corpus, held_out_samples, hold_out, trainable
+from arcttt.run.pretrain import Corpus, build_corpus, held_out_samples, hold_out, pretrain, trainable
 
-sys.path.insert(0, os.path.dirname(__file__))
-from bench_ttt import cpu_name  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_ttt import SAMPLE_TASKS, cpu_name, tiny_loaded  # noqa: E402
+
+TINY = "tiny"  # the base model name a --quick stage 1 records
+
+
+def quick_stage1(out: Path) -> Path:
+    """A stage-1 adapter of the tiny random model: 2 steps on the sample tasks, 2 of them held out."""
+    tasks = list(load_source(SAMPLE_TASKS).tasks)
+    config = replace(PretrainConfig(), steps=2, held_out=2, batch_tokens=1024, chunk=8, max_tokens=1024,
+                     checkpoint_every=2, lora=LoraConfig(rank=4, alpha=8))
+    pretrain(tiny_loaded(), ModelConfig(name=TINY, adapter=""), build_corpus([(str(SAMPLE_TASKS), tasks)], []),
+             config, out)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--manifest", type=Path, required=True, help="Stage-1 folder whose held-out tasks to use.")
+    parser.add_argument("--manifest", type=Path, help="Stage-1 folder whose held-out tasks to use.")
     parser.add_argument("adapters", type=Path, nargs="*")
+    parser.add_argument("--quick", action="store_true",
+                        help="train a 2-step stage 1 of the tiny random model into --work, then compare it "
+                             "with its base")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="--quick: where its stage 1 goes (default: a temp folder)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    work = None
+    if args.quick:
+        if args.manifest is not None or args.adapters:
+            parser.error("--quick trains its own stage 1: give neither --manifest nor adapters")
+        work = args.work or Path(tempfile.mkdtemp(prefix="arcttt-held-out-"))
+        args.manifest = quick_stage1(work / "stage1")
+        args.adapters = [args.manifest]
+    elif args.manifest is None:
+        parser.error("--manifest is required (or --quick)")
+    if args.quick:
+        base_name, load_base = TINY, tiny_loaded
+    else:
+        base_name, load_base = "embedded", lambda: load_model(ModelConfig(adapter=""))
     manifest = read_base_adapter_manifest(args.manifest)
-    settings = dict(manifest["config"])
-    settings["lora"] = LoraConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["lora"].items()})
-    config = PretrainConfig(**settings)
+    config = pretrain_from_dict(manifest["config"], f"{args.manifest}: the manifest's config")
     # The corpus exactly as `pretrain` built it, so the held-out tasks and samples are its own.
     sources = [(name, list(load_source(name).tasks)) for name in manifest["sources"]]
     excluded = [(name, list(load_source(name).tasks)) for name in manifest["excluded_sources"]]
@@ -58,10 +92,10 @@ def main() -> None:
                "models": {}}
     for adapter in [None, *args.adapters]:
         name = str(adapter) if adapter is not None else "bare"
-        loaded = load_model(ModelConfig(adapter=""))
+        loaded = load_base()
         if adapter is not None:
-            loaded = merge_base_adapter(loaded, adapter, "embedded")
-        lm = LeanLM(loaded.model, None)
+            loaded = merge_base_adapter(loaded, adapter, base_name)
+        lm = build_lm(loaded.model, None, config.seed, config.max_tokens + MAX_ANSWER_TOKENS)
         unseen = [t for t in held if t.id not in seen[name]]
         row = {}
         for label, tasks in (("unseen", unseen), ("unseen_by_all", common)):
@@ -71,6 +105,8 @@ def main() -> None:
             print(f"{name}: held-out loss {row[label]['loss']:.4f} on {len(samples)} samples of the {len(tasks)} "
                   f"tasks {label.replace('_', ' ')}", file=sys.stderr)
         results["models"][name] = row
+    if work is not None and args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
     if args.json:
         print(json.dumps(results))
 

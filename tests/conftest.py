@@ -74,3 +74,25 @@ def weights_checksum(model) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().numpy().tobytes())
     return digest.hexdigest()
+
+
+def run_all(tasks, config, out, runtime_factory, on_start=None, on_done=None, solve=None, clock=None, **options):
+    """`solve_all` with the run options and hooks as keywords, as most tests want it."""
+    from arcttt.run.loop import Hooks, RunOptions, solve_all
+
+    hooks = Hooks()
+    if on_start is not None:
+        hooks.start = on_start
+    if on_done is not None:
+        hooks.done = on_done
+    extra = {k: v for k, v in (("solve", solve), ("clock", clock)) if v is not None}
+    return solve_all(tasks, config, RunOptions(out, **options), runtime_factory, hooks, **extra)
+
+
+def greedy(lm, prompts, device, max_new_tokens=None, **kwargs):
+    """Each prompt's greedy answer (ids through END, log-probability), from the solver's own search."""
+    from arcttt.core.encode import MAX_ANSWER_TOKENS
+    from arcttt.engine.infer import find_answers
+
+    found = find_answers(lm, prompts, device, max_new_tokens=max_new_tokens or MAX_ANSWER_TOKENS, **kwargs)
+    return [answers[0] for answers in found.answers]

@@ -11,8 +11,9 @@ from arcttt.core.config import SolveConfig, override
 from arcttt.core.errors import ArcError
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import Example, Task
-from arcttt.run.pipeline import Engine, sidecar, solve_all
-from conftest import tiny_loaded
+from arcttt.engine.runtime import Runtime
+from arcttt.run.outputs import sidecar
+from conftest import run_all, tiny_loaded
 
 
 def grid(side, colour=1):
@@ -44,33 +45,72 @@ class Clock:
         return self.now
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(seed):
-    """Tasks as solve_task runs them: training stops at the grant less the reserve (give or take
-    a step), then a batch of views decodes to the end, however long it takes."""
-    rng = np.random.default_rng(seed)
-    tasks = [sized_task(f"t{i}", int(rng.integers(1, 30))) for i in range(int(rng.integers(5, 60)))]
-    per_task = float(rng.uniform(5, 60))
-    total = per_task * len(tasks)
-    clock = Clock()
-    budget = Budget.for_tasks(total, tasks, clock=clock)
-    clock.now += float(rng.uniform(0, 0.01 * total))  # loading the model
-    attempts = {}
-    for task in tasks:
-        granted = budget.grant(task.id)
-        if not granted:
-            attempts[task.id] = "fallback"
-            budget.finished(task.id, granted, 0.0)
-            continue
+class FakeRuntime:
+    """What the run loop needs of a runtime when the task solver is simulated."""
+
+    precision = "float32/none"
+    pool = None
+
+
+def simulated_solver(clock, rng, per_task):
+    """A task as solve_task runs it: training stops at its deadline (give or take a step), then a
+    batch of views decodes to the end, however long it takes."""
+    from arcttt.core.outcome import Outcome, TrainStats
+
+    def solve(task, runtime, config, deadlines, *adapters):
         wanted = float(rng.exponential(per_task))  # training it would do unbounded
         step = float(rng.uniform(0.05, 0.5))
         infer = float(rng.uniform(0.05, 0.3)) * per_task * task_size(task) / 400  # grows with size
-        training = min(wanted, max(0.0, granted - budget.reserve(task.id, granted)) + step)
+        training = wanted if deadlines.train is None else min(wanted, max(0.0, deadlines.train - clock.now) + step)
         clock.now += training + infer
-        budget.finished(task.id, granted, training + infer, infer, cut=training < wanted)
-        attempts[task.id] = "model"
+        stats = TrainStats(steps=1, seconds=training, stopped="deadline" if training < wanted else "")
+        return Outcome(task.id, tuple((e.input, e.input) for e in task.test), training + infer, train=stats)
+    return solve
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(seed, tmp_path):
+    """The real run loop (`solve_all`) with a simulated task solver on a simulated clock."""
+    rng = np.random.default_rng(seed)
+    tasks = [sized_task(f"t{i}", int(rng.integers(1, 30))) for i in range(int(rng.integers(5, 40)))]
+    per_task = float(rng.uniform(5, 60))
+    total = per_task * len(tasks)
+    clock = Clock()
+
+    def load():
+        clock.now += float(rng.uniform(0, 0.01 * total))  # loading the model counts
+        return FakeRuntime()
+
+    out = tmp_path / "p.json"
+    run_all(tasks, override(CONFIG, budget=total), out, load, solve=simulated_solver(clock, rng, per_task),
+            clock=clock)
     assert clock.now <= total
-    assert set(attempts) == {t.id for t in tasks} and "model" in attempts.values()
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert [r["task_id"] for r in records] == [t.id for t in tasks]
+    assert set(load_predictions(out)) == {t.id for t in tasks}
+    assert "ok" in {r["status"] for r in records}
+    assert all(r["status"] in ("ok", "skipped") for r in records)
+    assert all((r["status"] == "skipped") == (r["granted"] == 0.0) for r in records)
+
+
+def test_a_spent_budget_skips_tasks_and_says_why(tmp_path):
+    clock = Clock()
+
+    def load():
+        clock.now += 10.0  # the whole budget goes on loading
+        return FakeRuntime()
+
+    out = tmp_path / "p.json"
+    run_all(TASKS, override(CONFIG, budget=10.0), out, load, solve=simulated_solver(clock, np.random.default_rng(0), 1.0),
+            clock=clock)
+    records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in records] == ["skipped"] * 3
+    assert all(r["skipped"] == "the run budget is spent" for r in records)
+    started = []
+    # Skipped tasks are not finished: a resumed run with more time solves them.
+    run_all(TASKS, override(CONFIG, budget=10.0), out, load, resume=True, on_start=lambda t: started.append(t.id),
+            solve=simulated_solver(clock, np.random.default_rng(0), 1.0), clock=clock)
+    assert started == [t.id for t in TASKS]
 
 
 def test_time_a_fast_task_leaves_goes_to_the_tasks_after_it():
@@ -124,23 +164,23 @@ def test_an_overrun_grows_the_margin_kept_back():
     assert budget.margin == 50.0  # an inference longer than that: it cannot be cut
 
 
-CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none")
+CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none", expert="ttt")
 TASKS = [sized_task(f"t{i}", 2 + i) for i in range(3)]
 
 
 def test_a_spent_budget_still_writes_attempts_for_every_task(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS, override(CONFIG, budget=0.01), out, lambda: Engine(CONFIG, tiny_loaded()))
+    run_all(TASKS, override(CONFIG, budget=0.01), out, lambda: Runtime(CONFIG, tiny_loaded()))
     predictions = load_predictions(out)
     assert list(predictions) == [t.id for t in TASKS]
     assert all(predictions[t.id][0] == (t.test[0].input, t.test[0].input) for t in TASKS)
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
-    assert all(r["decision"] == {"budget": "no time left"} and r["status"] == "ok" for r in records)
+    assert all(r["status"] == "skipped" and r["skipped"] == "the run budget is spent" for r in records)
 
 
 def test_a_budgeted_run_logs_each_grant_and_the_time_left(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS, override(CONFIG, budget=600.0), out, lambda: Engine(CONFIG, tiny_loaded()))
+    run_all(TASKS, override(CONFIG, budget=600.0), out, lambda: Runtime(CONFIG, tiny_loaded()))
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     assert all(r["granted"] > 0 and r["steps"] == 3 for r in records)
     left = [r["budget_left"] for r in records]
@@ -148,19 +188,25 @@ def test_a_budgeted_run_logs_each_grant_and_the_time_left(tmp_path):
 
 
 def test_a_task_gets_its_grant_as_task_budget_and_training_keeps_the_inference_reserve():
-    from arcttt.run.pipeline import within
+    from arcttt.core.budget import Deadlines
 
-    budget = Budget.for_tasks(100.0, TASKS, clock=Clock())
+    clock = Clock()
+    clock.now = 100.0
+    budget = Budget.for_tasks(100.0, TASKS, clock=clock)
     granted = budget.grant("t0")
-    limited = within(CONFIG, granted, budget, "t0")
-    assert limited.task_budget == granted and limited.time_budget == pytest.approx(granted * 2 / 3)
-    tighter = within(override(CONFIG, task_budget=1.5, time_budget=0.5), granted, budget, "t0")
-    assert (tighter.task_budget, tighter.time_budget) == (1.5, 0.5)  # never raised
-    assert within(CONFIG, None, None, "t0") is CONFIG
+    deadlines = budget.deadlines("t0", CONFIG)
+    assert deadlines.granted == granted
+    assert deadlines.task == 100.0 + granted and deadlines.train == pytest.approx(100.0 + granted * 2 / 3)
+    tighter = budget.deadlines("t0", override(CONFIG, task_budget=1.5, train_budget=0.5, infer_budget=0.2))
+    assert (tighter.task, tighter.train) == (101.5, 100.5)  # never raised
+    assert tighter.inference(101.0) == pytest.approx(101.2) and tighter.inference(101.4) == 101.5
+    plain = Deadlines.for_task(CONFIG, 5.0)
+    assert (plain.task, plain.train, plain.inference(6.0), plain.granted) == (None, None, None, None)
+    assert Deadlines.for_task(override(CONFIG, train_budget=3.0, task_budget=2.0), 5.0).train == 7.0
 
 
 def test_a_resumed_run_counts_the_time_earlier_invocations_used(tmp_path):
-    from arcttt.run.pipeline import spent_seconds
+    from arcttt.run.outputs import spent_seconds
 
     log = tmp_path / "p.log.jsonl"
     log.write_text("".join(json.dumps(r) + "\n" for r in (

@@ -9,7 +9,7 @@ import pytest
 
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import load_source
-from arcttt.run.pipeline import sidecar
+from arcttt.run.outputs import sidecar
 
 pytestmark = pytest.mark.slow
 

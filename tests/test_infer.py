@@ -9,7 +9,8 @@ from arcttt.core.encode import END, NL, PAD, decode_grid, encode, grid_ids
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
 from arcttt.engine import infer
-from arcttt.engine.infer import GridConstraint, generate, prompts_for
+from arcttt.engine.infer import GridConstraint, prompts_for
+from conftest import greedy
 from arcttt.engine.lm import LeanLM
 from conftest import tiny_loaded
 
@@ -52,9 +53,9 @@ def test_random_model_answers_always_decode(tmp_path):
     loaded = tiny_loaded(seed=3)
     prompts = [encode(task.train, task.test[0], with_answer=False)] * 2
     lm = LeanLM(loaded.model, None)
-    for tokens, logprob in generate(lm, prompts, loaded.device, max_new_tokens=400):
+    for tokens, logprob in greedy(lm, prompts, loaded.device, max_new_tokens=400):
         assert tokens[-1] == END and decode_grid(tokens) is not None and logprob <= 0
-    sampled = infer.sample(lm, prompts, loaded.device, max_new_tokens=400, keep=True)
+    sampled = infer.find_answers(lm, prompts, loaded.device, max_new_tokens=400, keep=True)
     for index, ((tokens, logprob), *_) in enumerate(sampled.answers):
         # The reported probability is the answer's own: scored again, teacher-forced, it agrees.
         assert sampled.score([(index, tokens)])[0] == pytest.approx(logprob, abs=1e-3)
@@ -67,12 +68,12 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
     answer = ((1, 2, 3), (4, 5, 6))
     prompts_seen = []
 
-    def same_answer_for_every_view(model, prompts, device, batch_size, **options):
+    def same_answer_for_every_view(model, prompts, device, batch_prompts, **options):
         prompts_seen.extend(prompts)
-        return infer.Sampled([[(grid_ids(answer) + [END], -1.0)] for _ in prompts], [])
+        return infer.Answers([[(grid_ids(answer) + [END], -1.0)] for _ in prompts], [])
 
-    monkeypatch.setattr(infer, "sample", same_answer_for_every_view)
-    config = InferConfig(batch_size=3)
+    monkeypatch.setattr(infer, "find_answers", same_answer_for_every_view)
+    config = InferConfig(batch_prompts=3)
     found, cut = infer.predict(loaded.model, task, prompts_for(task, views, config), config, loaded.device)
     candidates = found[0].candidates
     assert sorted((c.view, c.grid) for c in candidates) == sorted((v.key, v.invert(answer)) for v in views)
@@ -84,8 +85,8 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
 def test_unfinished_answers_give_no_candidate(monkeypatch):
     task = load_source("data/sample").tasks[0]
-    monkeypatch.setattr(infer, "sample", lambda model, prompts, device, batch_size, **options:
-                        infer.Sampled([[([1, 2], 0.0)]] * len(prompts), []))
+    monkeypatch.setattr(infer, "find_answers", lambda model, prompts, device, batch_prompts, **options:
+                        infer.Answers([[([1, 2], 0.0)]] * len(prompts), []))
     loaded = tiny_loaded()
     prompts = prompts_for(task, sample_transforms(task_rng(0, "t"), 2, len(task.train)), InferConfig())
     found, _ = infer.predict(loaded.model, task, prompts, InferConfig(), loaded.device)

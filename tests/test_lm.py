@@ -8,9 +8,8 @@ import torch
 from arcttt.core.config import LoraConfig, TrainConfig
 from arcttt.core.encode import BOS, END, PAD, SYMBOLS, Encoded
 from arcttt.engine.hf import HfLM
-from arcttt.engine.infer import decode, generate
 from arcttt.engine.lm import LeanLM, supports
-from conftest import weights_checksum
+from conftest import greedy as generate, weights_checksum
 from arcttt.engine.ttt import collate, masked_loss, token_batches, train
 from conftest import tiny_loaded
 
@@ -143,7 +142,11 @@ def answer_prompts(n, seed=0):
     return [Encoded(tuple([BOS] + random_ids(length, seed=seed + length)[0].tolist() + [12]), ()) for length in n]
 
 
-def test_merged_lora_decodes_the_same_tokens_as_unmerged_and_leaves_the_base_bit_exact():
+def test_the_merged_decoder_computes_the_trained_function_and_leaves_the_base_bit_exact():
+    """Decoding folds the LoRA into working weights; training applies it on the fly. Each
+    greedy answer's log-probability must be what the training forward pass gives it."""
+    from test_search import fresh_logprob
+
     model = tiny_gemma(seed=2)
     base = weights_checksum(model)
     lean = LeanLM(model, LoraConfig(rank=4, alpha=8), seed=3)
@@ -151,10 +154,10 @@ def test_merged_lora_decodes_the_same_tokens_as_unmerged_and_leaves_the_base_bit
         for p in lean.trainable():
             p.normal_(0, 0.2)
     prompts = answer_prompts([11, 11, 23, 7])
-    merged = generate(lean, prompts, torch.device("cpu"), max_new_tokens=60, merged=True)
-    unmerged = generate(lean, prompts, torch.device("cpu"), max_new_tokens=60, merged=False)
-    assert [t for t, _ in merged] == [t for t, _ in unmerged]
-    assert np.allclose([lp for _, lp in merged], [lp for _, lp in unmerged], atol=1e-3)
+    answers = generate(lean, prompts, torch.device("cpu"), max_new_tokens=60)
+    assert all(tokens for tokens, _ in answers)
+    for prompt, (tokens, logprob) in zip(prompts, answers):
+        assert logprob == pytest.approx(fresh_logprob(lean, prompt, tokens), abs=1e-3)
     assert weights_checksum(model) == base
 
 

@@ -10,16 +10,17 @@ from arcttt.core.config import SolveConfig, override
 from arcttt.core.errors import ArcError
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import Example, Task
-from arcttt.run.pipeline import Engine, sidecar, solve_all
-from conftest import tiny_loaded
+from arcttt.engine.runtime import Runtime
+from arcttt.run.outputs import sidecar
+from conftest import run_all, tiny_loaded
 
 TASKS = [Task(f"t{i}", tuple(Example(((c,),), ((c, c),)) for c in (i, i + 1)), (Example(((i + 2,),), ((i + 2, i + 2),)),))
          for i in range(3)]
-CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none")
+CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none", expert="ttt")
 
 
 def engine_factory(config=CONFIG):
-    return lambda: Engine(config, tiny_loaded())
+    return lambda: Runtime(config, tiny_loaded())
 
 
 class Interrupt(Exception):
@@ -28,7 +29,7 @@ class Interrupt(Exception):
 
 def test_predictions_hold_every_task_in_order_with_logs_and_config(tmp_path):
     out = tmp_path / "p.json"
-    predictions = solve_all(TASKS, CONFIG, out, engine_factory())
+    predictions = run_all(TASKS, CONFIG, out, engine_factory())
     assert list(load_predictions(out)) == ["t0", "t1", "t2"] == list(predictions)
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     assert [r["status"] for r in records] == ["ok"] * 3 and all(r["steps"] == 3 for r in records)
@@ -37,7 +38,7 @@ def test_predictions_hold_every_task_in_order_with_logs_and_config(tmp_path):
 
 def test_resume_skips_finished_tasks_and_ends_with_the_same_file(tmp_path):
     whole = tmp_path / "whole.json"
-    solve_all(TASKS, CONFIG, whole, engine_factory())
+    run_all(TASKS, CONFIG, whole, engine_factory())
 
     out = tmp_path / "p.json"
     started = []
@@ -47,9 +48,9 @@ def test_resume_skips_finished_tasks_and_ends_with_the_same_file(tmp_path):
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        solve_all(TASKS, CONFIG, out, engine_factory(), on_done=stop_after_two)
+        run_all(TASKS, CONFIG, out, engine_factory(), on_done=stop_after_two)
     assert list(load_predictions(out)) == ["t0", "t1"]  # nothing finished was lost
-    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda task: started.append(task.id))
+    run_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda task: started.append(task.id))
     assert started == ["t2"]
     assert out.read_bytes() == whole.read_bytes()
 
@@ -58,23 +59,23 @@ def test_resume_refuses_a_base_loaded_in_another_dtype(tmp_path):
     import torch
 
     out = tmp_path / "p.json"
-    solve_all(TASKS[:1], CONFIG, out, engine_factory())
-    assert json.loads(sidecar(out, "log.jsonl").read_text())["base"] == "float32/none"
+    run_all(TASKS[:1], CONFIG, out, engine_factory())
+    assert json.loads(sidecar(out, "log.jsonl").read_text())["precision"] == "float32/none"
     with pytest.raises(ArcError, match="loaded as float32/none, this run's is bfloat16/none"):
-        solve_all(TASKS, CONFIG, out, lambda: Engine(CONFIG, tiny_loaded(dtype=torch.bfloat16)), resume=True)
-    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True)  # the same base: resumed
+        run_all(TASKS, CONFIG, out, lambda: Runtime(CONFIG, tiny_loaded(dtype=torch.bfloat16)), resume=True)
+    run_all(TASKS, CONFIG, out, engine_factory(), resume=True)  # the same base: resumed
     assert list(load_predictions(out)) == ["t0", "t1", "t2"]
 
 
 def test_existing_output_needs_resume_or_overwrite_and_the_same_config(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS[:1], CONFIG, out, engine_factory())
+    run_all(TASKS[:1], CONFIG, out, engine_factory())
     with pytest.raises(ArcError, match="already exists"):
-        solve_all(TASKS[:1], CONFIG, out, engine_factory())
+        run_all(TASKS[:1], CONFIG, out, engine_factory())
     other = override(CONFIG, seed=9)
     with pytest.raises(ArcError, match="another config"):
-        solve_all(TASKS[:1], other, out, engine_factory(other), resume=True)
-    solve_all(TASKS[:1], other, out, engine_factory(other), overwrite=True)
+        run_all(TASKS[:1], other, out, engine_factory(other), resume=True)
+    run_all(TASKS[:1], other, out, engine_factory(other), overwrite=True)
 
 
 def test_a_failing_task_gets_fallback_attempts_and_the_run_goes_on(tmp_path, monkeypatch):
@@ -89,7 +90,7 @@ def test_a_failing_task_gets_fallback_attempts_and_the_run_goes_on(tmp_path, mon
 
     monkeypatch.setattr(pipeline, "predict", broken_on_t1)
     out = tmp_path / "p.json"
-    predictions = solve_all(TASKS, CONFIG, out, engine_factory())
+    predictions = run_all(TASKS, CONFIG, out, engine_factory())
     assert predictions["t1"] == ((TASKS[1].test[0].input,) * 2,)
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     assert [r["status"] for r in records] == ["ok", "failed", "ok"]
@@ -97,7 +98,7 @@ def test_a_failing_task_gets_fallback_attempts_and_the_run_goes_on(tmp_path, mon
     # A resumed run retries the failed task only.
     monkeypatch.setattr(pipeline, "predict", real)
     started = []
-    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda task: started.append(task.id))
+    run_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda task: started.append(task.id))
     assert started == ["t1"]
 
 
@@ -125,11 +126,11 @@ def test_cli_solve_on_a_local_model_folder(tmp_path, hub_model_dir):
 
 
 def test_dfs_with_poe_logs_the_candidates_and_where_the_right_answer_ranked(tmp_path):
-    from arcttt.core.scoring import grid_digest
+    from arcttt.core.grids import grid_digest
 
     config = override(CONFIG, infer__sampler="dfs", infer__min_prob=0.01, infer__scoring="poe")
     out = tmp_path / "p.json"
-    predictions = solve_all(TASKS, config, out, engine_factory(config))
+    predictions = run_all(TASKS, config, out, engine_factory(config))
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     for task, record in zip(TASKS, records):
         assert record["status"] == "ok" and record["search_cut"] is False

@@ -5,36 +5,37 @@ from arcttt.core.contamination import Guard
 from arcttt.core.retrieve import build_pool, features
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.ttt import CHECK_EVERY
-from arcttt.run.pipeline import Engine, solve_task
+from arcttt.engine.runtime import Runtime
+from arcttt.run.pipeline import solve_task
 from conftest import tiny_loaded
 from test_ttt import SWAP
 
 
 def config(**changes):
-    return override(SolveConfig(), model__adapter="", policy="adaptive", train__steps=40, train__lr=3e-3,
-                    train__warmup=0.0, train__colours="none", train__batch_size=1, infer__views=2, **changes)
+    return override(SolveConfig(), expert="ttt", model__adapter="", policy="adaptive", train__steps=40, train__lr=3e-3,
+                    train__warmup=0.0, train__colours="none", train__max_batch_samples=1, infer__views=2, **changes)
 
 
 def test_adaptive_decisions_are_the_same_for_the_same_seed():
     cfg = config(converged_loss=0.05)
-    runs = [solve_task(SWAP, Engine(cfg, tiny_loaded()), cfg) for _ in range(2)]
+    runs = [solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg) for _ in range(2)]
     assert runs[0].decision == runs[1].decision and runs[0].decision["chose"] == "ttt"
     assert runs[0].train.losses == runs[1].train.losses and runs[0].attempts == runs[1].attempts
 
 
 def test_a_task_the_model_already_predicts_is_not_trained():
     cfg = config(icl_loss=100.0)
-    outcome = solve_task(SWAP, Engine(cfg, tiny_loaded()), cfg)
+    outcome = solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg)
     assert outcome.decision["chose"] == "in-context" and outcome.train.steps == 0
     assert outcome.decision["probe_loss"] > 0 and len(outcome.attempts) == 1
 
 
 def test_training_stops_once_converged_and_runs_every_round_otherwise():
     easy = config(converged_loss=100.0)  # any loss counts as converged: the first check stops it
-    outcome = solve_task(SWAP, Engine(easy, tiny_loaded()), easy)
+    outcome = solve_task(SWAP, Runtime(easy, tiny_loaded()), easy)
     assert outcome.train.steps == CHECK_EVERY and outcome.decision["stopped"] == "converged"
     strict = config(converged_loss=0.0, max_rounds=2)
-    outcome = solve_task(SWAP, Engine(strict, tiny_loaded()), strict)
+    outcome = solve_task(SWAP, Runtime(strict, tiny_loaded()), strict)
     assert outcome.train.steps == 80 and outcome.decision["stopped"] == "all steps"
     assert outcome.attempts[0][0] == SWAP.test[0].output
 
@@ -108,9 +109,9 @@ def test_neighbour_samples_join_the_training_set():
     pool = build_pool([flip_task("flip-a", 4), upscale_task("up-a", 2)], Guard.of([SWAP]))
     cfg = override(config(converged_loss=0.0, max_rounds=1), policy="fixed", train__neighbours=1,
                    train__neighbour_share=1.0)
-    engine = Engine(cfg, tiny_loaded())
+    engine = Runtime(cfg, tiny_loaded())
     engine.pool = pool
     outcome = solve_task(SWAP, engine, cfg)
-    alone = solve_task(SWAP, Engine(override(cfg, train__neighbours=0), tiny_loaded()),
+    alone = solve_task(SWAP, Runtime(override(cfg, train__neighbours=0), tiny_loaded()),
                        override(cfg, train__neighbours=0))
     assert len(outcome.neighbours) == 1 and outcome.samples > alone.samples

@@ -63,6 +63,7 @@ def test_held_out_tasks_are_not_trained_and_their_loss_is_measured(tmp_path, hub
     assert loss["samples"] == 3 and loss["before"] > 0 and loss["after"] > 0 and loss["before"] != loss["after"]
     # The same seed holds out the same task; the choice does not depend on the run.
     assert hold_out(corpus, 1, CONFIG.seed).held_out[0].id == held
+    assert manifest["extended"] == [] and manifest["train_seconds"] >= 0 and "cpu_seconds" not in manifest
 
 
 def test_time_budget_stops_early_with_a_usable_adapter(tmp_path, hub_model_dir):
@@ -100,23 +101,79 @@ def test_resume_continues_at_the_exact_step_with_the_same_loss_curve(tmp_path, h
     assert json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())["step"] == 3
     with pytest.raises(ArcError, match="pass --resume"):
         pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "cut")
+    effective = (tmp_path / "cut" / "pretrain.config.toml").read_text()
+    with pytest.raises(ArcError, match="fewer than the 3 steps this run has trained"):
+        pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=2), tmp_path / "cut",
+                 resume=True)
+    with pytest.raises(ArcError, match="extended, not shortened"):
+        pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=6), tmp_path / "cut",
+                 resume=True)
+    with pytest.raises(ArcError, match=r"another run \(lr 0.001 there, 0.002 here; lora.rank 4 there, 8 here\)"):
+        pretrain(load_model(model_config), model_config, corpus,
+                 replace(CONFIG, steps=20, lr=2e-3, lora=LoraConfig(rank=8, alpha=8)), tmp_path / "cut", resume=True)
+    assert (tmp_path / "cut" / "pretrain.config.toml").read_text() == effective  # a refused resume writes nothing
     resumed = pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "cut", resume=True)
-
-    def curve(directory):
-        return [json.loads(line)["loss"] for line in (directory / "losses.jsonl").read_text().splitlines()]
-
     assert curve(tmp_path / "cut") == curve(tmp_path / "whole") and len(curve(tmp_path / "whole")) == 8
     assert resumed["tokens"] == whole["tokens"] and resumed["steps"] == 8
     assert resumed["held_out_loss"] == whole["held_out_loss"]
     # Resuming with other settings or data would make the manifest lie about what was trained.
-    with pytest.raises(ArcError, match="another run"):
+    with pytest.raises(ArcError, match="another run .seed 0 there, 1 here"):
         pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, seed=1), tmp_path / "cut",
                  resume=True)
-    with pytest.raises(ArcError, match="another run"):
+    with pytest.raises(ArcError, match="another run .other training tasks"):
         pretrain(load_model(model_config), model_config, build_corpus([("train", TRAIN[:4])], []), CONFIG,
                  tmp_path / "cut", resume=True)
     assert (tmp_path / "cut" / "adapter_model.safetensors").read_bytes() == \
         (tmp_path / "whole" / "adapter_model.safetensors").read_bytes()
+
+
+def curve(directory):
+    return [json.loads(line)["loss"] for line in (directory / "losses.jsonl").read_text().splitlines()]
+
+
+def test_a_larger_steps_extends_a_finished_run_on_a_replanned_schedule(tmp_path, hub_model_dir):
+    import torch
+
+    from arcttt.engine.ttt import warmup_cosine
+
+    corpus = build_corpus([("train", TRAIN)], [])
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
+    longer = replace(CONFIG, steps=12)
+    for name in ("a", "b"):
+        pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / name)
+    eight = (tmp_path / "a" / "adapter_model.safetensors").read_bytes()
+    first = curve(tmp_path / "a")
+    seen = []
+    extended = pretrain(load_model(model_config), model_config, corpus, longer, tmp_path / "a", resume=True,
+                        on_step=lambda step, loss, tokens: seen.append((step, loss)), log_every=2)
+    assert extended["steps"] == 12 and extended["stopped"] == "all steps"
+    assert extended["extended"] == [{"from_steps": 8, "to_steps": 12, "at_step": 8}]
+    assert curve(tmp_path / "a")[:8] == first and len(curve(tmp_path / "a")) == 12
+    assert seen == list(zip(range(9, 13), curve(tmp_path / "a")[8:]))  # every step, in order, whatever log_every
+    assert (tmp_path / "a" / "adapter_model.safetensors").read_bytes() != eight
+
+    def stop_at_10(step, loss, tokens):
+        if step == 10:
+            raise Stop
+
+    with pytest.raises(Stop):
+        pretrain(load_model(model_config), model_config, corpus, longer, tmp_path / "b", resume=True,
+                 on_step=stop_at_10)
+    state = json.loads((tmp_path / "b" / "checkpoint" / "state.json").read_text())
+    # Re-planned: the learning rate after step 9 is that of a run planned for 12 steps.
+    planned = {}
+    for steps in (8, 12):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=CONFIG.lr)
+        warmup_cosine(optimizer, CONFIG.warmup, steps, done=9)
+        planned[steps] = optimizer.param_groups[0]["lr"]
+    assert state["step"] == 9 and state["param_groups"][0]["lr"] == pytest.approx(planned[12])
+    assert planned[12] > 4 * planned[8]  # not the old plan's
+    resumed = pretrain(load_model(model_config), model_config, corpus, longer, tmp_path / "b", resume=True)
+    assert resumed["extended"] == extended["extended"] and curve(tmp_path / "b") == curve(tmp_path / "a")
+    assert (tmp_path / "b" / "adapter_model.safetensors").read_bytes() == \
+        (tmp_path / "a" / "adapter_model.safetensors").read_bytes()
+    with pytest.raises(ArcError, match="fewer than the 12 steps"):
+        pretrain(load_model(model_config), model_config, corpus, CONFIG, tmp_path / "b", resume=True)
 
 
 def test_solve_with_the_adapter_warns_about_tasks_it_was_trained_on(tmp_path, hub_model_dir):
@@ -129,7 +186,7 @@ def test_solve_with_the_adapter_warns_about_tasks_it_was_trained_on(tmp_path, hu
     assert manifest["steps"] == 3 and len(manifest["trained_tasks"]) == 5 and manifest["sources"] == ["data/sample"]
     out = tmp_path / "p.json"
     solved = CliRunner().invoke(app, ["solve", "data/sample", "--tasks", "00576224", "--model", str(hub_model_dir),
-                                      "--adapter", str(adapter), "--steps", "1", "--views", "1", "--device", "cpu",
+                                      "--stage1", str(adapter), "--steps", "1", "--views", "1", "--device", "cpu",
                                       "--out", str(out), "--json"])
     assert solved.exit_code == 0, solved.output
     assert "WARNING: the stage-1 adapter" in solved.stderr and "00576224" in solved.stderr
@@ -187,26 +244,27 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     from arcttt.core.config import SolveConfig, override
     from arcttt.core.encode import encode
     from arcttt.engine.adapters import merge_base_adapter
-    from arcttt.run.pipeline import Engine, solve_task
+    from arcttt.engine.runtime import Runtime
+    from arcttt.run.pipeline import solve_task
     from test_ttt import SWAP
 
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
     pretrain(load_model(model_config), model_config, build_corpus([("train", TRAIN)], []),
              replace(CONFIG, steps=4, lr=1e-2), tmp_path / "a")
     cfg = override(SolveConfig(), model__name=str(hub_model_dir), model__device="cpu", model__dtype="float32",
-                   model__adapter=str(tmp_path / "a"), model__engine="hf", train__steps=20, train__lr=3e-3,
+                   model__adapter=str(tmp_path / "a"), model__backend="hf", train__steps=20, train__lr=3e-3,
                    train__colours="none", infer__views=2)
     # What a 4-bit load reports (bitsandbytes needs CUDA): the engine's decision is under test.
     quantized = replace(load_model(cfg.model), quantize="4bit")
     before = base_weights(quantized.model)
     with pytest.raises(ArcError, match="will not merge"):
         merge_base_adapter(quantized, tmp_path / "a", str(hub_model_dir))
-    unmerged = Engine(cfg, quantized)
-    merged = Engine(cfg)
+    unmerged = Runtime(cfg, quantized)
+    merged = Runtime(cfg)
     ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids])
     with torch.no_grad():
         assert torch.allclose(unmerged.lm(ids), merged.lm(ids), atol=1e-5)  # the same function
-        assert not torch.allclose(unmerged.lm(ids), Engine(override(cfg, model__adapter=""))
+        assert not torch.allclose(unmerged.lm(ids), Runtime(override(cfg, model__adapter=""))
                                   .lm(ids), atol=1e-3)  # ... and not the bare model's
     stage1 = {k: v.clone() for k, v in unmerged.lm.model.state_dict().items() if ".stage1." in k}
     with torch.no_grad():

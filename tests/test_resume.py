@@ -14,7 +14,8 @@ from arcttt.cli import app
 from arcttt.core.config import override
 from arcttt.core.errors import ArcError
 from arcttt.core.predictions import load_predictions
-from arcttt.run.pipeline import finished_count, read_log, sidecar, solve_all, state_path
+from arcttt.run.outputs import finished_count, read_log, sidecar, state_path
+from conftest import run_all
 from test_pipeline import CONFIG, TASKS, Interrupt, engine_factory
 
 
@@ -24,13 +25,13 @@ def statuses(out):
 
 def test_a_resume_with_fewer_tasks_keeps_every_other_prediction(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS[:2], CONFIG, out, engine_factory())
+    run_all(TASKS[:2], CONFIG, out, engine_factory())
     before = load_predictions(out)
-    solve_all(TASKS[2:], CONFIG, out, engine_factory(), resume=True)  # --tasks t2 on the same --out
+    run_all(TASKS[2:], CONFIG, out, engine_factory(), resume=True)  # --tasks t2 on the same --out
     after = load_predictions(out)
     assert list(after) == ["t2", "t0", "t1"]  # this run's tasks first, then the others, all kept
     assert after["t0"] == before["t0"] and after["t1"] == before["t1"]
-    returned = solve_all(TASKS[:1], CONFIG, out, engine_factory(), resume=True)
+    returned = run_all(TASKS[:1], CONFIG, out, engine_factory(), resume=True)
     assert list(returned) == ["t0"] and set(load_predictions(out)) == {"t0", "t1", "t2"}
 
 
@@ -49,7 +50,7 @@ def test_a_second_run_on_the_same_out_is_refused(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(ArcError, match="another arcttt process .* is writing this output"):
-            solve_all(TASKS, CONFIG, out, engine_factory(), overwrite=True)
+            run_all(TASKS, CONFIG, out, engine_factory(), overwrite=True)
     finally:
         holder.kill()
         holder.wait(timeout=30)
@@ -58,13 +59,13 @@ def test_a_second_run_on_the_same_out_is_refused(tmp_path):
 
 def test_a_torn_last_log_line_is_tolerated_and_repaired(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS[:2], CONFIG, out, engine_factory())
+    run_all(TASKS[:2], CONFIG, out, engine_factory())
     log = sidecar(out, "log.jsonl")
     with log.open("a") as f:
         f.write('{"task_id": "t2", "status": "o')  # killed in the middle of the append
     assert finished_count(log) == 2
     started = []
-    solve_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda t: started.append(t.id))
+    run_all(TASKS, CONFIG, out, engine_factory(), resume=True, on_start=lambda t: started.append(t.id))
     assert started == ["t2"]
     assert statuses(out) == {"t0": "ok", "t1": "ok", "t2": "ok"}
     assert all(json.loads(line) for line in log.read_text().splitlines())  # no torn line left inside
@@ -72,27 +73,27 @@ def test_a_torn_last_log_line_is_tolerated_and_repaired(tmp_path):
 
 def test_predictions_without_their_log_cannot_be_resumed(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS[:1], CONFIG, out, engine_factory())
+    run_all(TASKS[:1], CONFIG, out, engine_factory())
     sidecar(out, "log.jsonl").unlink()
     with pytest.raises(ArcError, match="its log p.log.jsonl is missing"):
-        solve_all(TASKS, CONFIG, out, engine_factory(), resume=True)
+        run_all(TASKS, CONFIG, out, engine_factory(), resume=True)
     assert list(load_predictions(out)) == ["t0"]  # untouched
 
 
 def test_an_overwrite_killed_before_its_first_task_leaves_nothing_to_mix(tmp_path):
     out = tmp_path / "p.json"
-    solve_all(TASKS, CONFIG, out, engine_factory())
+    run_all(TASKS, CONFIG, out, engine_factory())
     other = override(CONFIG, seed=9)
 
     def killed():
         raise Interrupt
 
     with pytest.raises(Interrupt):
-        solve_all(TASKS, other, out, killed, overwrite=True)
+        run_all(TASKS, other, out, killed, overwrite=True)
     assert not out.exists()  # the old run's predictions went first, so they cannot pass for the new run's
     with pytest.raises(ArcError, match="another config"):
-        solve_all(TASKS, CONFIG, out, engine_factory(), resume=True)  # the state names the new run
-    solve_all(TASKS, other, out, engine_factory(other), resume=True)
+        run_all(TASKS, CONFIG, out, engine_factory(), resume=True)  # the state names the new run
+    run_all(TASKS, other, out, engine_factory(other), resume=True)
     assert set(statuses(out)) == {"t0", "t1", "t2"}
 
 
@@ -128,15 +129,15 @@ def test_a_resume_after_the_saved_adapters_changed_is_refused(tmp_path):
     import arcttt.run.provenance as provenance
 
     saved = tmp_path / "saved"
-    solve_all(TASKS[:1], CONFIG, tmp_path / "train.json", engine_factory(), task_adapters_out=saved)
+    run_all(TASKS[:1], CONFIG, tmp_path / "train.json", engine_factory(), task_adapters_out=saved)
     out = tmp_path / "p.json"
     provenance.contents.cache_clear()
-    solve_all(TASKS[:1], CONFIG, out, engine_factory(), task_adapters_in=saved)
+    run_all(TASKS[:1], CONFIG, out, engine_factory(), task_adapters_in=saved)
     assert json.loads(state_path(out).read_text())["contents"]["adapters"]
     (saved / "t0" / "adapter_model.safetensors").write_bytes(b"retrained")
     provenance.contents.cache_clear()
     with pytest.raises(ArcError, match="another config, model, adapter"):
-        solve_all(TASKS, CONFIG, out, engine_factory(), task_adapters_in=saved, resume=True)
+        run_all(TASKS, CONFIG, out, engine_factory(), task_adapters_in=saved, resume=True)
 
 
 def test_bad_saved_adapters_fail_their_task_only(tmp_path):
@@ -146,7 +147,7 @@ def test_bad_saved_adapters_fail_their_task_only(tmp_path):
     (saved / "t1" / "adapter_config.json").write_text("{}")
     (saved / "t1" / "adapter_model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{trunc")
     out = tmp_path / "p.json"
-    solve_all(TASKS, CONFIG, out, engine_factory(), task_adapters_in=saved)
+    run_all(TASKS, CONFIG, out, engine_factory(), task_adapters_in=saved)
     records = {r["task_id"]: r for r in read_log(sidecar(out, "log.jsonl"))}
     assert [records[t]["status"] for t in ("t0", "t1", "t2")] == ["failed", "failed", "ok"]
     assert "no adapter weights" in records["t0"]["error"]
@@ -159,7 +160,7 @@ def test_task_ids_never_escape_the_adapters_folder(tmp_path):
     evil = [Task(name, TASKS[0].train, TASKS[0].test) for name in ("..", "a/b", "/abs")]
     saved = tmp_path / "inside" / "saved"
     saved.mkdir(parents=True)
-    solve_all(evil, CONFIG, tmp_path / "inside" / "p.json", engine_factory(), task_adapters_out=saved)
+    run_all(evil, CONFIG, tmp_path / "inside" / "p.json", engine_factory(), task_adapters_out=saved)
     assert len(list(saved.iterdir())) == 3 and all(p.parent == saved for p in saved.iterdir())
     assert sorted(p.name for p in (tmp_path / "inside").iterdir()) == [
         "p.config.toml", "p.json", "p.log.jsonl", "p.run.json", "saved"]
@@ -177,24 +178,56 @@ def test_any_error_fails_only_its_task_but_a_bug_in_arcttt_stops_the_run(tmp_pat
 
     monkeypatch.setattr(pipeline, "predict", out_of_memory_on_t1)
     out = tmp_path / "p.json"
-    solve_all(TASKS, CONFIG, out, engine_factory())
+    run_all(TASKS, CONFIG, out, engine_factory())
     assert statuses(out) == {"t0": "ok", "t1": "failed", "t2": "ok"}
 
     # fallback_attempts(None) raises AttributeError inside arcttt's own code: a bug, not a task's trouble.
-    monkeypatch.setattr(pipeline, "solve_task", lambda task, *a: pipeline.fallback_attempts(None))
+    from arcttt.run.loop import fallback_attempts
+
     with pytest.raises(AttributeError):
-        solve_all(TASKS, CONFIG, tmp_path / "q.json", engine_factory())
+        run_all(TASKS, CONFIG, tmp_path / "q.json", engine_factory(), solve=lambda task, *a: fallback_attempts(None))
+
+
+def test_a_bug_that_surfaces_inside_a_library_still_stops_the_run(tmp_path, monkeypatch):
+    """A wrong argument from arcttt's code raises in the library it calls (here json; in a real
+    run torch): the last frame is the library's, yet the bug is arcttt's."""
+    import arcttt.run.pipeline as pipeline
+
+    def wrong_argument(lm, task, *args):
+        return json.dumps(object())  # TypeError raised inside json's encoder
+
+    monkeypatch.setattr(pipeline, "predict", wrong_argument)
+    with pytest.raises(TypeError):
+        run_all(TASKS, CONFIG, tmp_path / "p.json", engine_factory())
+    assert not (tmp_path / "p.json").exists() or statuses(tmp_path / "p.json") == {}
+
+
+def test_a_bug_hidden_behind_a_wrapping_error_is_still_a_bug():
+    from arcttt.run.loop import is_arcttt_bug
+    from arcttt.run.outputs import in_order
+
+    try:
+        try:
+            in_order(None, ["x"])  # TypeError inside arcttt
+        except TypeError as inner:
+            raise RuntimeError("a library wrapped it") from inner
+    except RuntimeError as outer:
+        assert is_arcttt_bug(outer)
+    try:
+        raise RuntimeError("out of memory")
+    except RuntimeError as plain:
+        assert not is_arcttt_bug(plain)
 
 
 def test_a_task_over_its_budget_keeps_what_it_has(tmp_path):
     config = override(CONFIG, task_budget=1e-9)
     out = tmp_path / "p.json"
-    predictions = solve_all(TASKS[:1], config, out, engine_factory(config))
+    predictions = run_all(TASKS[:1], config, out, engine_factory(config))
     (record,) = read_log(sidecar(out, "log.jsonl"))
     assert record["status"] == "ok" and record["steps"] == 1 and record["candidates"] == 0
     assert predictions["t0"] == ((TASKS[0].test[0].input,) * 2,)  # no answer decoded in time: the fallback
     config = override(CONFIG, infer_budget=1e-9)
-    solve_all(TASKS[:1], config, tmp_path / "q.json", engine_factory(config))
+    run_all(TASKS[:1], config, tmp_path / "q.json", engine_factory(config))
     (record,) = read_log(sidecar(tmp_path / "q.json", "log.jsonl"))
     assert record["steps"] == 3 and record["candidates"] == 0
 
@@ -210,7 +243,7 @@ def test_the_cli_exits_1_when_every_task_failed(tmp_path, hub_model_dir):
     for task in TASKS[:2]:
         (saved / task.id).mkdir(parents=True)  # every adapter is broken
     out = tmp_path / "p.json"
-    args = ["solve", str(folder), "--out", str(out), "--model", str(hub_model_dir), "--adapters", str(saved),
+    args = ["solve", str(folder), "--out", str(out), "--model", str(hub_model_dir), "--task-adapters-in", str(saved),
             "--views", "1", "--device", "cpu"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1 and "every task failed (2 of 2)" in str(result.exception)

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from arcttt.core.encode import END, Encoded
-from arcttt.engine.infer import GridConstraint, generate, sample
+from arcttt.engine.infer import GridConstraint, find_answers
+from conftest import greedy
 from arcttt.engine.lm import LeanLM
 from test_lm import tiny_gemma
 
@@ -71,17 +72,17 @@ def test_dfs_returns_exactly_the_answers_above_the_threshold(speculate):
     lm, asked = flat_lm(), prompts()
     min_prob, max_new = 0.001, 7
     drafts = [[3, 1, 10, 2, 2, 10], [0, 10, 5, 10], [7, 7, 7, 10]] if speculate > 1 else None
-    sampled = sample(lm, asked, CPU, batch_size=2, max_new_tokens=max_new, min_prob=min_prob, drafts=drafts, max_branches=10**6,
+    sampled = find_answers(lm, asked, CPU, batch_prompts=2, max_new_tokens=max_new, min_prob=min_prob, drafts=drafts, max_branches=10**6,
                      speculate=speculate)
     assert not sampled.truncated
     total = 0
-    for prompt, answers, greedy in zip(asked, sampled.answers, generate(lm, asked, CPU, max_new_tokens=max_new)):
+    for prompt, answers, plain in zip(asked, sampled.answers, greedy(lm, asked, CPU, max_new_tokens=max_new)):
         want = brute_force(lm, prompt, max_new, math.log(min_prob))
         total += len(want)
         got = {tuple(a): lp for a, lp in answers}
         assert len(got) == len(answers), "each answer is found once"
-        assert answers[0][0] == greedy[0]  # the greedy answer first, whatever its probability
-        assert set(got) - set(want) <= {tuple(greedy[0])}
+        assert answers[0][0] == plain[0]  # the greedy answer first, whatever its probability
+        assert set(got) - set(want) <= {tuple(plain[0])}
         assert set(want) <= set(got)
         for answer, logprob in want.items():
             assert got[answer] == pytest.approx(logprob, abs=1e-4)
@@ -90,8 +91,8 @@ def test_dfs_returns_exactly_the_answers_above_the_threshold(speculate):
 
 def test_a_branch_cap_cuts_the_search_and_says_so():
     lm, asked = flat_lm(), prompts()
-    full = sample(lm, asked, CPU, max_new_tokens=7, min_prob=0.001, max_branches=10**6)
-    cut = sample(lm, asked, CPU, max_new_tokens=7, min_prob=0.001, max_branches=2)
+    full = find_answers(lm, asked, CPU, max_new_tokens=7, min_prob=0.001, max_branches=10**6)
+    cut = find_answers(lm, asked, CPU, max_new_tokens=7, min_prob=0.001, max_branches=2)
     assert cut.truncated and not full.truncated
     assert sum(map(len, cut.answers)) < sum(map(len, full.answers))
     for part, whole in zip(cut.answers, full.answers):  # the most probable branches came first
@@ -100,7 +101,7 @@ def test_a_branch_cap_cuts_the_search_and_says_so():
 
 def test_scores_from_the_cached_prompt_equal_fresh_teacher_forcing():
     lm, asked = flat_lm(), prompts((14, 20, 14))
-    sampled = sample(lm, asked, CPU, batch_size=2, max_new_tokens=7, min_prob=0.002, keep=True)
+    sampled = find_answers(lm, asked, CPU, batch_prompts=2, max_new_tokens=7, min_prob=0.002, keep=True)
     answers = sorted({tuple(a) for found in sampled.answers for a, _ in found if a[-1] == END}
                      | {(5, 10, 13), (1, 2, 10, 3, 4, 10, 13), (0, 0, 0, 10, 13)})
     assert len(answers) >= 6
@@ -119,5 +120,5 @@ def test_scoring_needs_kept_prompts_and_the_search_needs_the_lean_engine():
     from arcttt.core.errors import ArcError
     from arcttt.engine.hf import HfLM
 
-    with pytest.raises(ArcError, match="lean engine"):
-        sample(HfLM(tiny_gemma(), None), prompts(), CPU, max_new_tokens=5, min_prob=0.1)
+    with pytest.raises(ArcError, match="lean backend"):
+        find_answers(HfLM(tiny_gemma(), None), prompts(), CPU, max_new_tokens=5, min_prob=0.1)

@@ -15,6 +15,8 @@ import numpy as np
 from arcttt.core.grids import MAX_SIDE, Grid, from_array, to_array
 from arcttt.core.tasks import Example, Task
 
+IDENTITY = "id"
+"""The key of the identity transform (the un-augmented task)."""
 IDENTITY_COLOURS = tuple(range(10))
 
 
@@ -68,11 +70,11 @@ class Transform:
             parts.append("c:" + "".join(map(str, self.colours)))
         if self.order is not None and self.order != tuple(range(len(self.order))):
             parts.append("o:" + ",".join(map(str, self.order)))
-        return " ".join(parts) or "id"
+        return " ".join(parts) or IDENTITY
 
     @property
     def is_identity(self) -> bool:
-        return self.key == "id"
+        return self.key == IDENTITY
 
     def apply(self, grid: Grid) -> Grid:
         """The transformed grid: geometry first, then colours."""
@@ -115,7 +117,7 @@ class Extra:
     def key(self) -> str:
         parts = ([f"up{self.upscale}"] if self.upscale > 1 else []) + (
             [f"shift{self.shift[0]},{self.shift[1]}"] if any(self.shift) else [])
-        return " ".join(parts) or "id"
+        return " ".join(parts) or IDENTITY
 
     def apply(self, grid: Grid) -> Grid | None:
         array = to_array(grid)

@@ -21,10 +21,55 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from arcttt.core.encode import grid_length
 from arcttt.core.tasks import Task
+
+if TYPE_CHECKING:
+    from arcttt.core.config import SolveConfig
+
+def earliest(*deadlines: float | None) -> float | None:
+    """The first of the deadlines that are set (None: no deadline)."""
+    return min((d for d in deadlines if d is not None), default=None)
+
+
+def _lowered(limit: float, cap: float | None) -> float:
+    """A per-task limit in seconds (0: none) lowered to `cap` where one is set."""
+    if cap is None:
+        return limit
+    return min(limit, cap) if limit > 0 else cap
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """When one task's work must stop, as `time.monotonic()` instants (None: no limit): the one
+    value that carries the config's per-task limits and the run budget's grant to a task."""
+
+    task: float | None = None
+    """Training and inference stop; the task keeps the attempts it has."""
+    train: float | None = None
+    """Training stops (never after `task`)."""
+    infer_seconds: float = 0.0
+    """Inference's own limit, counted from when it starts (0: none)."""
+    granted: float | None = None
+    """Seconds the run budget gave the task (None: no run budget)."""
+
+    def inference(self, now: float) -> float | None:
+        """When inference that starts `now` must stop."""
+        return earliest(now + self.infer_seconds if self.infer_seconds > 0 else None, self.task)
+
+    @classmethod
+    def for_task(cls, config: SolveConfig, start: float, granted: float | None = None,
+                 reserve: float = 0.0) -> Deadlines:
+        """The config's per-task limits from `start`, each lowered to the run budget's grant: the
+        task to all of it, training to the grant less `reserve` (kept for inference)."""
+        task_seconds = _lowered(config.task_budget, granted)
+        train_seconds = _lowered(config.train_budget, max(granted - reserve, 1e-3) if granted is not None else None)
+        task = start + task_seconds if task_seconds > 0 else None
+        return cls(task, earliest(start + train_seconds if train_seconds > 0 else None, task),
+                   config.infer_budget, granted)
+
 
 MIN_GRANT = 1.0
 """Seconds below which a task is not started (fallback attempts instead)."""
@@ -125,6 +170,14 @@ class Budget:
                 self.inferences.append((size, infer_seconds))
                 if not cut:
                     self.history.append((size, seconds))
+
+    def deadlines(self, task_id: str, config: SolveConfig) -> Deadlines | None:
+        """The task's deadlines under its grant from now; None when the run's time is spent
+        (the task then gets its fallback attempts without the model)."""
+        granted = self.grant(task_id)
+        if granted == 0.0:
+            return None
+        return Deadlines.for_task(config, self.clock(), granted, self.reserve(task_id, granted))
 
     @classmethod
     def for_tasks(cls, total: float, tasks: list[Task], spent: float = 0.0,

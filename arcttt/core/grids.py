@@ -6,6 +6,7 @@ and hash exactly, so voting, dedupe and sorting need no canonicalisation step.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,12 @@ import numpy as np
 from arcttt.core.errors import ArcError
 
 Grid = tuple[tuple[int, ...], ...]
+
+
+def grid_digest(grid: Grid) -> str:
+    """A short, stable content hash of a grid: its name in logs and in stage-1 manifests."""
+    return hashlib.sha256(repr(grid).encode()).hexdigest()[:16]
+
 
 MAX_SIDE = 30
 N_COLOURS = 10

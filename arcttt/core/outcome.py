@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from arcttt.core.predictions import Attempts
-from arcttt.core.scoring import Ranked, grid_digest
+from arcttt.core.grids import grid_digest
+from arcttt.core.ranking import Ranked
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Outcome:
     train: TrainStats = field(default_factory=TrainStats)
     candidates: int = 0
     error: str | None = None
+    skipped: str | None = None  # why the task was not run (its attempts are fallbacks), e.g. the run budget
     correct: list[bool] | None = None  # per test output: either attempt right (the ARC rule)
     top_correct: list[bool] | None = None  # per test output: attempt 1 right
     answer_rank: list[int | None] | None = None  # per test output: the right answer's rank among all found
@@ -48,15 +50,24 @@ class Outcome:
     ranked: list[list[Ranked]] = field(default_factory=list)  # per test input, best first
     decision: dict = field(default_factory=dict)  # the adaptive policy's, or the budget's
     neighbours: list[str] = field(default_factory=list)  # training tasks whose samples were added
+    programs: list[str] = field(default_factory=list)  # verified programs (readable text), best first
+    program_seconds: float = 0.0  # the program search's time
+    expert: str = ""  # what produced the attempts: "ttt", "program" or "both"
     granted: float | None = None  # seconds the run budget gave the task
     budget_left: float | None = None  # seconds of the run budget left after the task
 
+    @property
+    def status(self) -> str:
+        """"ok", "failed" (`error` says why) or "skipped" (`skipped` says why)."""
+        return "failed" if self.error else "skipped" if self.skipped else "ok"
+
     def record(self, digest: str) -> dict:
-        record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train", "ranked")}
+        record = {k: v for k, v in asdict(self).items() if k not in ("attempts", "train", "ranked", "programs")}
+        record["programs"] = self.programs[:LOGGED]
         record["top"] = [[{"grid": grid_digest(r.grid), "found": r.found, "score": round(r.score, 4)}
                           for r in best[:LOGGED]] for best in self.ranked]
         losses = self.train.losses
-        record.update(status="failed" if self.error else "ok", config_digest=digest, steps=self.train.steps,
+        record.update(status=self.status, config_digest=digest, steps=self.train.steps,
                       samples_trained=self.train.samples, tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
                       train_stopped=self.train.stopped or None,
                       loss_first=losses[0] if losses else None, loss_last=losses[-1] if losses else None,

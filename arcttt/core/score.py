@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from arcttt.core.grids import Grid
-from arcttt.core.predictions import Predictions
+from arcttt.core.predictions import Attempts, Predictions
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ class Report:
         }
 
 
+def outputs_correct(outputs: tuple[Attempts, ...], expected: tuple[Grid, ...]) -> tuple[bool, ...]:
+    """The official rule per test output: right if either attempt is exact (a missing entry is wrong)."""
+    return tuple(i < len(outputs) and truth in outputs[i] for i, truth in enumerate(expected))
+
+
 def score(predictions: Predictions, solutions: dict[str, tuple[Grid, ...]]) -> Report:
     """Score predictions against solutions; tasks without predictions count as wrong."""
     rows = []
@@ -75,8 +80,6 @@ def score(predictions: Predictions, solutions: dict[str, tuple[Grid, ...]]) -> R
         if outputs is None:
             rows.append(TaskScore(task_id, (False,) * len(expected), missing=True))
             continue
-        # A missing entry for a test output (too few entries) counts as wrong.
-        correct = tuple(i < len(outputs) and truth in outputs[i] for i, truth in enumerate(expected))
-        rows.append(TaskScore(task_id, correct))
+        rows.append(TaskScore(task_id, outputs_correct(outputs, expected)))
     unknown = tuple(sorted(set(predictions) - set(solutions)))
     return Report(tuple(rows), unknown)

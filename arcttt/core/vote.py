@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from arcttt.core.augment import IDENTITY as IDENTITY_VIEW
 from arcttt.core.grids import Grid
-
-IDENTITY_VIEW = "id"
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,8 @@ class Candidate:
 
 
 @dataclass(frozen=True)
-class Ranked:
-    """A distinct grid with the evidence for it."""
+class Tally:
+    """A distinct grid with the votes for it."""
 
     grid: Grid
     votes: int
@@ -39,7 +38,7 @@ def _order(votes: int, in_identity: bool, logprob: float, grid: Grid) -> tuple:
     return (-votes, not in_identity, -logprob, grid)
 
 
-def rank(candidates: list[Candidate] | tuple[Candidate, ...], per_view: int = 3) -> list[Ranked]:
+def rank(candidates: list[Candidate] | tuple[Candidate, ...], per_view: int = 3) -> list[Tally]:
     """Distinct grids, best first, after per-view top-`per_view` selection and a global count."""
     by_view: dict[str, list[Candidate]] = defaultdict(list)
     for candidate in candidates:
@@ -58,7 +57,7 @@ def rank(candidates: list[Candidate] | tuple[Candidate, ...], per_view: int = 3)
             votes[grid] += counts[grid]
             in_identity[grid] |= view == IDENTITY_VIEW
             best_logprob[grid] = max(best_logprob.get(grid, float("-inf")), view_logprob[grid])
-    ranked = [Ranked(g, votes[g], in_identity[g], best_logprob[g]) for g in votes]
+    ranked = [Tally(g, votes[g], in_identity[g], best_logprob[g]) for g in votes]
     return sorted(ranked, key=lambda r: _order(r.votes, r.in_identity, r.logprob, r.grid))
 
 
@@ -67,8 +66,3 @@ def two(grids: list[Grid], fallback: Grid) -> tuple[Grid, Grid]:
     grids = grids[:2] + [fallback] * (2 - min(2, len(grids)))
     return grids[0], grids[1]
 
-
-def vote(candidates: list[Candidate] | tuple[Candidate, ...], fallback: Grid,
-         per_view: int = 3) -> tuple[Grid, Grid]:
-    """Two attempts: the top two grids; `fallback` fills any gap."""
-    return two([r.grid for r in rank(candidates, per_view)], fallback)

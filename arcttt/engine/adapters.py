@@ -62,7 +62,7 @@ def merge_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> Load
     """Fold a stage-1 LoRA adapter into the base weights: TTT adapters then train on top of it.
 
     Never into quantized weights: they would be re-quantized with the adapter in them, losing
-    most of it. Those bases keep the adapter beside them, unmerged (`pipeline.build_lm`).
+    most of it. Those bases keep the adapter beside them, unmerged (`runtime.build_lm`).
     """
     from peft import PeftModel
 

@@ -31,6 +31,7 @@ class HfLM(nn.Module):
                  unmerged: Path | None = None):
         super().__init__()
         self.lora_config = lora
+        self.gradient_checkpointing = gradient_checkpointing
         self.dtype = getattr(model, "dtype", torch.float32)
         self._fresh: dict[str, torch.Tensor] = {}
         quiet_libraries()
@@ -92,16 +93,31 @@ class HfLM(nn.Module):
     def trainable(self) -> list[nn.Parameter]:
         return [p for p in self.model.parameters() if p.requires_grad]
 
-    def forward(self, ids: torch.Tensor, checkpoint: bool = False) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, checkpoint: bool | None = None) -> torch.Tensor:
+        """fp32 logits of right-padded ids; `checkpoint` must be None or what was constructed
+        (transformers switches checkpointing on for the whole model, not per call)."""
+        if checkpoint is not None and checkpoint != self.gradient_checkpointing:
+            raise ArcError("the hf backend sets gradient checkpointing when it is built, not per forward pass")
         # Right padding with a causal mask: real tokens never attend to the pads after them.
         return self.model(input_ids=ids, use_cache=False).logits.float()
 
-    def decoder(self, merged: bool = True) -> "HfDecoder":
+    def decoder(self) -> "HfDecoder":
+        """Greedy decoding through transformers' cache; peft applies the adapter on the fly."""
         return HfDecoder(self.model)
 
     def save(self, directory: Path) -> None:
-        self.model.save_pretrained(directory, safe_serialization=True, save_embedding_layers=False,
-                                   selected_adapters=[TTT])
+        """peft's own files, written to scratch and then replaced into `directory` one by one, atomically."""
+        import tempfile
+
+        from arcttt.core.durable import write_bytes_atomic
+
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".save-") as scratch:
+            self.model.save_pretrained(scratch, safe_serialization=True, save_embedding_layers=False,
+                                       selected_adapters=[TTT])
+            for path in sorted(Path(scratch).rglob("*")):
+                if path.is_file():
+                    write_bytes_atomic(directory / path.relative_to(scratch), path.read_bytes())
 
     def load(self, directory: Path) -> None:
         from peft import set_peft_model_state_dict
@@ -120,6 +136,10 @@ class HfDecoder:
     Prompts of different lengths are left-padded with an attention mask (transformers derives
     each row's positions from it); the lean engine's decoder avoids the padding.
     """
+
+    branches = False
+    NEEDS_LEAN = ("needs the lean backend (model.backend = auto or lean, with a Gemma 3, Llama or Qwen model): "
+                  "the hf backend's decoder cannot branch")
 
     def __init__(self, model: nn.Module):
         self.model = model
@@ -141,12 +161,27 @@ class HfDecoder:
         positions = (self.attention.cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=ids, attention_mask=self.attention, position_ids=positions,
                          past_key_values=self.cache, use_cache=True)
-        self.positions = positions[:, -1]
+        self.positions = positions[:, -1] + 1  # each row's next position
         return out.logits[:, -1].float()
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.dim() != 1:
+            raise ArcError(f"steps of several tokens a row (speculative decoding) {self.NEEDS_LEAN}")
         self.attention = torch.cat([self.attention, torch.ones_like(self.attention[:, :1])], dim=1)
-        self.positions = self.positions + 1
         out = self.model(input_ids=tokens[:, None], attention_mask=self.attention, position_ids=self.positions[:, None],
                          past_key_values=self.cache, use_cache=True)
+        self.positions = self.positions + 1
         return out.logits[:, -1].float()
+
+    def room(self) -> int:
+        """transformers' cache grows as needed."""
+        return 1 << 30
+
+    def accept(self, kept: torch.Tensor) -> None:
+        raise ArcError(f"speculative decoding {self.NEEDS_LEAN}")
+
+    def fork(self, rows: torch.Tensor, keep: torch.Tensor, room: int) -> "HfDecoder":
+        raise ArcError(f"the depth-first search and answer scoring {self.NEEDS_LEAN}")
+
+    def sibling(self) -> "HfDecoder":
+        return HfDecoder(self.model)

@@ -1,6 +1,6 @@
 """Prediction under augmented views: each view transforms the whole task, the model answers,
 the answers are mapped back through the view's inverse and go to the vote or the product of
-experts (`arcttt.core.scoring`).
+experts (`arcttt.core.ranking`).
 
 Decoding is constrained to well-formed grids: only cells, row ends and END can be produced, every
 row has the first row's width, at most 30 rows and 30 columns. So every finished answer decodes
@@ -9,8 +9,8 @@ to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
 All prompts of a task (views x test inputs) decode in one batch: each group of equal length is
 prefilled without padding, then every row steps together; the task's LoRA is merged into a
 working copy of the weights first. Greedy decoding gives one answer per prompt; the depth-first
-search (`sample` with `min_prob`) also follows every branch that keeps an answer's probability
-at or above `min_prob`, in decoders forked from the prompt's cache; `Sampled.score` scores any
+search (`find_answers` with `min_prob`) also follows every branch that keeps an answer's probability
+at or above `min_prob`, in decoders forked from the prompt's cache; `Answers.score` scores any
 answer under any prompt, teacher-forced on that cache.
 """
 
@@ -21,16 +21,15 @@ import time
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
 from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, SYMBOLS, Encoded, decode_grid, encode, grid_ids, grid_length
-from arcttt.core.errors import ArcError
 from arcttt.core.grids import MAX_SIDE
-from arcttt.core.scoring import Found, to_score
+from arcttt.core.ranking import Found, to_score
 from arcttt.core.tasks import Task
 from arcttt.core.vote import Candidate
+from arcttt.engine.protocol import LM
 
 
 class GridConstraint:
@@ -84,7 +83,7 @@ class _Rows:
     answers: list[list[int]]
     logprob: torch.Tensor  # float64 [rows]
     count: torch.Tensor  # answer tokens so far [rows]
-    base: torch.Tensor  # position of the first answer token [rows]
+    start: torch.Tensor  # position of the first answer token [rows]
     constraint: GridConstraint
     drafts: list[list[int]] | None
     branch: bool  # rows of a branch end (unanswered) once below the floor; the greedy roots never do
@@ -152,7 +151,7 @@ def _advance(decoder, logits: torch.Tensor, rows: _Rows, search: _Search, branch
     and keeps each row's guesses up to the first one greedy decoding would not have chosen."""
     batch, device = len(rows.origin), logits.device
     constraint, max_new = rows.constraint, search.max_new
-    speculate = search.speculate if rows.drafts is not None and hasattr(decoder, "accept") else 1
+    speculate = search.speculate if rows.drafts is not None and decoder.branches else 1
     k, rest = speculate, 0  # guesses per step; plain steps left before guessing again
     while True:
         live = ~constraint.done & (rows.count < max_new)
@@ -165,7 +164,7 @@ def _advance(decoder, logits: torch.Tensor, rows: _Rows, search: _Search, branch
         if not bool(going.any()):
             return
         emitted = int(rows.count[going].min())
-        if k > 1 and decoder.slot + k + (max_new - emitted) > decoder.slot_positions.shape[1]:
+        if k > 1 and k + (max_new - emitted) > decoder.room():
             k, speculate = 1, 1  # out of room for holes: plain greedy from here
         if k == 1:
             logits = decoder.step(token)
@@ -227,11 +226,11 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         device = logits.device
         source = torch.tensor([b.row for b in chunk], device=device)
         index = torch.tensor([b.index for b in chunk], device=device)
-        child = decoder.fork(source, rows.base[source] + index, search.room(int(index.min())))
+        child = decoder.fork(source, rows.start[source] + index, search.room(int(index.min())))
         prefixes = [rows.answers[b.row][:b.index] + [b.token] for b in chunk]
         child_rows = _Rows([rows.origin[b.row] for b in chunk], prefixes,
                            torch.tensor([b.logprob for b in chunk], dtype=torch.float64, device=device), index + 1,
-                           rows.base[source], _replayed(prefixes, device),
+                           rows.start[source], _replayed(prefixes, device),
                            [rows.answers[b.row] for b in chunk], branch=True)  # the answer left is the best guess
         _explore(child, child.step(torch.tensor([b.token for b in chunk], device=device)), child_rows, search)
 
@@ -241,13 +240,13 @@ def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None
     """Prefill the prompts and search from them (answers go to `search.found`); the prompts'
     last logits and lengths, which scoring starts from."""
     logits = decoder.prefill(prompts, search.room())
-    base = decoder.positions.clone()
+    ends = decoder.positions.clone()
     count = len(prompts)
     rows = _Rows(list(range(count)), [[] for _ in prompts], torch.zeros(count, dtype=torch.float64, device=logits.device),
-                 torch.zeros(count, dtype=torch.long, device=logits.device), base,
+                 torch.zeros(count, dtype=torch.long, device=logits.device), ends,
                  GridConstraint(count, logits.device), drafts, branch=False)
     _explore(decoder, logits, rows, search)  # steps the decoder; `logits` itself stays as it is
-    return logits, base
+    return logits, ends
 
 
 @dataclass
@@ -255,11 +254,11 @@ class _Root:
     decoder: object
     prompts: list[int]  # prompt index of each row
     first_logits: torch.Tensor  # each prompt's logits for the first answer token
-    base: torch.Tensor  # each prompt's length
+    ends: torch.Tensor  # each prompt's length: where its answer starts
 
 
 @dataclass
-class Sampled:
+class Answers:
     """Every prompt's answers (ids through END, log-probability), the greedy one first, and the
     decoders that hold the prompts' keys and values, to score other answers without a prefill."""
 
@@ -289,7 +288,7 @@ class Sampled:
                 ids = torch.full((len(chunk), longest), PAD, dtype=torch.long, device=device)
                 for r, j in enumerate(chunk):
                     ids[r, :len(requests[j][1])] = torch.tensor(requests[j][1], device=device)
-                child = root.decoder.fork(rows, root.base[rows], longest)
+                child = root.decoder.fork(rows, root.ends[rows], longest)
                 logits = torch.cat([root.first_logits[rows][:, None], child.step(ids)[:, :-1]], dim=1)
                 lengths = torch.tensor([len(requests[j][1]) for j in chunk], device=device)
                 constraint = GridConstraint(len(chunk), device)
@@ -305,72 +304,40 @@ class Sampled:
 
 
 @torch.inference_mode()
-def sample(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_size: int = 16,
-           max_new_tokens: int = MAX_ANSWER_TOKENS, merged: bool = True, drafts: list[list[int]] | None = None,
-           speculate: int = 1, min_prob: float | None = None, deadline: float | None = None,
-           max_branches: int = 256, keep: bool = False) -> Sampled:
+def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_prompts: int = 16,
+                 max_new_tokens: int = MAX_ANSWER_TOKENS, drafts: list[list[int]] | None = None,
+                 speculate: int = 1, min_prob: float | None = None, deadline: float | None = None,
+                 max_branches: int = 256, keep: bool = False) -> Answers:
     """Every prompt's answers: the greedy one, and with `min_prob`, every other answer whose
-    probability under the grid constraint is at least `min_prob` (a depth-first search over the
-    token tree that follows each branch greedily, most probable branches first, batched).
+    probability under the grid constraint is at least `min_prob` (an exact depth-first search
+    over the token tree that follows each branch greedily, most probable branches first, batched).
 
-    Prompts decode `batch_size` at a time in the given order; the deadline (time.monotonic) is
+    Prompts decode `batch_prompts` at a time in the given order; the deadline (time.monotonic) is
     checked before each batch and each batch of branches, `max_branches` caps the branches a
     batch of prompts may follow: `truncated` tells when either cut the search short. With `keep`,
-    the decoders stay for `Sampled.score`."""
-    decoder = lm.decoder(merged=merged)
-    if (min_prob is not None or keep) and not hasattr(decoder, "fork"):
-        raise ArcError("the depth-first search and scoring need the lean engine (model.engine = auto or lean, "
-                       "with a Gemma 3, Llama or Qwen model)")
-    result = Sampled([[] for _ in prompts], [])
-    for start in range(0, len(prompts), batch_size):
+    the decoders stay for `Answers.score`."""
+    decoder = lm.decoder()
+    if (min_prob is not None or keep) and not decoder.branches:
+        decoder.fork(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), 0)  # refuses, naming why
+    result = Answers([[] for _ in prompts], [])
+    for start in range(0, len(prompts), batch_prompts):
         if deadline is not None and time.monotonic() > deadline:
             result.truncated = True
             break
-        chunk = list(range(start, min(len(prompts), start + batch_size)))
+        chunk = list(range(start, min(len(prompts), start + batch_prompts)))
         if start > 0 and keep:  # a decoder of its own, over the same (merged) weights
-            decoder = type(decoder)(decoder.lm, decoder.layers, decoder.lora)
+            decoder = decoder.sibling()
         ids = [torch.tensor(prompts[i].ids, dtype=torch.long, device=device) for i in chunk]
         search = _Search(max_new_tokens, speculate if drafts is not None else 1,
-                         math.log(min_prob) if min_prob else None, batch_size, deadline, max_branches,
+                         math.log(min_prob) if min_prob else None, batch_prompts, deadline, max_branches,
                          [[] for _ in chunk])
-        logits, base = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, search)
-        if keep:  # its answers lie past its prompts: scoring forks at `base`
-            result.roots.append(_Root(decoder, chunk, logits, base))
+        logits, ends = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, search)
+        if keep:  # its answers lie past its prompts: scoring forks at each prompt's end
+            result.roots.append(_Root(decoder, chunk, logits, ends))
         for i, found in zip(chunk, search.found):
             result.answers[i] = found
         result.truncated |= search.truncated
     return result
-
-
-@torch.inference_mode()
-def decode(decoder, prompts: list[torch.Tensor], max_new_tokens: int = MAX_ANSWER_TOKENS,
-           drafts: list[list[int]] | None = None, speculate: int = 1) -> list[tuple[list[int], float]]:
-    """Greedy answers (ids through END) of a batch of prompts and their log-probabilities under
-    the grid constraint (see `sample`); rows stop at END, the batch when every row has."""
-    search = _Search(max_new_tokens, speculate if drafts is not None else 1, None, len(prompts), None, 0,
-                     [[] for _ in prompts])
-    _search(decoder, prompts, drafts, search)
-    return [found[0] for found in search.found]
-
-
-def generate(lm: nn.Module, prompts: list[Encoded], device: torch.device, batch_size: int = 16,
-             max_new_tokens: int = MAX_ANSWER_TOKENS, merged: bool = True, drafts: list[list[int]] | None = None,
-             speculate: int = 1) -> list[tuple[list[int], float]]:
-    """Greedy constrained answers for prompts of any lengths, in the prompts' order.
-
-    Up to `batch_size` prompts decode together, similar lengths in the same batch; the task's
-    LoRA is merged into working weights once for all of them. `drafts` and `speculate`: see `decode`.
-    """
-    order = sorted(range(len(prompts)), key=lambda i: (len(prompts[i]), i))
-    answers: list[tuple[list[int], float]] = [([], 0.0)] * len(prompts)
-    decoder = lm.decoder(merged=merged)
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        ids = [torch.tensor(prompts[i].ids, dtype=torch.long, device=device) for i in chunk]
-        guesses = [drafts[i] for i in chunk] if drafts is not None else None
-        for i, answer in zip(chunk, decode(decoder, ids, max_new_tokens, guesses, speculate)):
-            answers[i] = answer
-    return answers
 
 
 def answer_reserve(task: Task, test_index: int) -> int:
@@ -392,14 +359,14 @@ def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig) -
     return out
 
 
-def predict(lm: nn.Module, task: Task, prompts: list[tuple[int, Transform, Encoded]], config: InferConfig,
+def predict(lm: LM, task: Task, prompts: list[tuple[int, Transform, Encoded]], config: InferConfig,
             device: torch.device, deadline: float | None = None) -> tuple[list[Found], bool]:
     """Per test input, every answer that is a grid, from every view, mapped back to the task's
     frame; with scoring = "poe", the distinct answers (at most `max_scored`) are also scored
     under every view of their test input. Also: whether the deadline or a cap cut the search."""
     drafts = [grid_ids(view.apply(task.test[i].input)) for i, view, _ in prompts]
     poe = config.scoring == "poe"
-    sampled = sample(lm, [p for _, _, p in prompts], device, config.batch_size, drafts=drafts,
+    sampled = find_answers(lm, [p for _, _, p in prompts], device, config.batch_prompts, drafts=drafts,
                      speculate=config.speculate, min_prob=config.min_prob if config.sampler == "dfs" else None,
                      deadline=deadline, max_branches=config.max_branches, keep=poe)
     candidates: list[list[Candidate]] = [[] for _ in task.test]

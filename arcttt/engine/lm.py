@@ -94,8 +94,10 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
 class LeanLM(nn.Module):
     """The base model's function plus a stacked LoRA adapter; see the module docstring."""
 
-    def __init__(self, model: nn.Module, lora: LoraConfig | None, seed: int = 0, max_positions: int = 10240):
+    def __init__(self, model: nn.Module, lora: LoraConfig | None, seed: int = 0, max_positions: int = 10240,
+                 gradient_checkpointing: bool = False):
         super().__init__()
+        self.gradient_checkpointing = gradient_checkpointing
         reason = supports(model)
         if reason is not None:
             raise ArcError(f"the lean engine cannot run this model: {reason}")
@@ -338,8 +340,11 @@ class LeanLM(nn.Module):
             logits = torch.tanh(logits / self.softcap) * self.softcap
         return logits
 
-    def forward(self, ids: torch.Tensor, checkpoint: bool = False) -> torch.Tensor:
-        """fp32 logits [batch, length, vocab] for right-padded rows (pads only after real tokens)."""
+    def forward(self, ids: torch.Tensor, checkpoint: bool | None = None) -> torch.Tensor:
+        """fp32 logits [batch, length, vocab] for right-padded rows (pads only after real tokens).
+
+        `checkpoint`: recompute each block in the backward pass (None: as constructed)."""
+        checkpoint = self.gradient_checkpointing if checkpoint is None else checkpoint
         if ids.shape[1] > self.max_positions:
             raise ArcError(f"sequence of {ids.shape[1]} tokens exceeds the engine's {self.max_positions} positions")
         lora = self._lora_views() if len(self.adapters) else {}
@@ -383,11 +388,9 @@ class LeanLM(nn.Module):
                                  norms=layer.norms, sliding=layer.sliding, rope=layer.rope))
         return out
 
-    def decoder(self, merged: bool = True) -> "Decoder":
-        """A decoder over the current adapter: merged into working weights, or applied on the fly."""
-        if merged:
-            return Decoder(self, self.merged_layers(), {})
-        return Decoder(self, self.layers, self._lora_views() if len(self.adapters) else {})
+    def decoder(self) -> "Decoder":
+        """A decoder over the current adapter, merged into working weights once for all its steps."""
+        return Decoder(self, self.merged_layers())
 
     # -- saving -----------------------------------------------------------------------------------------
 
@@ -402,17 +405,18 @@ class LeanLM(nn.Module):
         return state
 
     def save(self, directory: Path) -> None:
-        import json
+        """The adapter as peft writes one (weights + config), each file replaced atomically."""
+        from safetensors.torch import save
 
-        from safetensors.torch import save_file
+        from arcttt.core.durable import write_bytes_atomic, write_json_atomic
 
         directory.mkdir(parents=True, exist_ok=True)
-        save_file(self.lora_state(), str(directory / "adapter_model.safetensors"))
+        write_bytes_atomic(directory / "adapter_model.safetensors", save(self.lora_state()))
         targets = sorted({k.rsplit("_", 1)[0] for k in self.adapters})
-        (directory / "adapter_config.json").write_text(json.dumps(
-            {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": self.lora_config.rank,
-             "lora_alpha": self.lora_config.alpha, "lora_dropout": self.lora_config.dropout,
-             "target_modules": targets, "bias": "none"}, indent=1))
+        write_json_atomic(directory / "adapter_config.json",
+                          {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": self.lora_config.rank,
+                           "lora_alpha": self.lora_config.alpha, "lora_dropout": self.lora_config.dropout,
+                           "target_modules": targets, "bias": "none"}, indent=1)
 
     def load(self, directory: Path) -> None:
         from safetensors import SafetensorError
@@ -447,8 +451,11 @@ class Decoder:
     the position it holds (-1: empty or a hole), so masks follow positions, not slots.
     """
 
-    def __init__(self, lm: LeanLM, layers: list[Layer], lora: dict):
-        self.lm, self.layers, self.lora = lm, layers, lora
+    branches = True
+
+    def __init__(self, lm: LeanLM, layers: list[Layer]):
+        self.lm, self.layers = lm, layers
+        self.lora: dict = {}  # the adapter is folded into `layers`
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
         self.slot = 0
@@ -532,6 +539,14 @@ class Decoder:
         logits = lm._logits(x)
         return logits[:, 0] if single else logits
 
+    def room(self) -> int:
+        """Cache slots left after the last one written."""
+        return self.slot_positions.shape[1] - self.slot
+
+    def sibling(self) -> "Decoder":
+        """A decoder of its own over the same merged weights (no shared cache)."""
+        return Decoder(self.lm, self.layers)
+
     def accept(self, kept: torch.Tensor) -> None:
         """After a step of k tokens a row: row r keeps its first kept[r] (>= 1); the rest become holes."""
         k = self.fed
@@ -545,7 +560,7 @@ class Decoder:
         """A decoder whose row j continues row `rows[j]` of this one from position `keep[j]`:
         the slots of that row's later positions become holes, and `room` empty slots follow.
         The prompt's keys and values are copied, never recomputed (a search branches this way)."""
-        new = Decoder(self.lm, self.layers, self.lora)
+        new = Decoder(self.lm, self.layers)
         end, count = self.slot, len(rows)
 
         def copy(cache: torch.Tensor) -> torch.Tensor:

@@ -1,18 +1,26 @@
-"""Test-time training: a fresh LoRA adapter per task, trained on the task's leave-one-out set.
-
-The engine (`arcttt.engine.lm.LeanLM`, or `arcttt.engine.hf.HfLM` for other models) keeps one adapter for the
-whole run; before each task it goes back to the same fresh initialisation (B = 0, so the model
-starts as the base model), and the base weights are never written, so no task leaks into the next.
+"""Training a LoRA adapter: the one step loop (`run_steps`) that test-time training (`train`) runs
+directly and stage 1 (`arcttt.run.pretrain`) wraps with chunks, checkpoints and resume.
 
 A step trains on a batch of up to `batch_tokens` tokens (padding included): samples of similar
 length share a batch, right-padded, so the per-op cost of a step is paid for thousands of tokens
-instead of one sample's few hundred.
+instead of one sample's few hundred. AdamW steps under a linear warm-up then cosine decay to 0.
+
+Losses stay on the device (`Losses`): the loop itself never reads one back, since each read is a
+host sync that drains the accelerator's queue. A caller reads them when it needs them: TTT's
+convergence check every `CHECK_EVERY` steps, stage 1's log every few steps, everyone at the end.
+
+In test-time training the LM (`arcttt.engine.lm.LeanLM`, or `arcttt.engine.hf.HfLM` for other
+models) keeps one adapter for the whole run; before each task it goes back to the same fresh
+initialisation (B = 0, so the model starts as the base model), and the base weights are never
+written, so no task leaks into the next.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -66,7 +74,7 @@ def masked_loss(logits: torch.Tensor, ids: torch.Tensor, targets: torch.Tensor) 
 
 def epoch_steps(lengths: list[int], config: TrainConfig) -> int:
     """Batches in one pass over samples of these lengths."""
-    return len(token_batches(lengths, config.batch_tokens, np.random.default_rng(0), config.batch_size))
+    return len(token_batches(lengths, config.batch_tokens, np.random.default_rng(0), config.max_batch_samples))
 
 
 def total_steps(lengths: list[int], config: TrainConfig) -> int:
@@ -122,53 +130,116 @@ class Stepper:
         self.optimizer.zero_grad(set_to_none=True)
 
 
+class Losses:
+    """Each step's loss, left on the device until read: one read is one host sync for every pending step."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.pending: list[torch.Tensor] = []
+
+    def __len__(self) -> int:
+        return len(self.values) + len(self.pending)
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.pending.append(loss.detach())
+
+    def read(self) -> list[float]:
+        """Every step's loss so far, as floats."""
+        if self.pending:
+            self.values += torch.stack(self.pending).float().tolist()
+            self.pending = []
+        return self.values
+
+    def recent_mean(self, count: int) -> float:
+        """The mean loss of the last `count` steps."""
+        if len(self.pending) >= count:
+            return float(torch.stack(self.pending[-count:]).mean())
+        return float(torch.tensor(self.read()[-count:]).mean())
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: float, steps: int,
+                  done: int = 0) -> torch.optim.lr_scheduler.LRScheduler:
+    """Linear warm-up over a `warmup` share of `steps`, then cosine decay to 0 at `steps`; moved on
+    past the `done` steps already taken, so a resumed run gets the learning rate it stopped at."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    schedule = get_cosine_schedule_with_warmup(optimizer, round(warmup * steps), steps)
+    with warnings.catch_warnings():  # stepping the schedule without the optimizer is the point here
+        warnings.simplefilter("ignore", UserWarning)
+        for _ in range(done):
+            schedule.step()
+    return schedule
+
+
+AfterStep = Callable[[TrainStats, Losses], str]
+"""Called after every step with the stats and losses so far; returns a reason to stop, or ""."""
+
+
+def run_steps(lm: nn.Module, step: Stepper, schedule: torch.optim.lr_scheduler.LRScheduler,
+              batches: Iterator[list[Encoded]], steps: int, device: torch.device, deadline: float | None = None,
+              after_step: AfterStep | None = None) -> TrainStats:
+    """Train `lm` for `steps` steps, one batch from `batches` each, and the stats of what it did.
+
+    Training stops early once `time.monotonic()` passes `deadline` ("deadline"; it is looked at
+    after each step, so at least one runs) or when `after_step` names a reason. No loss is read
+    back inside the loop unless `after_step` asks; `stats.losses` holds them all at the end.
+    """
+    stats, losses = TrainStats(), Losses()
+    start = time.monotonic()
+    lm.train()
+    try:
+        while stats.steps < steps:
+            batch = next(batches)
+            ids, targets = collate(batch, device)
+            loss = masked_loss(lm(ids), ids, targets)
+            step(loss)
+            schedule.step()
+            stats.steps += 1
+            stats.samples += len(batch)
+            stats.tokens += sum(len(s) for s in batch)
+            losses.add(loss)
+            if deadline is not None and time.monotonic() > deadline and stats.steps < steps:
+                stats.stopped = "deadline"
+            if after_step is not None:
+                stats.stopped = after_step(stats, losses) or stats.stopped
+            if stats.stopped:
+                break
+    finally:
+        lm.eval()
+        stats.losses = losses.read()
+        stats.seconds = time.monotonic() - start
+    return stats
+
+
+def epochs(samples: list[Encoded], config: TrainConfig, rng: np.random.Generator) -> Iterator[list[Encoded]]:
+    """Batches of `samples` without end: a fresh epoch of `token_batches` each time one runs out
+    (drawn from `rng` only then, so a run of n steps consumes `rng` as n steps need)."""
+    lengths = [len(s) for s in samples]
+    while True:
+        for batch in reversed(token_batches(lengths, config.batch_tokens, rng, config.max_batch_samples)):
+            yield [samples[i] for i in batch]
+
+
 CHECK_EVERY = 8
 """Steps between convergence checks (each reads the losses from the device once)."""
 
 
 def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
           device: torch.device, deadline: float | None = None, converged: float | None = None) -> TrainStats:
-    """Train `lm`'s adapter on `samples`: token-budget batches, AdamW, warm-up then cosine decay.
+    """Train `lm`'s adapter on a task's `samples`: token-budget batches, AdamW, warm-up then cosine decay.
 
-    With `converged`, training ends early once the mean loss of the last `CHECK_EVERY` steps is
-    at most that."""
-    from transformers import get_cosine_schedule_with_warmup
-
-    stats = TrainStats()
+    With `converged`, training ends early ("converged") once the mean loss of the last
+    `CHECK_EVERY` steps is at most that. Gradient checkpointing is the LM's own setting (it is
+    built with `config.gradient_checkpointing`)."""
     if not samples:
-        return stats
+        return TrainStats()
     params = lm.trainable()
-    optimizer = make_optimizer(params, config.lr, config.weight_decay)
-    step = Stepper(optimizer, params, device, lm.dtype)
-    lengths = [len(s) for s in samples]
-    n_steps = total_steps(lengths, config)
-    schedule = get_cosine_schedule_with_warmup(optimizer, round(config.warmup * n_steps), n_steps)
-    start = time.monotonic()
-    batches: list[list[int]] = []
-    losses: list[torch.Tensor] = []  # read once at the end: no host sync inside a step
-    lm.train()
-    try:
-        for _ in range(n_steps):
-            if not batches:
-                batches = token_batches(lengths, config.batch_tokens, rng, config.batch_size)
-            batch = [samples[i] for i in batches.pop()]
-            ids, targets = collate(batch, device)
-            loss = masked_loss(lm(ids, checkpoint=config.gradient_checkpointing), ids, targets)
-            step(loss)
-            schedule.step()
-            stats.steps += 1
-            stats.samples += len(batch)
-            stats.tokens += sum(len(s) for s in batch)
-            losses.append(loss.detach())
-            if deadline is not None and time.monotonic() > deadline and stats.steps < n_steps:
-                stats.stopped = "deadline"
-                break
-            if (converged is not None and stats.steps % CHECK_EVERY == 0 and stats.steps < n_steps
-                    and float(torch.stack(losses[-CHECK_EVERY:]).mean()) <= converged):
-                stats.stopped = "converged"
-                break
-    finally:
-        lm.eval()
-        stats.losses = torch.stack(losses).float().tolist() if losses else []
-        stats.seconds = time.monotonic() - start
-    return stats
+    step = Stepper(make_optimizer(params, config.lr, config.weight_decay), params, device, lm.dtype)
+    n_steps = total_steps([len(s) for s in samples], config)
+    schedule = warmup_cosine(step.optimizer, config.warmup, n_steps)
+
+    def check(stats: TrainStats, losses: Losses) -> str:
+        due = converged is not None and not stats.stopped and stats.steps % CHECK_EVERY == 0 and stats.steps < n_steps
+        return "converged" if due and losses.recent_mean(CHECK_EVERY) <= converged else ""
+
+    return run_steps(lm, step, schedule, epochs(samples, config, rng), n_steps, device, deadline, check)

@@ -1,13 +1,20 @@
-"""Stage 1: fine-tune a LoRA adapter on many ARC tasks, in the same format TTT uses.
+"""Stage 1: fine-tune one LoRA adapter on many ARC tasks (in the format TTT uses), resumably.
 
 Samples are drawn in chunks: chunk c holds `chunk` augmented leave-one-out samples (tasks in a
 seeded order, a fresh permutation each pass over the corpus), and is cut into token-budget
 batches of similar lengths, one batch a step. Everything depends only on (seed, chunk), so a run
-resumed from a checkpoint continues exactly where it stopped. Checkpoints (adapter, optimizer
-state, losses) are written atomically every N steps; the finished adapter goes to DIR with a
-manifest of what it was trained on (ids, pair and grid hashes, the base model's digest), which
-`arcttt solve` reads to warn before evaluating a task the adapter has seen and to refuse an
-adapter made for another base model.
+resumed from a checkpoint continues exactly where it stopped. The steps themselves are
+`engine.ttt.run_steps`, the loop TTT uses; around it this module adds the chunks, the loss log,
+checkpoints (adapter, optimizer state, losses; written atomically every N steps) and resume. The
+finished adapter goes to DIR with a manifest of what it was trained on (ids, pair and grid
+hashes, the base model's digest), which `arcttt solve` reads to warn before evaluating a task the
+adapter has seen and to refuse an adapter made for another base model.
+
+A resumed run must be the same run (`run_identity`), with two exceptions: `time_budget` (the
+whole run's seconds of training, summed over every resume) and `checkpoint_every` may change,
+and `steps` may grow: the run is then extended, its learning-rate schedule re-planned as if it
+had been started for the new number of steps (warm-up and cosine over the new total, taken up
+at the step reached), and the extension recorded in the manifest (`extended`).
 
 A few corpus tasks (`held_out`, chosen by the seed) are kept out of training: the loss on fixed
 samples of them, before and after, is the run's honest measure of what it learned.
@@ -19,10 +26,9 @@ import hashlib
 import json
 import shutil
 import time
-import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -35,18 +41,22 @@ from arcttt.core.durable import remove_stale_temps, sync_dir, write_json_atomic,
 from arcttt.core.encode import MAX_ANSWER_TOKENS, SYMBOLS, Encoded, encode, pair_length
 from arcttt.core.errors import ArcError
 from arcttt.core.loo import random_sample
+from arcttt.core.outcome import TrainStats
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task
 from arcttt.engine.adapters import ADAPTER_MANIFEST
 from arcttt.engine.model import LoadedModel, base_digest, digestible
-from arcttt.engine.ttt import Stepper, collate, make_optimizer, masked_loss, mean_loss, token_batches
-from arcttt.run.pipeline import build_lm
+from arcttt.engine.ttt import Losses, Stepper, make_optimizer, mean_loss, run_steps, token_batches, warmup_cosine
+from arcttt.engine.runtime import build_lm
 from arcttt.run.provenance import git_commit
 
 CHECKPOINT = "checkpoint"
 RUN_MARKER = "arcttt-pretrain.json"  # written first: a folder holding it is a stage-1 run's own
 CONFIG_FILE = "pretrain.config.toml"
 HELD_OUT_SAMPLES = 3  # fixed samples per held-out task
+LOG_EVERY = 10
+"""Steps between reads of the loss (each is one host sync): losses.jsonl and the progress get the
+steps in bursts. The first step, each checkpoint and the last step read them too."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ def held_out_samples(corpus: Corpus, config: PretrainConfig) -> list[Encoded]:
 def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module, loaded: LoadedModel) -> dict:
     """What a resumed run must share with the run it continues: the same batches and schedule, the
     same base precision, and a manifest that tells the truth about what was trained on. The time
-    budget may change."""
+    budget and the checkpoint interval may change; `steps` may grow (see `resumed_extensions`)."""
     tasks = hashlib.sha256(json.dumps([[t.id for t in corpus.tasks], [t.id for t in corpus.held_out],
                                        sorted(corpus.dropped.items())]).encode()).hexdigest()[:16]
     settings = {k: v for k, v in asdict(config).items() if k not in ("time_budget", "checkpoint_every")}
@@ -216,16 +226,75 @@ def _load_checkpoint(directory: Path, adapter: torch.nn.Module, step: Stepper) -
     return state
 
 
-def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, config: PretrainConfig, out: Path,
-             resume: bool = False, on_step: Callable[[int, float, int], None] = lambda step, loss, tokens: None) -> dict:
-    """Train (or continue) a stage-1 adapter into `out`; returns its manifest."""
-    from transformers import get_cosine_schedule_with_warmup
+class ChunkStream:
+    """Stage 1's batches in order, from a position (chunk, batch within it) that a checkpoint records."""
 
-    corpus = trainable(hold_out(corpus, config.held_out, config.seed), config.max_tokens)
-    if not corpus.tasks:
-        raise ArcError(f"no training task has a demonstration within --max-tokens {config.max_tokens}")
-    checkpoint = out / CHECKPOINT
-    ours = [out / RUN_MARKER, out / ADAPTER_MANIFEST, checkpoint]
+    def __init__(self, corpus: Corpus, config: PretrainConfig, chunk: int = 0, batch: int = 0):
+        self.corpus, self.config, self.chunk, self.batch = corpus, config, chunk, batch
+
+    def __iter__(self) -> Iterator[list[Encoded]]:
+        while True:
+            samples = chunk_samples(self.corpus, self.chunk, self.config)
+            batches = chunk_batches(samples, self.chunk, self.config)
+            while self.batch < len(batches):
+                self.batch += 1
+                yield [samples[i] for i in batches[self.batch - 1]]
+            self.chunk, self.batch = self.chunk + 1, 0
+
+
+def differences(theirs: dict, ours: dict) -> list[str]:
+    """What makes the run `ours` another one than the checkpoint's `theirs` (`run_identity`s), a
+    phrase each; the number of steps is `resumed_extensions`' to judge."""
+    if not theirs:
+        return ["the checkpoint records no run identity"]
+
+    def settings(identity: dict) -> dict:
+        config = identity.get("config", {})
+        flat = {key: value for key, value in config.items() if key not in ("steps", "lora")}
+        flat.update({f"lora.{key}": value for key, value in config.get("lora", {}).items()})
+        base = identity.get("base", {})
+        flat.update({"base dtype/quantization": f"{base.get('dtype')}/{base.get('quantize')}",
+                     "backend": identity.get("engine"), "--data": identity.get("sources"),
+                     "--exclude": identity.get("excluded_sources")})
+        return flat
+
+    there, here = settings(theirs), settings(ours)
+    phrases = [f"{key} {there.get(key)} there, {here.get(key)} here"
+               for key in dict.fromkeys([*here, *there]) if there.get(key) != here.get(key)]
+    if theirs.get("tasks") != ours.get("tasks"):
+        phrases.append("other training tasks (data, exclusions or held-out split)")
+    return phrases
+
+
+def resumed_extensions(checkpoint: Path, identity: dict) -> list[dict]:
+    """Check that `checkpoint` is of the run `identity`, perhaps extended; the run's extensions.
+
+    Another run is refused naming what differs; so is a `steps` below the checkpoint's plan (a
+    run can be extended, not shortened). A larger `steps` is an extension, recorded as
+    `{"from_steps", "to_steps", "at_step"}`: `warmup_cosine` then plans the schedule over the new
+    total from the step reached on (see the module docstring)."""
+    saved = json.loads((checkpoint / "state.json").read_text())
+    theirs = saved.get("run") or {}
+    differing = differences(theirs, identity)
+    if differing:
+        raise ArcError(f"the checkpoint is of another run ({'; '.join(differing)}): resume it with the options it "
+                       "was started with, or start anew in another --out", source=str(checkpoint))
+    planned, wanted, done = theirs["config"]["steps"], identity["config"]["steps"], saved["step"]
+    if wanted < done:
+        raise ArcError(f"--steps {wanted} is fewer than the {done} steps this run has trained already: pass "
+                       f"--steps {planned} (its own) or more (to extend it)", source=str(checkpoint))
+    if wanted < planned:
+        raise ArcError(f"--steps {wanted} would shorten the run below the {planned} steps it plans: a run can be "
+                       "extended, not shortened (stop it sooner with --time-budget)", source=str(checkpoint))
+    extended = list(saved.get("extended", []))
+    if wanted > planned:
+        extended.append({"from_steps": planned, "to_steps": wanted, "at_step": done})
+    return extended
+
+
+def claim_folder(out: Path) -> None:
+    """Make `out` a stage-1 folder (refusing one that holds other files) and clear what a kill left."""
+    ours = [out / RUN_MARKER, out / ADAPTER_MANIFEST, out / CHECKPOINT]
     if out.is_dir():
         # A kill while writing the marker leaves only its temp file: that folder is still ours.
         remove_stale_temps(out / RUN_MARKER)
@@ -236,77 +305,117 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     out.mkdir(parents=True, exist_ok=True)
     for name in (RUN_MARKER, ADAPTER_MANIFEST, CONFIG_FILE, "losses.jsonl"):
         remove_stale_temps(out / name)  # a kill in the middle of a write left them
-    write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)  # first: marks the folder ours
-    write_text_atomic(out / CONFIG_FILE, pretrain_to_toml(config))  # loadable with `pretrain --config`
-    recover_checkpoint(checkpoint)
+    recover_checkpoint(out / CHECKPOINT)
+
+
+def start_state(out: Path, identity: dict, resume: bool, lm: torch.nn.Module, step: Stepper) -> dict:
+    """The run's state to train from: a fresh one, or with `resume` the checkpoint's (loaded into
+    `lm` and `step`), refused where it is another run's."""
+    checkpoint = out / CHECKPOINT
+    if resume and checkpoint.exists():
+        # Checked before loading: another run's optimizer state may not even fit this one's.
+        extended = resumed_extensions(checkpoint, identity)
+        return {**_load_checkpoint(checkpoint, lm, step), "run": identity, "extended": extended}
+    if (out / ADAPTER_MANIFEST).exists() or checkpoint.exists():
+        raise ArcError("holds an adapter or checkpoint already: pass --resume to continue it, or another --out",
+                       source=str(out))
+    return {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [],
+            "seconds": 0.0, "extended": []}
+
+
+class Bookkeeper:
+    """Stage 1's hook after each step (`run_steps`' `after_step`): the loss log and `on_step`,
+    read from the device every `log_every` steps, and a checkpoint every `checkpoint_every`
+    steps, at the last one and where the run stops early."""
+
+    def __init__(self, state: dict, stream: ChunkStream, config: PretrainConfig, save: Callable[[dict], None],
+                 log, on_step: Callable[[int, float, int], None], log_every: int):
+        self.state, self.stream, self.config, self.save = state, stream, config, save
+        self.log, self.on_step, self.log_every = log, on_step, log_every
+        self.first = {key: state[key] for key in ("step", "tokens", "samples", "seconds")}
+        self.started = time.monotonic()
+        self.unlogged: list[tuple[int, int]] = []  # (step, tokens) of the steps whose loss is not written yet
+        self.logged = 0  # losses of this call written so far
+
+    def __call__(self, stats: TrainStats, losses: Losses) -> str:
+        done = self.first["step"] + stats.steps
+        self.unlogged.append((done, self.first["tokens"] + stats.tokens))
+        checkpoint = bool(stats.stopped) or done % self.config.checkpoint_every == 0 or done == self.config.steps
+        if checkpoint or stats.steps == 1 or done % self.log_every == 0:
+            self.write_log(losses.read())
+        if checkpoint:
+            self.log.flush()
+            self.state.update(step=done, chunk=self.stream.chunk, batch=self.stream.batch,
+                              tokens=self.first["tokens"] + stats.tokens, samples=self.first["samples"] + stats.samples,
+                              seconds=self.first["seconds"] + time.monotonic() - self.started)
+            self.save(self.state)
+        return ""
+
+    def write_log(self, values: list[float]) -> None:
+        for (number, tokens), value in zip(self.unlogged, values[self.logged:]):
+            self.state["losses"].append(value)
+            self.log.write(json.dumps({"step": number, "loss": value, "tokens": tokens}) + "\n")
+            self.on_step(number, value, tokens)
+        self.logged += len(self.unlogged)
+        self.unlogged = []
+
+
+def train_chunks(lm: torch.nn.Module, step: Stepper, corpus: Corpus, config: PretrainConfig, state: dict, out: Path,
+                 on_step: Callable[[int, float, int], None], log_every: int, device: torch.device) -> str:
+    """Train the steps left after `state`, logging and checkpointing on the way; why the run
+    stopped early ("" when it ran all its steps)."""
+    schedule = warmup_cosine(step.optimizer, config.warmup, config.steps, done=state["step"])
+    # The log restarts from the checkpoint (steps after it were lost with the interrupted run),
+    # replaced atomically so that a kill now cannot lose the checkpoint's part of it either.
+    write_text_atomic(out / "losses.jsonl", "".join(json.dumps({"step": number, "loss": value}) + "\n"
+                                                    for number, value in enumerate(state["losses"], 1)))
+    stream = ChunkStream(corpus, config, state["chunk"], state["batch"])
+    # The time budget is the whole run's: the seconds trained before a resume count against it.
+    deadline = time.monotonic() + config.time_budget - state["seconds"] if config.time_budget else None
+    with (out / "losses.jsonl").open("a") as log:
+        keeper = Bookkeeper(state, stream, config, lambda s: _save_checkpoint(out / CHECKPOINT, lm, step, s), log,
+                            on_step, log_every)
+        stats = run_steps(lm, step, schedule, iter(stream), config.steps - state["step"], device, deadline, keeper)
+    return f"time budget of {config.time_budget:.0f} s" if stats.stopped == "deadline" else ""
+
+
+def corpus_manifest(corpus: Corpus) -> dict:
+    """The manifest's record of what the adapter was trained on and what was kept out."""
+    return {
+        "sources": list(corpus.sources),
+        "excluded_sources": list(corpus.excluded_sources),
+        "excluded": {reason: sum(1 for r in corpus.dropped.values() if r == reason)
+                     for reason in sorted(set(corpus.dropped.values()))},
+        "trained_tasks": [t.id for t in corpus.tasks],
+        "trained_pair_hashes": sorted({h for t in corpus.tasks for h in task_hashes(t)}),
+        "trained_grid_hashes": sorted({h for t in corpus.tasks for h in task_grid_hashes(t)}),
+        "held_out_tasks": [t.id for t in corpus.held_out],
+    }
+
+
+def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, config: PretrainConfig, out: Path,
+             resume: bool = False, on_step: Callable[[int, float, int], None] = lambda step, loss, tokens: None,
+             log_every: int = LOG_EVERY) -> dict:
+    """Train, or with `resume` continue or extend, a stage-1 adapter into `out`; returns its manifest.
+
+    `on_step(step, loss, tokens)` is called for every step in order, in bursts of up to
+    `log_every` steps (one read of the losses from the device each)."""
+    corpus = trainable(hold_out(corpus, config.held_out, config.seed), config.max_tokens)
+    if not corpus.tasks:
+        raise ArcError(f"no training task has a demonstration within --max-tokens {config.max_tokens}")
+    claim_folder(out)
     digest = base_digest(loaded.model) if digestible(loaded) else None
     lm = build_lm(loaded.model, config.lora, config.seed, config.max_tokens + MAX_ANSWER_TOKENS)
     params = lm.trainable()
-    optimizer = make_optimizer(params, config.lr)
-    step = Stepper(optimizer, params, loaded.device, lm.dtype)
+    step = Stepper(make_optimizer(params, config.lr), params, loaded.device, lm.dtype)
+    state = start_state(out, run_identity(corpus, config, lm, loaded), resume, lm, step)
+    # Accepted: the folder's own files now say which run it holds (first the marker: it is ours).
+    write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)
+    write_text_atomic(out / CONFIG_FILE, pretrain_to_toml(config))  # loadable with `pretrain --config`
     held = held_out_samples(corpus, config)
-    identity = run_identity(corpus, config, lm, loaded)
-    state = {"run": identity, "step": 0, "chunk": 0, "batch": 0, "tokens": 0, "samples": 0, "losses": [], "seconds": 0.0}
-    if resume and checkpoint.exists():
-        # Checked before loading: another run's optimizer state may not even fit this one's.
-        if json.loads((checkpoint / "state.json").read_text()).get("run") != identity:
-            raise ArcError("the checkpoint is of another run (other data, exclusions, seed, settings, or base "
-                           "dtype/quantization): resume it with the options it was started with, or start anew "
-                           "in another --out", source=str(checkpoint))
-        state = _load_checkpoint(checkpoint, lm, step)
-    elif (out / ADAPTER_MANIFEST).exists() or checkpoint.exists():
-        raise ArcError("holds an adapter or checkpoint already: pass --resume to continue it, or another --out",
-                       source=str(out))
     if "held_out_start" not in state:
         state["held_out_start"] = mean_loss(lm, held, config.batch_tokens, loaded.device)
-    schedule = get_cosine_schedule_with_warmup(optimizer, round(config.warmup * config.steps), config.steps)
-    with warnings.catch_warnings():  # stepping the schedule alone is the point here
-        warnings.simplefilter("ignore", UserWarning)
-        for _ in range(state["step"]):
-            schedule.step()  # the learning rate of the step we resume at, as if never stopped
-    started = time.monotonic()
-    # The log restarts from the checkpoint (steps after it were lost with the interrupted run),
-    # replaced atomically so that a kill now cannot lose the checkpoint's part of it either.
-    write_text_atomic(out / "losses.jsonl", "".join(json.dumps({"step": step, "loss": loss_value}) + "\n"
-                                                    for step, loss_value in enumerate(state["losses"], 1)))
-    log = (out / "losses.jsonl").open("a")
-    samples = chunk_samples(corpus, state["chunk"], config)
-    batches = chunk_batches(samples, state["chunk"], config)
-    stopped = ""
-    lm.train()
-    try:
-        while state["step"] < config.steps:
-            if state["batch"] == len(batches):
-                state["chunk"], state["batch"] = state["chunk"] + 1, 0
-                samples = chunk_samples(corpus, state["chunk"], config)
-                batches = chunk_batches(samples, state["chunk"], config)
-                continue
-            batch = [samples[i] for i in batches[state["batch"]]]
-            ids, targets = collate(batch, loaded.device)
-            loss = masked_loss(lm(ids), ids, targets)
-            step(loss)
-            schedule.step()
-            loss_value = float(loss.detach())
-            state["batch"] += 1
-            state["step"] += 1
-            state["tokens"] += sum(len(s) for s in batch)
-            state["samples"] += len(batch)
-            state["losses"].append(loss_value)
-            log.write(json.dumps({"step": state["step"], "loss": loss_value, "tokens": state["tokens"]}) + "\n")
-            on_step(state["step"], loss_value, state["tokens"])
-            elapsed = state["seconds"] + time.monotonic() - started
-            if config.time_budget and elapsed >= config.time_budget and state["step"] < config.steps:
-                stopped = f"time budget of {config.time_budget:.0f} s"
-            if stopped or state["step"] % config.checkpoint_every == 0 or state["step"] == config.steps:
-                log.flush()
-                state["seconds"] += time.monotonic() - started
-                started = time.monotonic()
-                _save_checkpoint(checkpoint, lm, step, state)
-            if stopped:
-                break
-    finally:
-        log.close()
-        lm.eval()
+    stopped = train_chunks(lm, step, corpus, config, state, out, on_step, log_every, loaded.device)
     held_out_end = mean_loss(lm, held, config.batch_tokens, loaded.device)
     lm.save(out)
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model card; the manifest says it all
@@ -317,23 +426,16 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         "dtype": str(loaded.dtype).removeprefix("torch."),
         "quantize": loaded.quantize,
         "symbols": list(SYMBOLS),
-        "sources": list(corpus.sources),
-        "excluded_sources": list(corpus.excluded_sources),
-        "excluded": {reason: sum(1 for r in corpus.dropped.values() if r == reason)
-                     for reason in sorted(set(corpus.dropped.values()))},
-        "trained_tasks": [t.id for t in corpus.tasks],
-        "trained_pair_hashes": sorted({h for t in corpus.tasks for h in task_hashes(t)}),
-        "trained_grid_hashes": sorted({h for t in corpus.tasks for h in task_grid_hashes(t)}),
-        "held_out_tasks": [t.id for t in corpus.held_out],
-        "held_out_loss": {"before": state["held_out_start"], "after": held_out_end,
-                          "samples": len(held)},
+        **corpus_manifest(corpus),
+        "held_out_loss": {"before": state["held_out_start"], "after": held_out_end, "samples": len(held)},
         "steps": state["step"],
         "stopped": stopped or "all steps",
+        "extended": state.get("extended", []),
         "samples": state["samples"],
         "tokens": state["tokens"],
         "loss_first_20": float(np.mean(losses[:20])) if losses else None,
         "loss_last_20": float(np.mean(losses[-20:])) if losses else None,
-        "cpu_seconds": round(state["seconds"], 1),
+        "train_seconds": round(state["seconds"], 1),  # wall-clock seconds of training, summed over resumes
         "config": asdict(config),
         "commit": git_commit(),
     }

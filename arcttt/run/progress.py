@@ -24,13 +24,15 @@ def describe(outcome: Outcome) -> str:
         losses = outcome.train.losses
         parts.append(f"{outcome.train.steps} steps, {outcome.train.tokens} tokens, "
                      f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+    if outcome.programs:
+        parts.append(f"program {printable(outcome.programs[0])}" + (" (TTT skipped)" if outcome.decision.get("ttt_skipped") else ""))
     chose = outcome.decision.get("chose")
     if chose == "in-context":
         parts.append(f"in-context only (probe loss {outcome.decision['probe_loss']})")
     elif outcome.train.stopped:
         parts.append(f"stopped: {outcome.train.stopped}")
-    if outcome.decision.get("budget"):
-        parts.append(outcome.decision["budget"])
+    if outcome.skipped:
+        parts.append(f"skipped ({printable(outcome.skipped)})")
     if outcome.neighbours:
         parts.append(f"neighbours {', '.join(outcome.neighbours)}")
     parts.append(f"{outcome.candidates} candidates")

@@ -15,29 +15,21 @@ from rich.console import Console
 
 from arcttt.core.config import SolveConfig
 from arcttt.core.contamination import overlap
-from arcttt.core.durable import output_lock, remove_stale_temps, write_json_atomic
+from arcttt.core.durable import output_lock, remove_stale_temps
 from arcttt.core.errors import ArcError
 from arcttt.core.predictions import Predictions, load_predictions, write_predictions
 from arcttt.core.tasks import Task
 from arcttt.engine.adapters import read_base_adapter_manifest, resolve_base_adapter
-from arcttt.engine.threads import ThreadPolicy
+from arcttt.engine.runtime import Runtime
 from arcttt.run import distributed
-from arcttt.run.pipeline import (Engine, check_output, finished_count, in_order, sidecar, solve_all, state_path,
-                                 write_effective_config)
+from arcttt.run.loop import Hooks, RunOptions, solve_all
+from arcttt.run.outputs import (check_output, finished_count, in_order, sidecar, state_path, write_effective_config,
+                                write_run_state)
 from arcttt.run.progress import Reporter
-from arcttt.run.provenance import contents, run_digest
+from arcttt.run.provenance import run_digest
 from arcttt.run.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
 
-
-@dataclass(frozen=True)
-class RunOptions:
-    out: Path
-    resume: bool = False
-    overwrite: bool = False
-    task_adapters_in: Path | None = None
-    task_adapters_out: Path | None = None
-    shard: str | None = None  # "I/N"
-    threads: int | None = None  # torch threads; None: the cores other processes leave free, per task
+__all__ = ["RunOptions", "RunResult", "run"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
         distributed.start(rank)
     prefix = f"rank {rank.rank}: " if rank is not None and rank.rank > 0 else ""
     log.print(f"arcttt: {prefix}solving {len(mine)} of {len(tasks)} task(s) with {config.model.name} "
-              f"({'TTT' if config.ttt else 'in-context only'}), config digest {config.digest}", markup=False)
+              f"({describe_expert(config)}), config digest {config.digest}", markup=False)
     with_adapter = config.ttt or options.task_adapters_in is not None
     overall = None
     if rank is not None and rank.rank == 0:
@@ -92,9 +84,9 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
 
     with Reporter(len(mine), log, live=rank is None or rank.rank == 0, prefix=prefix, overall=overall,
                   overall_total=len(tasks)) as reporter:
-        predictions = solve_all(mine, config, target, lambda: Engine(engine_config, with_adapter=with_adapter),
-                                options.resume, options.overwrite, options.task_adapters_in, options.task_adapters_out,
-                                reporter.start, done, ThreadPolicy(options.threads), tasks)
+        predictions = solve_all(mine, config, replace(options, out=target),
+                                lambda: runtime_for(engine_config, with_adapter),
+                                Hooks(reporter.start, done), run_tasks=tasks)
     if rank is None:
         return RunResult(target, mine, predictions, tuple(failed))
     gathered = distributed.gather_to_zero((str(target), manifest, predictions, failed))
@@ -106,11 +98,21 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
         # Tasks of earlier runs with this digest stay (prepare_merged checked the digest).
         kept = load_predictions(options.out) if options.resume and options.out.exists() else {}
         # The run state first: a kill between the two writes must leave predictions that resume.
-        write_json_atomic(state_path(options.out), {"format": 1, "digest": digest, "predictions": options.out.name,
-                                                    "contents": contents(config, options.task_adapters_in)}, indent=1)
+        write_run_state(options.out, config, digest, options.task_adapters_in)
         write_effective_config(options.out, config, digest)
         write_predictions(options.out, in_order({**kept, **merged}, [t.id for t in tasks]))
     return RunResult(options.out, tasks, merged, tuple(t for entry in gathered for t in entry[3]))
+
+
+def describe_expert(config: SolveConfig) -> str:
+    """What solves the tasks, in words for the run's first line."""
+    model = "TTT" if config.ttt else "in-context only"
+    return {"program": "program search only, no model", "both": f"program search + {model}"}.get(config.expert, model)
+
+
+def runtime_for(config: SolveConfig, with_adapter: bool) -> Runtime | None:
+    """The model the run needs; none for the program expert alone (no model is loaded)."""
+    return None if config.expert == "program" else Runtime(config, with_adapter=with_adapter)
 
 
 def prepare_shard(target: Path, manifest: Manifest, options: RunOptions) -> None:

@@ -28,9 +28,9 @@ def run_workers(source: str, solutions: str | None, task_ids: list[str], config,
     import tempfile
 
     from arcttt.core.config import to_toml
-    from arcttt.core.durable import output_lock
+    from arcttt.core.durable import output_lock, write_text_atomic
     from arcttt.core.predictions import write_predictions
-    from arcttt.run.pipeline import check_output
+    from arcttt.run.outputs import check_output
     from arcttt.run.shard import merge_files, shard_path
 
     out = options.out
@@ -39,15 +39,15 @@ def run_workers(source: str, solutions: str | None, task_ids: list[str], config,
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     with tempfile.TemporaryDirectory(prefix="arcttt-workers-") as scratch:
         config_file, tasks_file = Path(scratch) / "config.toml", Path(scratch) / "tasks.txt"
-        config_file.write_text(to_toml(config), encoding="utf-8")
-        tasks_file.write_text("".join(f"{task}\n" for task in task_ids), encoding="utf-8")
+        write_text_atomic(config_file, to_toml(config))
+        write_text_atomic(tasks_file, "".join(f"{task}\n" for task in task_ids))
         common = ["solve", source, "--config", str(config_file), "--tasks", f"@{tasks_file}", "--out", str(out),
                   "--threads", str(threads)]
         common += ["--solutions", solutions] if solutions else []
         common += ["--resume"] if options.resume else []
         common += ["--overwrite"] if options.overwrite else []
-        common += ["--adapters", str(options.task_adapters_in)] if options.task_adapters_in else []
-        common += ["--save-adapters", str(options.task_adapters_out)] if options.task_adapters_out else []
+        common += ["--task-adapters-in", str(options.task_adapters_in)] if options.task_adapters_in else []
+        common += ["--task-adapters-out", str(options.task_adapters_out)] if options.task_adapters_out else []
         processes = [subprocess.Popen([sys.executable, "-m", "arcttt", *common, "--shard", f"{i}/{workers}"], env=env)
                      for i in range(workers)]
         codes = [p.wait() for p in processes]

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from arcttt.core.scoring import Found, Ranked, answer_rank, attempts, poe_score, ranked, to_score
+from arcttt.core.ranking import Found, Ranked, answer_rank, attempts, poe_score, ranked, to_score
 from arcttt.core.vote import Candidate
 
 A, B, C, D = ((1,),), ((2,),), ((3,),), ((1, 1),)

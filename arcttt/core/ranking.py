@@ -6,15 +6,13 @@ summed over the views (the ARChitects' rule), plus a bonus for each time the sea
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
+from itertools import zip_longest
 from dataclasses import dataclass, field
 
 from arcttt.core.grids import Grid
 from arcttt.core.vote import Candidate, rank, two
 
-SCORINGS = ("vote", "poe")
 HIT_COUNTS = ("search", "greedy")
 
 
@@ -83,11 +81,30 @@ def attempts(best: list[Ranked], fallback: Grid) -> tuple[Grid, Grid]:
     return two([r.grid for r in best[:2]], fallback)
 
 
-def grid_digest(grid: Grid) -> str:
-    """A short, stable name for a grid in logs."""
-    return hashlib.sha256(json.dumps(grid).encode()).hexdigest()[:10]
-
-
 def answer_rank(best: list[Ranked], truth: Grid) -> int | None:
     """1-based rank of the right answer among the candidates, None when it was never found."""
     return next((i + 1 for i, r in enumerate(best) if r.grid == truth), None)
+
+
+PROGRAM_MERGES = ("interleave", "first")
+
+
+def with_programs(best: list[Ranked], predictions: tuple[Grid, ...], merge: str = "interleave") -> list[Ranked]:
+    """The model's ranking joined by the verified programs' predictions (best program first):
+    "interleave" alternates program and model answers (program first), so each expert's best
+    answer is an attempt; "first" puts every program answer before the model's. Duplicates keep
+    their first place. Program answers carry `found` 0 and an infinite score."""
+    if merge not in PROGRAM_MERGES:
+        raise ValueError(f"unknown program merge {merge!r}")
+    programs = [Ranked(g, 0, float("inf")) for g in predictions]
+    if merge == "first":
+        order = programs + best
+    else:
+        order = [r for pair in zip_longest(programs, best) for r in pair if r is not None]
+    seen: set[Grid] = set()
+    out = []
+    for r in order:
+        if r.grid not in seen:
+            seen.add(r.grid)
+            out.append(r)
+    return out

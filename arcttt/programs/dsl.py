@@ -1,0 +1,152 @@
+"""The DSL's building blocks: a primitive as a value, and the grid facts primitives share.
+
+Grids inside the search are small read-only int8 numpy arrays; a primitive maps one to another
+(or to None where it does not apply). Connected components are the costly fact, so they are
+computed once per grid and kept in a small cache keyed by the grid's bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+MAX_SIDE = 30
+
+# What a primitive does to a grid's shape, used to prune: at the last step of a program only a
+# primitive that can change the shape may repair a wrong one.
+SAME, TRANSPOSES, CHANGES = "same", "transposes", "changes"
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One step of a program: a readable name (with its parameters), a pure function, its shape kind."""
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray | None]
+    shape: str = SAME
+
+    def __call__(self, grid: np.ndarray) -> np.ndarray | None:
+        return self.fn(grid)
+
+
+def valid(grid: np.ndarray | None) -> bool:
+    """A grid ARC allows: 1 to 30 cells a side."""
+    return grid is not None and grid.ndim == 2 and 0 < grid.shape[0] <= MAX_SIDE and 0 < grid.shape[1] <= MAX_SIDE
+
+
+def colours(grid: np.ndarray) -> list[int]:
+    """The colours present, ascending."""
+    return [int(c) for c in np.flatnonzero(np.bincount(grid.ravel(), minlength=10))]
+
+
+def counts(grid: np.ndarray) -> np.ndarray:
+    """Cells of each colour 0..9."""
+    return np.bincount(grid.ravel(), minlength=10)
+
+
+def most_frequent(grid: np.ndarray) -> int:
+    """The most frequent colour (ties: the lowest)."""
+    return int(np.argmax(counts(grid)))
+
+
+def least_frequent(grid: np.ndarray, exclude: int | None = 0) -> int | None:
+    """The least frequent colour present, other than `exclude` (ties: the lowest)."""
+    c = counts(grid).astype(np.int64)
+    if exclude is not None:
+        c[exclude] = 0
+    c[c == 0] = 1 << 30
+    best = int(np.argmin(c))
+    return None if c[best] == 1 << 30 else best
+
+
+def bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right), exclusive ends, of the true cells; None when there are none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def crop_mask(grid: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """The grid cut to the bounding box of the mask."""
+    box = bbox(mask)
+    if box is None:
+        return None
+    t, l, b, r = box
+    return grid[t:b, l:r]
+
+
+class Obj(NamedTuple):
+    """A connected component: its cells as a mask over the grid, size, colour(s) and bounding box."""
+
+    mask: np.ndarray
+    size: int
+    colour: int  # the most frequent colour of its cells
+    n_colours: int
+    box: tuple[int, int, int, int]
+
+    def shape_key(self) -> bytes:
+        """The object's shape (its mask cut to its box), as bytes: equal shapes, equal keys."""
+        t, l, b, r = self.box
+        return bytes([b - t, r - l]) + np.packbits(self.mask[t:b, l:r]).tobytes()
+
+
+_CACHE: OrderedDict[tuple, list[Obj]] = OrderedDict()
+_CACHE_SIZE = 4096
+
+_N4 = ((1, 0), (-1, 0), (0, 1), (0, -1))
+_N8 = _N4 + ((1, 1), (1, -1), (-1, 1), (-1, -1))
+
+
+def objects(grid: np.ndarray, by_colour: bool, diagonal: bool, bg: int = 0) -> list[Obj]:
+    """Connected components of non-background cells, ordered by (top, left) of their first cell.
+
+    `by_colour`: a component holds one colour; otherwise any non-background cells join.
+    `diagonal`: 8-connected; otherwise 4-connected.
+    """
+    key = (grid.shape, grid.tobytes(), by_colour, diagonal, bg)
+    found = _CACHE.get(key)
+    if found is not None:
+        _CACHE.move_to_end(key)
+        return found
+    h, w = grid.shape
+    cells = grid.tolist()
+    seen = [[False] * w for _ in range(h)]
+    steps = _N8 if diagonal else _N4
+    out = []
+    for r0 in range(h):
+        for c0 in range(w):
+            if seen[r0][c0] or cells[r0][c0] == bg:
+                continue
+            colour = cells[r0][c0]
+            seen[r0][c0] = True
+            stack, members = [(r0, c0)], []
+            while stack:
+                r, c = stack.pop()
+                members.append((r, c))
+                for dr, dc in steps:
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < h and 0 <= cc < w and not seen[rr][cc]:
+                        v = cells[rr][cc]
+                        if v != bg and (not by_colour or v == colour):
+                            seen[rr][cc] = True
+                            stack.append((rr, cc))
+            mask = np.zeros((h, w), dtype=bool)
+            rs, cs = zip(*members)
+            mask[list(rs), list(cs)] = True
+            values = counts(grid[mask])
+            out.append(Obj(mask, len(members), int(np.argmax(values)), int((values > 0).sum()),
+                           (min(rs), min(cs), max(rs) + 1, max(cs) + 1)))
+    _CACHE[key] = out
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return out
+
+
+def key(grid: np.ndarray) -> bytes:
+    """Shape and cells as bytes: equal grids, equal keys."""
+    return bytes(grid.shape) + grid.tobytes()

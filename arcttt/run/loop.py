@@ -1,0 +1,178 @@
+"""The run over many tasks: resume, the run budget, progress hooks, and writing each task's
+predictions and log record as it finishes (`solve_all`). What solving one task means is
+`run.pipeline.solve_task`; which files a run owns is `run.outputs`."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from arcttt.core.budget import Budget, Deadlines
+from arcttt.core.config import SolveConfig
+from arcttt.core.durable import output_lock
+from arcttt.core.outcome import Outcome
+from arcttt.core.predictions import Attempts, Predictions
+from arcttt.core.retrieve import default_pool
+from arcttt.core.score import outputs_correct
+from arcttt.core.ranking import answer_rank
+from arcttt.core.tasks import Task
+from arcttt.engine.runtime import Runtime
+from arcttt.engine.threads import ThreadPolicy
+from arcttt.run.outputs import RunFiles, check_same_precision, spent_seconds
+from arcttt.run.pipeline import solve_task
+from arcttt.run.provenance import run_digest
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where a run writes and what it may do with what is there."""
+
+    out: Path
+    resume: bool = False
+    overwrite: bool = False
+    task_adapters_in: Path | None = None
+    task_adapters_out: Path | None = None
+    shard: str | None = None  # "I/N"
+    threads: int | None = None  # torch threads; None: the cores other processes leave free, per task
+
+
+@dataclass
+class Hooks:
+    """Called as the run goes (progress displays, tests)."""
+
+    start: Callable[[Task], None] = field(default=lambda task: None)
+    done: Callable[[Outcome], None] = field(default=lambda outcome: None)
+
+
+SolveTask = Callable[..., Outcome]
+
+
+def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions, runtime_factory: Callable[[], Runtime],
+              hooks: Hooks | None = None, run_tasks: list[Task] | None = None, solve: SolveTask = solve_task,
+              clock: Callable[[], float] = time.monotonic) -> Predictions:
+    """Solve every task, writing predictions (atomically) and a log line (synced) after each one.
+
+    `run_tasks`: every task of the run when this process solves a shard of it, so that retrieval
+    never picks a task another process solves. `solve` and `clock` are the task solver and the
+    time the budget reads (tests replace them).
+
+    With `options.resume`, tasks already solved by an earlier run with the same digest are kept
+    and skipped, and predictions of other tasks in `out` are kept too. Every task ends up in the
+    predictions: a failed or skipped task gets fallback attempts. Returns this run's tasks'
+    predictions.
+    """
+    hooks = hooks or Hooks()
+    out = options.out
+    with output_lock(out):
+        digest = run_digest(config, options.task_adapters_in)
+        files = RunFiles.open(out, config, digest, [t.id for t in tasks], options.resume, options.overwrite,
+                              options.task_adapters_in)
+        pending = [task for task in tasks if task.id not in files.done]
+        # The budget's clock starts before the model loads: loading is part of the run's time.
+        budget = (Budget.for_tasks(config.budget, pending, clock=clock,
+                                   spent=spent_seconds(files.log, config.budget) if options.resume else 0.0)
+                  if config.budget > 0 else None)
+        runtime = runtime_factory() if pending else None
+        precision = runtime.precision if runtime is not None else ""
+        if runtime is not None:
+            attach_pool(runtime, config, run_tasks or tasks)
+            if options.resume:
+                check_same_precision(files.log, precision, out)
+        threads = ThreadPolicy(options.threads)
+        for task in pending:
+            hooks.start(task)
+            used = threads.choose()
+            outcome = run_one(task, runtime, config, options, budget, solve, clock)
+            outcome.threads = used
+            judge(outcome, task)
+            files.record(task.id, outcome.attempts, {**outcome.record(digest), "precision": precision})
+            hooks.done(outcome)
+        return files.close()
+
+
+def attach_pool(runtime: Runtime, config: SolveConfig, run_tasks: list[Task]) -> None:
+    """Retrieval's pool of training tasks, when TTT trains on neighbours."""
+    if config.ttt and config.train.neighbours > 0:
+        from arcttt.engine.embedded import cache_root
+
+        runtime.pool = default_pool(run_tasks, cache_root(config.model))
+
+
+def run_one(task: Task, runtime: Runtime, config: SolveConfig, options: RunOptions, budget: Budget | None,
+            solve: SolveTask, clock: Callable[[], float]) -> Outcome:
+    """One task under the run budget: skipped when its time is spent, failed (not fatal) on any
+    error but a bug in arcttt; the budget learns from what it cost."""
+    began = clock()
+    if budget is None:
+        deadlines = Deadlines.for_task(config, began)
+    else:
+        deadlines = budget.deadlines(task.id, config)
+        if deadlines is None:  # the run's time is spent: attempts without the model
+            budget.finished(task.id, 0.0, 0.0)
+            return Outcome(task.id, fallback_attempts(task), 0.0, skipped="the run budget is spent",
+                           granted=0.0, budget_left=round(budget.left(), 1))
+    try:
+        outcome = solve(task, runtime, config, deadlines, options.task_adapters_in, options.task_adapters_out)
+    except Exception as exc:  # one task's failure (out of memory, a bad adapter) must not lose the run
+        if is_arcttt_bug(exc):
+            raise
+        outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
+        traceback.print_exc()
+    if budget is not None:
+        outcome.seconds = clock() - began
+        cut = outcome.train.stopped == "deadline" or outcome.search_cut
+        budget.finished(task.id, deadlines.granted, outcome.seconds, outcome.seconds - outcome.train.seconds, cut)
+        outcome.granted, outcome.budget_left = round(deadlines.granted, 2), round(budget.left(), 1)
+    return outcome
+
+
+def fallback_attempts(task: Task) -> tuple[Attempts, ...]:
+    """What a failed or skipped task submits: each test input as both attempts."""
+    return tuple((example.input, example.input) for example in task.test)
+
+
+def judge(outcome: Outcome, task: Task) -> None:
+    """Where the task has solutions: which outputs are right (the official rule), whether
+    attempt 1 is, and where the right answer ranked among all found."""
+    if not task.has_solutions:
+        return
+    outcome.correct = list(outputs_correct(outcome.attempts, task.solutions))
+    outcome.top_correct = [truth == attempts[0] for truth, attempts in zip(task.solutions, outcome.attempts)]
+    if outcome.ranked:
+        outcome.answer_rank = [answer_rank(best, truth) for best, truth in zip(outcome.ranked, task.solutions)]
+
+
+# Errors that are bugs when they arise in arcttt's own code or in a call it makes: they stop the
+# run to be fixed. Anything else (out of memory, a damaged adapter file, a library's complaint
+# about one task's data) fails the task.
+BUG_TYPES = (AssertionError, AttributeError, ImportError, NameError, SyntaxError, TypeError)
+_PACKAGE = Path(__file__).resolve().parents[1]
+_LOOP = Path(__file__).resolve()
+
+
+def is_arcttt_bug(exc: BaseException) -> bool:
+    """True for a programming error that passed through arcttt's code below the run loop,
+    wherever it surfaced: in arcttt itself or inside a library arcttt called (a wrong argument
+    surfaces in torch). The whole traceback counts, and so do the exceptions it was raised from."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, BUG_TYPES) and _through_arcttt(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _through_arcttt(exc: BaseException) -> bool:
+    """Whether any frame of the traceback, other than the run loop's own catching frame, is arcttt's."""
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = Path(code.co_filename).resolve()
+        if path.is_relative_to(_PACKAGE) and not (path == _LOOP and code.co_name == "run_one"):
+            return True
+        tb = tb.tb_next
+    return False
