@@ -28,7 +28,8 @@ def _value(param, ctx) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    """Text for one Markdown table cell: on one line, its pipes and angle brackets escaped."""
+    return " ".join(text.replace("|", "\\|").replace("<", "&lt;").split())
 
 
 def _row(param, ctx) -> tuple[str, str, str] | None:

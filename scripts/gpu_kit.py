@@ -793,13 +793,24 @@ def step_stage1(run: Run) -> dict:
 
 
 def copy_adapter(folder: Path, target: Path) -> list[str]:
-    """The adapter and its manifest into the output; a cut-off run's last checkpoint if that is all."""
+    """The adapter and its manifest into the output, a cut-off run's last checkpoint if that is all.
+
+    The weights go in bfloat16, as scripts/ship_adapter.py ships them: the run keeps float32 LoRA
+    weights (30 MB at rank 32), and a file over 16 MiB would not come back from the device.
+    """
+    from safetensors.torch import load_file, save_file
+
     source = folder if (folder / "arcttt-adapter.json").exists() else folder / "checkpoint"
     names = [n for n in ("adapter_model.safetensors", "adapter_config.json", "arcttt-adapter.json")
              if (source / n).exists()]
     if names:
         target.mkdir(parents=True, exist_ok=True)
-        for name in names:
+    for name in names:
+        if name == "adapter_model.safetensors":
+            weights = load_file(str(source / name))
+            save_file({k: (v.bfloat16() if v.is_floating_point() else v).contiguous() for k, v in weights.items()},
+                      str(target / name))
+        else:
             shutil.copy2(source / name, target / name)
     return [f"{source.name}/{n}" for n in names]
 

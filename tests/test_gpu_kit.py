@@ -227,3 +227,22 @@ def test_the_real_kit_unpacks_to_the_embedded_models_weights_and_digest(tmp_path
     result = kit.unpack(tmp_path / "kit", tmp_path / "site", tmp_path / "cache", digest=True)
     assert result["base_digest"] == json.loads(kit.ADAPTER_MANIFEST.read_text())["base_digest"]
     assert result["model_file_identical"]
+
+
+def test_the_adapter_comes_back_in_bfloat16_under_the_16_mib_a_file(tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    run = tmp_path / "stage1"
+    run.mkdir()
+    weights = {"a.lora_A.weight": torch.randn(32, 640, generator=torch.Generator().manual_seed(0))}
+    save_file(weights, str(run / "adapter_model.safetensors"))
+    (run / "arcttt-adapter.json").write_text("{}")
+    assert kit.copy_adapter(run, tmp_path / "out") == ["stage1/adapter_model.safetensors", "stage1/arcttt-adapter.json"]
+    back = load_file(str(tmp_path / "out" / "adapter_model.safetensors"))
+    assert back["a.lora_A.weight"].dtype == torch.bfloat16
+    assert torch.equal(back["a.lora_A.weight"], weights["a.lora_A.weight"].bfloat16())
+    (run / "arcttt-adapter.json").unlink()  # a run cut off before its end: its last checkpoint comes back
+    (run / "checkpoint").mkdir()
+    save_file(weights, str(run / "checkpoint" / "adapter_model.safetensors"))
+    assert kit.copy_adapter(run, tmp_path / "cut") == ["checkpoint/adapter_model.safetensors"]

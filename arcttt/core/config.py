@@ -392,7 +392,8 @@ class PretrainConfig:
     held_out: int = 20
     """Corpus tasks kept out of training to measure the held-out loss."""
     time_budget: float = seconds()
-    """Seconds of training after which the run stops early and writes its adapter (0: none)."""
+    """Seconds of training for the whole run, summed over every resume (a resumed run gets what is
+    left); when spent the run stops and writes its adapter (0: none)."""
     lora: LoraConfig = field(default_factory=lambda: LoraConfig(rank=32, alpha=64))
     """The adapter: rank 32, alpha 64 (what the shipped adapter was trained with)."""
 

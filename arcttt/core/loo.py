@@ -12,7 +12,7 @@ from itertools import permutations
 
 import numpy as np
 
-from arcttt.core.augment import AugmentSpace, Transform, sample_extra, sample_transforms
+from arcttt.core.augment import IDENTITY, AugmentSpace, Transform, sample_extra, sample_transforms
 from arcttt.core.tasks import Example, Task
 
 MAX_ROUNDS = 6
@@ -24,7 +24,7 @@ class Sample:
 
     context: tuple[Example, ...]
     query: Example
-    augmentation: str = "id"
+    augmentation: str = IDENTITY
     """What was applied, by the transforms' keys: for reading a training set (and testing it)."""
 
 

@@ -1,6 +1,6 @@
-"""The base adapter: a stage-1 (ARC-tuned) LoRA adapter written by `arcttt pretrain`, applied to
-the base model before any task (`--adapter`). Not to be confused with task adapters, the LoRA
-adapters TTT trains per task (`--save-adapters`/`--adapters`).
+"""The stage-1 adapter: an ARC-tuned LoRA adapter written by `arcttt pretrain`, applied to the
+base model before any task (`--stage1`). Not to be confused with task adapters, the LoRA
+adapters TTT trains per task (`--task-adapters-out`/`--task-adapters-in`).
 
 Its folder holds peft's adapter files and `ADAPTER_MANIFEST`, which records what it was trained
 on (for the contamination warning) and on which base (checked before it is applied).

@@ -151,7 +151,7 @@ def training_key(config) -> str:
     knobs leave it unchanged."""
     from arcttt.run.provenance import contents
 
-    data = config.to_dict()
+    data = config.digest_dict()  # under the names digests were first recorded with: folder names stay
     data["model"].pop("cache_dir")
     data["infer"] = {"max_tokens": config.infer.max_tokens}
     data.pop("infer_budget")

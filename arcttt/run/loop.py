@@ -50,8 +50,8 @@ class Hooks:
 SolveTask = Callable[..., Outcome]
 
 
-def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions, runtime_factory: Callable[[], Runtime],
-              hooks: Hooks | None = None, run_tasks: list[Task] | None = None, solve: SolveTask = solve_task,
+def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
+              runtime_factory: Callable[[], Runtime | None], hooks: Hooks | None = None, run_tasks: list[Task] | None = None, solve: SolveTask = solve_task,
               clock: Callable[[], float] = time.monotonic) -> Predictions:
     """Solve every task, writing predictions (atomically) and a log line (synced) after each one.
 
@@ -82,11 +82,16 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions, runti
             if options.resume:
                 check_same_precision(files.log, precision, out)
         threads = ThreadPolicy(options.threads)
+        trained: list[float] = []  # training seconds of the tasks that trained: what a skip saves
         for task in pending:
             hooks.start(task)
             used = threads.choose()
             outcome = run_one(task, runtime, config, options, budget, solve, clock)
             outcome.threads = used
+            if outcome.train.steps:
+                trained.append(outcome.train.seconds)
+            elif outcome.decision.get("ttt_skipped"):  # a verified program made training needless
+                outcome.decision["ttt_seconds_saved"] = round(sum(trained) / len(trained), 1) if trained else None
             judge(outcome, task)
             files.record(task.id, outcome.attempts, {**outcome.record(digest), "precision": precision})
             hooks.done(outcome)
@@ -101,7 +106,7 @@ def attach_pool(runtime: Runtime, config: SolveConfig, run_tasks: list[Task]) ->
         runtime.pool = default_pool(run_tasks, cache_root(config.model))
 
 
-def run_one(task: Task, runtime: Runtime, config: SolveConfig, options: RunOptions, budget: Budget | None,
+def run_one(task: Task, runtime: Runtime | None, config: SolveConfig, options: RunOptions, budget: Budget | None,
             solve: SolveTask, clock: Callable[[], float]) -> Outcome:
     """One task under the run budget: skipped when its time is spent, failed (not fatal) on any
     error but a bug in arcttt; the budget learns from what it cost."""

@@ -25,7 +25,8 @@ def describe(outcome: Outcome) -> str:
         parts.append(f"{outcome.train.steps} steps, {outcome.train.tokens} tokens, "
                      f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     if outcome.programs:
-        parts.append(f"program {printable(outcome.programs[0])}" + (" (TTT skipped)" if outcome.decision.get("ttt_skipped") else ""))
+        skipped = " (TTT skipped)" if outcome.decision.get("ttt_skipped") else ""
+        parts.append(f"program {printable(outcome.programs[0])}{skipped}")
     chose = outcome.decision.get("chose")
     if chose == "in-context":
         parts.append(f"in-context only (probe loss {outcome.decision['probe_loss']})")

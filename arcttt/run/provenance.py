@@ -1,7 +1,7 @@
 """What decides a run's predictions beyond its config: model, adapter and code, by content.
 
 `SolveConfig.digest` covers the knobs; a stage-1 adapter retrained in place, a new embedded model,
-another `--adapters` folder or another arcttt version change predictions just as much. The run
+another `--task-adapters-in` folder or another arcttt version change predictions just as much. The run
 digest covers all of them, so `--resume` and `merge` never mix predictions of different runs.
 """
 
