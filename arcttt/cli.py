@@ -289,7 +289,7 @@ def solve(
     budget: Annotated[Optional[float], knob("budget", "Time for the whole run (per process); each task gets a share of what is left (0: no limit)." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
     policy: Annotated[Optional[str], knob("policy", "fixed (train.steps for every task) or adaptive (skip TTT when in-context suffices, stop when converged).")] = None,
     neighbours: Annotated[Optional[int], knob("neighbours", "Also train on samples of the K most similar training tasks (0: off).", min=0)] = None,
-    expert: Annotated[Optional[str], knob("expert", "What answers: both (program search, then the model; answers joined), ttt (the model alone) or program (program search alone: no model is loaded).")] = None,
+    expert: Annotated[Optional[str], knob("expert", "What answers: both (program search; where no program reproduces the demonstrations, the model too), ttt (the model alone) or program (program search alone: no model is loaded).")] = None,
     program_time: Annotated[Optional[float], knob("program_time", "Program search time per task." + DURATION_HELP, parser=duration, metavar="DURATION")] = None,
     trust_remote_code: Annotated[Optional[bool], knob("trust_remote_code", "Run code shipped with a hub model.", "--trust-remote-code")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run, skipping finished tasks.")] = False,

@@ -238,7 +238,7 @@ def test_stage1_configs_extend_too(tmp_path):
 # Digests of every shipped preset, recorded before the presets were rewritten to extend one
 # another (and before knobs were renamed): leaderboard records and run states refer to them.
 PRESET_DIGESTS = {
-    "ci-smoke.toml": "114992a79435ba91",  # since the program expert: the default solver, not TTT alone
+    "ci-smoke.toml": "ef3cbef2e83c1216",  # since the program expert: the default solver, not TTT alone
     "cpu-icl-bare.toml": "003884270a41245b",
     "cpu-icl-stage1-v1.toml": "a6feca2eb060e520",
     "cpu-icl.toml": "fd986e447db4a111",
@@ -262,9 +262,10 @@ PRESET_DIGESTS = {
     "gpu-8b-qlora.toml": "8bba7a6b9c2a9458",
     "gpu-ttt.toml": "1c219258f6d4b49e",
     # Added with the program expert (their digests are new):
-    "cpu-programs.toml": "869d76c0591a2160",
-    "cpu-combined.toml": "d5196be61ef65eea",
-    "cpu-combined-adaptive.toml": "7bc8323bad659a07",
+    "cpu-programs.toml": "0832ecb5dbcbe834",
+    "cpu-combined.toml": "2836b00527894371",
+    "cpu-combined-adaptive.toml": "5fb245b67e8bea45",
+    "cpu-combined-noskip.toml": "2ad77c63ab5d0e57",
 }
 PRESETS = Path(__file__).parent.parent / "configs"
 

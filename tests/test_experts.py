@@ -53,8 +53,15 @@ def test_adaptive_skips_ttt_when_a_program_reproduces_every_demonstration():
     assert outcome.attempts[0][0] == MIRROR.solutions[0]
 
 
-def test_the_fixed_policy_trains_and_still_puts_the_program_answer_first():
+def test_by_default_a_verified_program_takes_the_place_of_training():
     config = override(CONFIG, expert="both", policy="fixed")
+    outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
+    assert outcome.decision["ttt_skipped"] and outcome.train.steps == 0 and outcome.candidates == 0
+    assert outcome.attempts[0][0] == MIRROR.solutions[0]
+
+
+def test_without_the_skip_the_fixed_policy_trains_and_still_puts_the_program_answer_first():
+    config = override(CONFIG, expert="both", policy="fixed", programs__skip_ttt=False)
     outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
     assert outcome.train.steps == 2 and outcome.programs
     assert outcome.attempts[0][0] == MIRROR.solutions[0]

@@ -42,7 +42,7 @@ def setup(tmp_path, hub_model_dir, monkeypatch):
     configs = []
     for name, ttt in (("icl", "false"), ("ttt", "true")):
         path = tmp_path / f"{name}.toml"
-        path.write_text(f'ttt = {ttt}\n[model]\nname = "{hub_model_dir}"\ndevice = "cpu"\n'
+        path.write_text(f'ttt = {ttt}\nexpert = "ttt"\n[model]\nname = "{hub_model_dir}"\ndevice = "cpu"\n'
                         '[train]\nsteps = 2\ncolours = "none"\n[infer]\nviews = 2\n')
         configs.append(path)
     return tmp_path, suite, configs
@@ -149,7 +149,7 @@ def test_the_default_table_of_the_committed_records_fits_80_columns_uncut(baseli
     assert max(len(line) for line in lines) <= 80
     rows = table_rows(records, baseline)
     names = [c for c in COMPACT if c != "Δ" or baseline]
-    assert len(rows) == 31 and {"suite", "config", "solved", "score", "s/task (median)"} <= set(names)
+    assert len(rows) == len(records) and {"suite", "config", "solved", "score", "s/task (median)"} <= set(names)
     # Every row is one line holding each of its cells whole (no cell holds a space).
     for row in rows:
         cells = [row[name] for name in names if row[name]]
@@ -186,7 +186,7 @@ def test_committed_records_hold_no_absolute_path():
                 yield from strings(item)
 
     records = read_records(RESULTS)
-    assert len(records) == 31
+    assert len(records) >= 31  # the records committed when the paths were made portable, and later ones
     for record in records:
         for text in strings(record):
             assert not text.startswith(("/", "~")) and ":\\" not in text, (record["config"], text)
@@ -206,17 +206,29 @@ def test_the_adapter_is_named_portably(tmp_path, monkeypatch):
     assert adapter_name(tmp_path / "elsewhere" / "my-adapter") == "my-adapter"
 
 
+PEAK_CHECK = """
+import numpy as np
+from arcttt.run.leaderboard import peak_memory_mib, reset_peak_memory
+assert reset_peak_memory()
+big = np.ones(512 << 20, dtype=np.uint8)  # written, so resident
+first = peak_memory_mib()
+del big
+assert reset_peak_memory()
+small = np.ones(8 << 20, dtype=np.uint8)
+second = peak_memory_mib()
+print(first, second)
+"""
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM and clear_refs are Linux's")
 def test_peak_memory_is_each_configs_own_not_an_earlier_ones():
-    # Config 1 holds 512 MiB at its peak and frees it; config 2 allocates little.
-    assert reset_peak_memory()
-    big = np.ones(512 << 20, dtype=np.uint8)  # written, so resident
-    first = peak_memory_mib()
-    del big
-    assert reset_peak_memory()
-    small = np.ones(8 << 20, dtype=np.uint8)
-    second = peak_memory_mib()
-    del small
+    """Config 1 holds 512 MiB at its peak and frees it; config 2 allocates little. In a fresh
+    process: one that ran other tests may serve the array from memory it already holds."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", PEAK_CHECK], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    first, second = map(int, run.stdout.split())
     assert first - second >= 400, (first, second)
 
 

@@ -253,7 +253,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
              replace(CONFIG, steps=4, lr=1e-2), tmp_path / "a")
     cfg = override(SolveConfig(), model__name=str(hub_model_dir), model__device="cpu", model__dtype="float32",
                    model__adapter=str(tmp_path / "a"), model__backend="hf", train__steps=20, train__lr=3e-3,
-                   train__colours="none", infer__views=2)
+                   train__colours="none", infer__views=2, expert="ttt")
     # What a 4-bit load reports (bitsandbytes needs CUDA): the engine's decision is under test.
     quantized = replace(load_model(cfg.model), quantize="4bit")
     before = base_weights(quantized.model)

@@ -244,7 +244,7 @@ def test_the_cli_exits_1_when_every_task_failed(tmp_path, hub_model_dir):
         (saved / task.id).mkdir(parents=True)  # every adapter is broken
     out = tmp_path / "p.json"
     args = ["solve", str(folder), "--out", str(out), "--model", str(hub_model_dir), "--task-adapters-in", str(saved),
-            "--views", "1", "--device", "cpu"]
+            "--views", "1", "--device", "cpu", "--expert", "ttt"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1 and "every task failed (2 of 2)" in str(result.exception)
     assert list(load_predictions(out)) == ["t0", "t1"]  # the fallbacks are still written

@@ -539,7 +539,9 @@ def _p(name: str, fn, shape: str = SAME, **params) -> Primitive:
 
 
 def build(ctx: Context) -> list[Primitive]:
-    """Every primitive the task's parameters allow, in the fixed ranking order."""
+    """Every primitive the task's parameters allow, in the fixed ranking order.
+
+    Long because the list is the ranking order itself: one place to read it top to bottom."""
     prims = [
         _p("rot90", rot90, TRANSPOSES), _p("rot180", rot180), _p("rot270", rot270, TRANSPOSES),
         _p("flip_h", flip_h), _p("flip_v", flip_v), _p("transpose", transpose, TRANSPOSES),

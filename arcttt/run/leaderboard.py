@@ -155,7 +155,7 @@ def training_key(config) -> str:
     data["model"].pop("cache_dir")
     data["infer"] = {"max_tokens": config.infer.max_tokens}
     data.pop("infer_budget")
-    if config.policy == "fixed":  # the program expert changes no adapter unless the policy skips training
+    if config.policy == "fixed":  # the program expert changes no adapter (skipped tasks need none)
         data.pop("expert", None)
         data.pop("programs", None)
     known = {k: v for k, v in contents(config).items() if k != "config"}
@@ -273,6 +273,8 @@ def task_outcomes(out: Path, options, training: dict | None) -> dict[str, dict]:
         write_json_atomic(options.task_adapters_out / TRAINING_LOG, trained, indent=1)
     elif training is not None:
         for task_id, record in latest.items():
+            if (record.get("decision") or {}).get("ttt_skipped"):
+                continue  # a verified program answered: it neither trained nor loaded an adapter
             record.update({k: v for k, v in training[task_id].items() if k != "seconds"},
                           seconds=record["seconds"] + (training[task_id].get("train_seconds") or 0.0))
     return latest

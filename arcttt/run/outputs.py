@@ -136,8 +136,9 @@ class RunFiles:
         """Check, then claim `out` for this run: an earlier run's finished tasks are kept with
         `resume`, its files removed with `overwrite`. The caller holds `output_lock(out)`."""
         check_output(out, resume, overwrite)
-        remove_stale_temps(out)
         log = sidecar(out, "log.jsonl")
+        for path in (out, log, state_path(out), sidecar(out, "config.toml")):
+            remove_stale_temps(path)  # what a writer killed mid-write left behind
         if resume:
             predictions, done = finished(out, digest)
             repair_tail(log)

@@ -45,7 +45,7 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
     start = time.monotonic()
     deadlines = deadlines or Deadlines.for_task(config, start)
     found = search_programs(task, config, deadlines)
-    if config.expert == "program" or (found is not None and found.found and config.policy == "adaptive"):
+    if config.expert == "program" or (found is not None and found.found and skips_training(config)):
         return program_outcome(task, found, config, time.monotonic() - start)
     trained = adapt(task, runtime, config, deadlines, task_adapters_in, task_adapters_out)
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
@@ -64,6 +64,11 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
                    decision=trained.decision, neighbours=trained.neighbours, expert=config.expert,
                    programs=list(found.programs) if found is not None else [],
                    program_seconds=found.seconds if found is not None else 0.0)
+
+
+def skips_training(config: SolveConfig) -> bool:
+    """Whether a verified program takes the place of training (`programs.skip_ttt`, or the adaptive policy)."""
+    return config.programs.skip_ttt or config.policy == "adaptive"
 
 
 def search_programs(task: Task, config: SolveConfig, deadlines: Deadlines) -> SearchResult | None:
