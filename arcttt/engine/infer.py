@@ -25,6 +25,7 @@ import torch
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
 from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, SYMBOLS, Encoded, decode_grid, encode, grid_ids, grid_length
+from arcttt.core.errors import ArcError
 from arcttt.core.grids import MAX_SIDE
 from arcttt.core.ranking import Found, to_score
 from arcttt.core.tasks import Task
@@ -318,7 +319,9 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
     the decoders stay for `Answers.score`."""
     decoder = lm.decoder()
     if (min_prob is not None or keep) and not decoder.branches:
-        decoder.fork(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), 0)  # refuses, naming why
+        raise ArcError(f"the depth-first search and answer scoring need a decoder that branches, which "
+                       f"{type(decoder).__name__} is not: use the lean backend (model.backend = auto or lean, "
+                       "with a Gemma 3, Llama or Qwen model)")
     result = Answers([[] for _ in prompts], [])
     for start in range(0, len(prompts), batch_prompts):
         if deadline is not None and time.monotonic() > deadline:
