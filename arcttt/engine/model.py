@@ -97,8 +97,6 @@ def shrink_vocab(model: nn.Module, token_ids: list[int]) -> nn.Module:
 def _quantization(quantize: str, dtype: torch.dtype, device: torch.device):
     if quantize == "none":
         return None
-    if device.type != "cuda":
-        raise ArcError(f"--quantize {quantize} needs a CUDA GPU (bitsandbytes); on {device.type} use --quantize none")
     try:
         from transformers import BitsAndBytesConfig
         import bitsandbytes  # noqa: F401  (fail here, clearly, rather than deep in loading)
