@@ -126,7 +126,8 @@ class UsageError(typer.BadParameter):
 # built-in default of the field; a value given on the command line overrides the --config file.
 KNOBS = {
     "model": "model.name", "seed": "seed", "device": "model.device", "dtype": "model.dtype",
-    "quantize": "model.quantize", "trust_remote_code": "model.trust_remote_code", "stage1": "model.adapter",
+    "quantize": "model.quantize", "model_format": "model.format", "trust_remote_code": "model.trust_remote_code",
+    "stage1": "model.adapter",
     "steps": "train.steps", "epochs": "train.epochs", "lr": "train.lr", "rank": "lora.rank",
     "neighbours": "train.neighbours", "views": "infer.views", "sampler": "infer.sampler",
     "min_prob": "infer.min_prob", "scoring": "infer.scoring", "ttt": "ttt", "policy": "policy",
@@ -137,7 +138,7 @@ KNOBS = {
 RENAMED_FLAGS = {"adapter": "stage1", "no_adapter": "no_stage1", "adapters": "task_adapters_in",
                  "save_adapters": "task_adapters_out", "time_budget": "train_budget"}
 TRAINING_FLAGS = ("steps", "epochs", "lr", "rank", "policy", "neighbours", "train_budget")  # inert without TTT
-MODEL_FLAGS = ("model", "device", "dtype", "quantize", "steps", "epochs", "lr", "rank", "views", "sampler", "min_prob",
+MODEL_FLAGS = ("model", "device", "dtype", "quantize", "model_format", "steps", "epochs", "lr", "rank", "views", "sampler", "min_prob",
                "scoring", "ttt", "train_budget", "infer_budget", "neighbours", "stage1", "no_stage1",
                "task_adapters_in", "task_adapters_out", "trust_remote_code", "threads")  # inert without the model
 
@@ -273,7 +274,8 @@ def solve(
     seed: Annotated[Optional[int], knob("seed", "Seed of every random choice (each derives from seed and task id: same seed, same predictions).")] = None,
     device: Annotated[Optional[str], knob("device", "auto, cpu, cuda, cuda:N.")] = None,
     dtype: Annotated[Optional[str], knob("dtype", "auto, bfloat16, float16, float32.")] = None,
-    quantize: Annotated[Optional[str], knob("quantize", "auto (none on the CPU; 4bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = None,
+    quantize: Annotated[Optional[str], knob("quantize", "auto (none on the CPU; 4bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit (bitsandbytes, on the CPU too).")] = None,
+    model_format: Annotated[Optional[str], knob("model_format", "How tasks are written for the model: auto (recognised from the checkpoint, else arcttt), arcttt, architects, nvarc, marc (see README, Bring a checkpoint).", "--format")] = None,
     steps: Annotated[Optional[int], knob("steps", "Training steps per task (0: use --epochs).", min=0)] = None,
     epochs: Annotated[Optional[float], knob("epochs", "Passes over the leave-one-out set; only with --steps 0.")] = None,
     lr: Annotated[Optional[float], knob("lr", "Peak learning rate.")] = None,
@@ -406,6 +408,7 @@ def pretrain(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto (bfloat16 where native, else float32), bfloat16, float16 (loss-scaled), float32.")] = "auto",
     quantize: Annotated[str, typer.Option(help="auto (4-bit on a GPU only when the model would not fit comfortably), none, 4bit, 8bit.")] = "auto",
+    model_format: Annotated[str, typer.Option("--format", help="The format stage 1 trains in (the one the adapter will be solved with): auto, arcttt, architects, nvarc, marc.")] = "auto",
     resume: Annotated[bool, typer.Option(help="Continue from the checkpoint in --out; a larger --steps extends the run (schedule re-planned to the new end).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help=with_default("Print the manifest as JSON only.", "off"))] = False,
 ) -> None:
@@ -442,7 +445,7 @@ def pretrain(
     err.print(f"arcttt: stage 1 on {len(corpus.tasks)} task(s) from {', '.join(data)}; excluded "
               f"{len(corpus.dropped)} by id or content of {', '.join(exclude or []) or 'nothing'}", markup=False)
     model_config = validate(SolveConfig(model=ModelConfig(name=model, device=device, dtype=dtype, quantize=quantize,
-                                                          adapter=""))).model
+                                                          format=model_format, adapter=""))).model
     from arcttt.core.durable import output_lock
     from arcttt.engine.threads import keep_freed_memory
 
@@ -514,6 +517,58 @@ def leaderboard_show(
     if plot_out is not None:
         plot(records, plot_out)
         err.print(f"wrote {plot_out}", markup=False)
+
+
+@app.command()
+def prompt(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Tasks: a folder, a task file, a Kaggle challenges file or a dataset name.", show_default=False)],
+    task: Annotated[Optional[str], typer.Option("--task", metavar="ID", help=with_default("The task to show.", "the source's only task"))] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", metavar="F", help=with_default("auto, arcttt, architects, nvarc or marc (see the README's Bring a checkpoint). auto: arcttt for the embedded model, else recognised from --model's tokenizer.", config_default("model.format")))] = None,
+    model: Annotated[Optional[str], typer.Option("--model", metavar="M", help=with_default("Read this model's tokenizer (no weights are loaded): the model's own token ids, the format auto recognises, and the ids of a text format such as marc. 'embedded', a Hugging Face id or a local folder.", "none: the format's text and ids alone"))] = None,
+    config_file: Annotated[Optional[Path], typer.Option("--config", help=with_default("A solve config (seed, views, colours, token limits, model, format), as `solve --config` reads it; options given override it.", "none: the defaults"))] = None,
+    view: Annotated[int, typer.Option("--view", metavar="K", min=0, help="The K-th of the views the solver predicts under (0: identity, demonstrations in their own order).")] = 0,
+    test: Annotated[int, typer.Option("--test", metavar="I", min=0, help="The test input to prompt for.")] = 0,
+    train: Annotated[Optional[int], typer.Option("--train", metavar="N", min=0, help=with_default("Instead of a prompt, training sample N of the task's leave-one-out set, as TTT draws it, its loss positions (the target tokens) in braces: {...}.", "off"))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=with_default('Print JSON only: {"format", "text", "ids" (the ids the model reads, after the vocabulary cut), "loss" (true at each target id), "model_ids" (the tokenizer\'s ids, with --model), "dropped" (demonstrations left out to fit), "what"}.', "off"))] = False,
+) -> None:
+    """Print exactly what the model is given: the prompt of a test input under one of the solver's
+    views, or (--train) one training sample with its loss positions marked."""
+    from arcttt.core.config import load_config, override
+    from arcttt.core.prompt import format_without_model, pick_task, shown_prompt, shown_sample, with_model_ids
+    from arcttt.core.tasks import load_source
+
+    if train is not None and {"view", "test"} & given(ctx):
+        raise UsageError("--train shows a training sample: --view and --test choose a prompt")
+    try:
+        config = override(load_config(config_file), model__name=model, model__format=fmt)
+    except ArcError as exc:
+        option = {"model.name": "--model", "model.format": "--format"}.get(exc.field)
+        if option is None:
+            raise
+        raise UsageError(f"{option}: {exc.reason}") from None
+    taskset = load_source(source)
+    _report_skipped(taskset)
+    chosen = pick_task(taskset, task)
+    if model is not None:
+        from arcttt.engine.model import load_codec
+
+        codec, token_ids = load_codec(config.model)
+    else:
+        codec, token_ids = format_without_model(config), None
+    seq = shown_sample(chosen, codec, config, train) if train is not None else shown_prompt(chosen, codec, config, view, test)
+    if model is not None:
+        seq = with_model_ids(seq, token_ids)
+    if as_json:
+        print(json.dumps(seq.to_json()))
+        return
+    size = f"{len(seq.ids)} tokens" if seq.ids is not None else "text only: the ids and which demonstrations fit come from the tokenizer (pass --model)"
+    left = f"; demonstration(s) {', '.join(map(str, seq.dropped))} left out to fit" if seq.dropped else ""
+    err.print(printable(f"arcttt: {seq.what}, format {seq.format}: {size}{left}"), markup=False)
+    print(seq.marked)
+    if seq.model_ids is not None:
+        print(f"ids: {' '.join(map(str, seq.ids))}")
+        print(f"model ids: {' '.join(map(str, seq.model_ids))}")
 
 
 def main() -> None:

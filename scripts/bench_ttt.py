@@ -267,7 +267,7 @@ def naive_train(samples, config, steps: int) -> tuple[int, float]:
     gguf = gguf_package.assemble()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    to_full = symbol_token_ids(tokenizer)
+    to_full = symbol_token_ids(tokenizer)[0]
     lora = LoraConfig(r=config.lora.rank, lora_alpha=config.lora.alpha, target_modules=list(config.lora.target_modules),
                       task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)

@@ -311,7 +311,7 @@ def symbol_rows(gguf_path: Path) -> list[int]:
     from arcttt.engine.model import symbol_token_ids
 
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
-    return symbol_token_ids(tokenizer)
+    return symbol_token_ids(tokenizer)[0]
 
 
 def gemma_names(layers: int) -> Callable[[str], str | None]:

@@ -49,8 +49,29 @@ def tiny_qwen3(seed: int = 0):
     return model.eval()
 
 
+def tiny_mistral(seed: int = 0, sliding_window=None):
+    """A tiny Mistral without a sliding window, as Mistral-NeMo-Minitron (the ARChitects' base) is."""
+    from transformers import MistralConfig, MistralForCausalLM
+
+    torch.manual_seed(seed)
+    config = MistralConfig(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
+                           initializer_range=0.2, tie_word_embeddings=False, sliding_window=sliding_window,
+                           rope_theta=1e6, attn_implementation="sdpa")
+    model = MistralForCausalLM(config)
+    for name, p in model.named_parameters():
+        if "norm" in name:
+            p.data.normal_(1, 0.3)
+    model.requires_grad_(False)
+    return model.eval()
+
+
 def models():
-    return {"llama": tiny_loaded().model, "gemma3": tiny_gemma(), "qwen3": tiny_qwen3()}
+    return {"llama": tiny_loaded().model, "gemma3": tiny_gemma(), "qwen3": tiny_qwen3(), "mistral": tiny_mistral()}
+
+
+def test_a_mistral_with_a_sliding_window_goes_to_the_hf_backend():
+    assert "sliding window" in supports(tiny_mistral(sliding_window=8))
 
 
 def random_ids(length, batch=1, seed=0):
@@ -58,7 +79,7 @@ def random_ids(length, batch=1, seed=0):
     return torch.randint(0, 14, (batch, length), generator=g)
 
 
-@pytest.mark.parametrize("name", ["llama", "gemma3", "qwen3"])
+@pytest.mark.parametrize("name", ["llama", "gemma3", "qwen3", "mistral"])
 @pytest.mark.parametrize("length", [5, 12, 40])  # within, up to twice, and many times the sliding window
 def test_lean_forward_equals_transformers(name, length):
     model = models()[name]

@@ -48,9 +48,12 @@ def test_what_is_asked_for_is_what_is_used():
     assert place("float16", "auto", H100, int(1e9)).dtype == torch.float16
 
 
-def test_an_unknown_size_on_a_gpu_is_quantized_and_the_cpu_never_is():
+def test_an_unknown_size_on_a_gpu_is_quantized_and_the_cpu_never_is_unless_asked():
     assert place("auto", "auto", H100, None).quantize == "4bit"
     assert place("auto", "auto", CPU, int(8e9)).quantize == "none"
+    assert "quantize = 4bit or 8bit works on the CPU too" in place("auto", "auto", CPU, int(8e9)).reason
+    # bitsandbytes has a CPU backend: what is asked for is what the CPU gets.
+    assert [place("auto", q, CPU, None).quantize for q in ("4bit", "8bit")] == ["4bit", "8bit"]
 
 
 def test_auto_dtype_follows_the_hardware():
@@ -93,7 +96,7 @@ def test_tf32_is_switched_on_for_cuda_runs():
 def test_the_loaded_model_says_why_it_is_placed_so(hub_model_dir):
     loaded = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32"))
     assert loaded.dtype == torch.float32 and loaded.quantize == "none"
-    assert "not quantized" in loaded.placement
+    assert "not quantized by arcttt (auto quantizes only to fit GPU memory" in loaded.placement
     half = load_model(ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float16"))
     assert next(half.model.parameters()).dtype == torch.float16
 

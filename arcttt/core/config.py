@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from arcttt.core.errors import ArcError, notice, printable
+from arcttt.core.formats import FORMATS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,6 +76,10 @@ class ModelConfig:
     backend: str = "auto"
     """`lean` (arcttt's own decoder with built-in LoRA: Gemma 3, Llama, Qwen 2/3, unquantized), `hf`
     (transformers + peft: any causal LM, quantized ones too), or `auto` (lean where it can run)."""
+    format: str = "auto"
+    """How tasks are written for the model (`arcttt.core.formats`): `arcttt` (the embedded model's),
+    `architects`, `nvarc`, `marc` (the layouts the anchors' published checkpoints were trained on), or
+    `auto` (recognised from the checkpoint where it can be, else `arcttt`; the choice is printed)."""
     adapter: str = "default"
     """Stage-1 (ARC-tuned) LoRA adapter merged into the base before TTT: a folder written by
     `arcttt pretrain`, `default` (the adapter shipped for the embedded model, none for others),
@@ -86,11 +91,19 @@ class LoraConfig:
     rank: int = 16
     """Rank of each LoRA update (B A, B: out x rank, A: rank x in)."""
     alpha: int = 32
-    """The update is scaled by alpha / rank (here 2: the ARChitects' and NVARC's ratio)."""
+    """The update is scaled by alpha / rank (here 2: the ARChitects' ratio), or by alpha / sqrt(rank)
+    with `use_rslora`."""
+    use_rslora: bool = False
+    """Rank-stabilised LoRA (Kalajdzievski 2023): scale by alpha / sqrt(rank), so a high rank still
+    learns (NVARC: rank 256, alpha 32)."""
     dropout: float = 0.0
-    """Dropout on the LoRA path's input while training (0: none, deterministic steps)."""
+    """Dropout on the LoRA path's input while training (0: none, deterministic steps); never on the
+    embedding's (as peft)."""
     target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-    """LoRA on every linear layer of the attention and MLP blocks (names of Llama/Gemma/Qwen)."""
+    """Modules that get a LoRA update, by name: here every linear layer of the attention and MLP
+    blocks (names of Llama/Gemma/Qwen/Mistral); also "embed_tokens" and "lm_head" (the embedding and
+    the head, which NVARC and the ARChitects train; separate updates even where the two are tied).
+    A name the model lacks is refused."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,10 @@ class InferConfig:
     (NVARC); "greedy", every view whose greedy answer it was (the MIT vote's count)."""
     max_scored: int = 16
     """Distinct answers per test input that PoE scores (the most often found first)."""
+    score_views: int = 0
+    """Views PoE scores each answer under: the first K of the test input's decoded views (identity
+    first, then one per other symmetry: the first 8 cover the 8 symmetries), the same K for every
+    answer; 0: every decoded view. NVARC samples under 16 views and scores under 8."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +250,7 @@ class SolveConfig:
             key = name or section
             if table[key] == default[key]:
                 del table[key]
+                del default[key]  # so that a whole section added later compares without it too
         for (section, name), legacy in LEGACY_VALUES.items():
             table = data[section] if section else data
             if table[name] == legacy:
@@ -266,7 +284,8 @@ DIGEST_NAMES: dict[tuple[str, str], str] = {(section, new): old for (section, ol
 # Knobs added after digests were first recorded, as (section or "", field), or (section, "") for a
 # whole new section: hashed only when set away from their default, so a config that leaves them
 # alone keeps the digest it had before they existed.
-ADDED_SINCE_DIGEST: tuple[tuple[str, str], ...] = ()
+ADDED_SINCE_DIGEST: tuple[tuple[str, str], ...] = (("model", "format"), ("infer", "score_views"),
+                                                   ("lora", "use_rslora"))
 # Knobs added later whose default changed behaviour: left out of the digest only at the value that
 # behaves as before they existed (so an old digest never names new predictions).
 # `[programs]` came with `expert`: it is hashed exactly when the program expert runs.
@@ -306,8 +325,12 @@ def _device(value: str) -> str | None:
 
 
 def _modules(value: tuple) -> str | None:
-    ok = value and all(isinstance(v, str) and v for v in value)
-    return None if ok else "must be a non-empty list of module names"
+    ok = value and all(isinstance(v, str) and v for v in value) and len(set(value)) == len(value)
+    return None if ok else "must be a non-empty list of distinct module names"
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
 
 
 def _token_limit(value: int) -> str | None:
@@ -318,6 +341,7 @@ MIN_TOKENS = 16  # BOS, a 1x1 demonstration, a 1x1 query and END need about that
 LORA_RULES: dict[tuple[str, str], Check] = {
     ("lora", "rank"): _at_least(1),
     ("lora", "alpha"): _at_least(0, strict=True),
+    ("lora", "use_rslora"): _flag,
     ("lora", "dropout"): _between(0, 1, high_open=True),
     ("lora", "target_modules"): _modules,
 }
@@ -341,6 +365,7 @@ RULES: dict[tuple[str, str], Check] = {
     ("model", "dtype"): _one_of("auto", "bfloat16", "float16", "float32"),
     ("model", "quantize"): _one_of("auto", "none", "4bit", "8bit"),
     ("model", "backend"): _one_of("auto", "lean", "hf"),
+    ("model", "format"): _one_of(*FORMATS),
     **LORA_RULES,
     ("train", "steps"): _at_least(0),
     ("train", "epochs"): _at_least(0, strict=True),
@@ -366,6 +391,7 @@ RULES: dict[tuple[str, str], Check] = {
     ("infer", "hit_weight"): _at_least(0),
     ("infer", "hit_count"): _one_of("search", "greedy"),
     ("infer", "max_scored"): _at_least(1),
+    ("infer", "score_views"): _at_least(0),  # 0: every decoded view
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from arcttt.core.augment import AugmentSpace
 from arcttt.core.config import SolveConfig
-from arcttt.core.encode import Encoded, encode
+from arcttt.core.formats import ARCTTT, Codec, Encoded
 from arcttt.core.loo import leave_one_out
 from arcttt.core.retrieve import Pool
 from arcttt.core.tasks import Task
@@ -34,17 +34,19 @@ class TrainingData:
         return sum(len(e.dropped) for e in self.own)
 
 
-def task_samples(task: Task, config: SolveConfig, rng: np.random.Generator, cap: int | None = None) -> list[Encoded]:
+def task_samples(task: Task, config: SolveConfig, rng: np.random.Generator, cap: int | None = None,
+                 codec: Codec = ARCTTT) -> list[Encoded]:
     """The task's augmented leave-one-out samples, encoded within the training token limit."""
     train = config.train
     samples = leave_one_out(task, rng, cap or train.max_examples, AugmentSpace(colours=train.colours),
                             train.leave_two_out, train.extras)
     max_tokens = train.max_tokens or config.infer.max_tokens
-    return [e for s in samples if (e := encode(s.context, s.query, max_tokens, demo_loss=train.demo_loss)) is not None]
+    return [e for s in samples
+            if (e := codec.encode(s.context, s.query, max_tokens, demo_loss=train.demo_loss)) is not None]
 
 
 def neighbour_samples(task: Task, pool: Pool | None, config: SolveConfig, rng: np.random.Generator,
-                      own: int) -> tuple[list[Encoded], list[str]]:
+                      own: int, codec: Codec = ARCTTT) -> tuple[list[Encoded], list[str]]:
     """Samples of the task's nearest allowed training tasks, `neighbour_share` x `own` in all."""
     if pool is None or config.train.neighbours == 0 or own == 0:
         return [], []
@@ -52,11 +54,12 @@ def neighbour_samples(task: Task, pool: Pool | None, config: SolveConfig, rng: n
     if not neighbours:
         return [], []
     each = max(1, round(config.train.neighbour_share * own / len(neighbours)))
-    return [e for n in neighbours for e in task_samples(n, config, rng, each)], [n.id for n in neighbours]
+    return [e for n in neighbours for e in task_samples(n, config, rng, each, codec)], [n.id for n in neighbours]
 
 
-def training_data(task: Task, pool: Pool | None, config: SolveConfig, rng: np.random.Generator) -> TrainingData:
+def training_data(task: Task, pool: Pool | None, config: SolveConfig, rng: np.random.Generator,
+                  codec: Codec = ARCTTT) -> TrainingData:
     """The task's own samples, then (with `train.neighbours`) its neighbours', from one generator."""
-    own = task_samples(task, config, rng)
-    extra, neighbours = neighbour_samples(task, pool, config, rng, len(own))
+    own = task_samples(task, config, rng, codec=codec)
+    extra, neighbours = neighbour_samples(task, pool, config, rng, len(own), codec)
     return TrainingData(own, extra, neighbours)

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from arcttt.core.config import EMBEDDED, ModelConfig
-from arcttt.core.encode import SYMBOLS
 from arcttt.core.errors import ArcError
 from arcttt.engine.model import LoadedModel, base_digest, digestible
 
@@ -26,7 +25,9 @@ def resolve_base_adapter(config: ModelConfig) -> Path | None:
     if config.adapter == "":
         return None
     if config.adapter == "default":
-        shipped = config.name == EMBEDDED and (EMBEDDED_ADAPTER / ADAPTER_MANIFEST).exists()
+        # The shipped adapter was trained in arcttt's format: other formats start from the bare model.
+        shipped = (config.name == EMBEDDED and config.format in ("auto", "arcttt")
+                   and (EMBEDDED_ADAPTER / ADAPTER_MANIFEST).exists())
         return EMBEDDED_ADAPTER if shipped else None
     path = Path(config.adapter)
     if not (path / ADAPTER_MANIFEST).exists():
@@ -45,8 +46,11 @@ def read_base_adapter_manifest(path: Path) -> dict:
 def check_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> dict:
     """The adapter's manifest, if it was trained with this vocabulary on this base model."""
     manifest = read_base_adapter_manifest(path)
-    if manifest.get("symbols") != list(SYMBOLS):
-        raise ArcError("adapter was trained with another vocabulary; retrain it with this arcttt", source=str(path))
+    symbols = getattr(loaded.codec, "symbols", None)
+    if manifest.get("symbols") != (list(symbols) if symbols is not None else None):
+        raise ArcError(f"adapter was trained in format {manifest.get('format', 'arcttt')} with another vocabulary, "
+                       f"and this model runs format {loaded.codec.name}: retrain it with `arcttt pretrain` in this "
+                       "format, or set model.format to the adapter's", source=str(path))
     if manifest.get("base_model") != model_name:
         raise ArcError(f"adapter was trained on {manifest.get('base_model')!r}, not {model_name!r}", source=str(path))
     recorded = manifest.get("base_digest")
@@ -73,4 +77,5 @@ def merge_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> Load
     merged = PeftModel.from_pretrained(loaded.model, str(path)).merge_and_unload()
     merged.requires_grad_(False)
     merged.eval()
-    return LoadedModel(merged, loaded.device, loaded.dtype, loaded.name, loaded.quantize, loaded.placement)
+    return LoadedModel(merged, loaded.device, loaded.dtype, loaded.name, loaded.quantize, loaded.placement,
+                       loaded.codec)

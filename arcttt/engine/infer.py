@@ -24,7 +24,8 @@ import torch
 
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
-from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, SYMBOLS, Encoded, decode_grid, encode, grid_ids, grid_length
+from arcttt.core.encode import END, MAX_ANSWER_TOKENS, Encoded
+from arcttt.core.formats import ARCTTT, Codec, Grammar
 from arcttt.core.errors import ArcError
 from arcttt.core.grids import MAX_SIDE
 from arcttt.core.ranking import Found, to_score
@@ -34,45 +35,59 @@ from arcttt.engine.protocol import LM
 
 
 class GridConstraint:
-    """Per-row grammar state, as tensors: which tokens keep each row's answer a rectangular grid."""
+    """Per-row grammar state, as tensors: which tokens keep each row's answer a rectangular grid
+    in the format's layout (rows ended by NL, or joined by it); for a text format (no grid
+    grammar) any token until the end."""
 
-    def __init__(self, batch: int, device: torch.device | str = "cpu"):
+    def __init__(self, batch: int, device: torch.device | str = "cpu", grammar: Grammar = ARCTTT.grammar):
+        self.grammar = grammar
         zeros = torch.zeros(batch, dtype=torch.long, device=device)
         self.rows, self.row_len, self.width = zeros.clone(), zeros.clone(), zeros.clone()
         self.done = torch.zeros(batch, dtype=torch.bool, device=device)
 
     def allowed(self) -> torch.Tensor:
         """[batch, vocabulary] True where a token may come next."""
-        live, row_len, width = ~self.done, self.row_len, self.width
+        g, live, row_len, width = self.grammar, ~self.done, self.row_len, self.width
+        allowed = torch.zeros((len(live), g.vocab), dtype=torch.bool, device=live.device)
+        if not g.grid:
+            allowed[:] = live[:, None]
+            allowed[:, g.pad] |= self.done
+            return allowed
         starting = row_len == 0
         first_row = width == 0
-        digits = live & torch.where(starting, self.rows < MAX_SIDE,
-                                    torch.where(first_row, row_len < MAX_SIDE, row_len < width))
-        newline = live & ~starting & (first_row | (row_len >= width))
-        end = live & starting & (self.rows > 0)
-        allowed = torch.zeros((len(live), len(SYMBOLS)), dtype=torch.bool, device=live.device)
+        complete = ~starting & (first_row | (row_len >= width))
+        if g.rows_ended:
+            digits = live & torch.where(starting, self.rows < MAX_SIDE,
+                                        torch.where(first_row, row_len < MAX_SIDE, row_len < width))
+            newline = live & complete
+            end = live & starting & (self.rows > 0)
+        else:  # `rows` counts the separators seen: the row being written is row `rows` + 1
+            digits = live & torch.where(first_row, row_len < MAX_SIDE, row_len < width)
+            newline = live & complete & (self.rows + 1 < MAX_SIDE)
+            end = live & complete
         allowed[:, :10] = digits[:, None]
-        allowed[:, NL] = newline
-        allowed[:, END] = end
-        allowed[:, PAD] = self.done
+        allowed[:, g.nl] = newline
+        allowed[:, g.end] = end
+        allowed[:, g.pad] |= self.done
         return allowed
 
     def update(self, tokens: torch.Tensor, where: torch.Tensor | None = None) -> None:
         """Advance each row by its token (only the rows `where` is True, if given)."""
+        g = self.grammar
         live = ~self.done if where is None else ~self.done & where
-        newline = live & (tokens == NL)
+        newline = live & (tokens == g.nl) if g.grid else torch.zeros_like(live)
         self.width = torch.where(newline & (self.width == 0), self.row_len, self.width)
         self.rows = self.rows + newline.long()
         self.row_len = torch.where(newline, 0, self.row_len + (live & (tokens < 10)).long())
-        self.done = self.done | (live & (tokens == END))
+        self.done = self.done | (live & (tokens == g.end))
 
 
-def guess(draft: list[int], rows: int, row_len: int, width: int, count: int) -> list[int]:
+def guess(draft: list[int], rows: int, row_len: int, width: int, count: int, end: int = END) -> list[int]:
     """The next `count` tokens if the answer copies `draft` (a grid's ids) cell for cell from
-    where it is now (row `rows`, column `row_len`); END once the draft grid is used up."""
+    where it is now (row `rows`, column `row_len`); `end` once the draft grid is used up."""
     start = rows * (width + 1) + row_len if width else row_len
     out = draft[start:start + count]
-    return out + [END] * (count - len(out))
+    return out + [end] * (count - len(out))
 
 
 @dataclass
@@ -110,6 +125,7 @@ class _Search:
     deadline: float | None
     branches_left: int
     found: list[list[tuple[list[int], float]]]
+    grammar: Grammar = ARCTTT.grammar
     truncated: bool = False  # the deadline or the branch cap cut the search short
 
     def room(self, emitted: int = 0) -> int:
@@ -173,7 +189,7 @@ def _advance(decoder, logits: torch.Tensor, rows: _Rows, search: _Search, branch
             k = speculate if rest == 0 else 1
             continue
         state = zip(constraint.rows.tolist(), constraint.row_len.tolist(), constraint.width.tolist())
-        guesses = torch.tensor([guess(rows.drafts[r], *st, k - 1) for r, st in enumerate(state)], device=device)
+        guesses = torch.tensor([guess(rows.drafts[r], *st, k - 1, search.grammar.end) for r, st in enumerate(state)], device=device)
         all_logits = decoder.step(torch.cat([token[:, None], guesses], dim=1))  # [batch, k, vocabulary]
         kept = torch.ones(batch, dtype=torch.long, device=device)
         chain = going.clone()
@@ -192,12 +208,12 @@ def _advance(decoder, logits: torch.Tensor, rows: _Rows, search: _Search, branch
             k, rest = 1, 4
 
 
-def _replayed(prefixes: list[list[int]], device) -> GridConstraint:
+def _replayed(prefixes: list[list[int]], device, grammar: Grammar) -> GridConstraint:
     """The grammar state after each prefix."""
-    constraint = GridConstraint(len(prefixes), device)
+    constraint = GridConstraint(len(prefixes), device, grammar)
     lengths = torch.tensor([len(p) for p in prefixes], device=device)
     for j in range(max(map(len, prefixes), default=0)):
-        tokens = torch.tensor([p[j] if j < len(p) else PAD for p in prefixes], device=device)
+        tokens = torch.tensor([p[j] if j < len(p) else grammar.pad for p in prefixes], device=device)
         constraint.update(tokens, where=lengths > j)
     return constraint
 
@@ -206,16 +222,17 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
     """Decode the rows, keep their answers, then follow their branches, most probable first,
     each batch of branches in a decoder forked from this one (the prompt's cache is copied)."""
     branches: list[_Branch] = []
+    end = search.grammar.end
     _advance(decoder, logits, rows, search, branches)
     for row, answer in enumerate(rows.answers):
-        finished = bool(answer) and answer[-1] == END
+        finished = bool(answer) and answer[-1] == end
         if not rows.pruned[row] and (finished or not rows.branch):
-            search.found[rows.origin[row]].append((answer[:answer.index(END) + 1] if END in answer else answer,
+            search.found[rows.origin[row]].append((answer[:answer.index(end) + 1] if end in answer else answer,
                                                    float(rows.logprob[row])))
     branches.sort(key=lambda b: (-b.logprob, b.row, b.index, b.token))
-    for b in (b for b in branches if b.token == END):  # an answer already: nothing to decode
-        search.found[rows.origin[b.row]].append((rows.answers[b.row][:b.index] + [END], b.logprob))
-    pending = [b for b in branches if b.token != END]
+    for b in (b for b in branches if b.token == end):  # an answer already: nothing to decode
+        search.found[rows.origin[b.row]].append((rows.answers[b.row][:b.index] + [end], b.logprob))
+    pending = [b for b in branches if b.token != end]
     for first in range(0, len(pending), search.batch_size):
         late = search.deadline is not None and time.monotonic() > search.deadline
         chunk = pending[first:first + min(search.batch_size, search.branches_left)]
@@ -231,7 +248,7 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         prefixes = [rows.answers[b.row][:b.index] + [b.token] for b in chunk]
         child_rows = _Rows([rows.origin[b.row] for b in chunk], prefixes,
                            torch.tensor([b.logprob for b in chunk], dtype=torch.float64, device=device), index + 1,
-                           rows.start[source], _replayed(prefixes, device),
+                           rows.start[source], _replayed(prefixes, device, search.grammar),
                            [rows.answers[b.row] for b in chunk], branch=True)  # the answer left is the best guess
         _explore(child, child.step(torch.tensor([b.token for b in chunk], device=device)), child_rows, search)
 
@@ -245,7 +262,7 @@ def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None
     count = len(prompts)
     rows = _Rows(list(range(count)), [[] for _ in prompts], torch.zeros(count, dtype=torch.float64, device=logits.device),
                  torch.zeros(count, dtype=torch.long, device=logits.device), ends,
-                 GridConstraint(count, logits.device), drafts, branch=False)
+                 GridConstraint(count, logits.device, search.grammar), drafts, branch=False)
     _explore(decoder, logits, rows, search)  # steps the decoder; `logits` itself stays as it is
     return logits, ends
 
@@ -266,6 +283,7 @@ class Answers:
     answers: list[list[tuple[list[int], float]]]
     roots: list[_Root]
     truncated: bool = False
+    grammar: Grammar = ARCTTT.grammar
 
     @torch.inference_mode()
     def score(self, requests: list[tuple[int, list[int]]], tokens_per_batch: int = 4096) -> list[float]:
@@ -286,13 +304,13 @@ class Answers:
                 longest = len(requests[chunk[-1]][1])
                 device = root.first_logits.device
                 rows = torch.tensor([row_of[requests[j][0]] for j in chunk], device=device)
-                ids = torch.full((len(chunk), longest), PAD, dtype=torch.long, device=device)
+                ids = torch.full((len(chunk), longest), self.grammar.pad, dtype=torch.long, device=device)
                 for r, j in enumerate(chunk):
                     ids[r, :len(requests[j][1])] = torch.tensor(requests[j][1], device=device)
                 child = root.decoder.fork(rows, root.ends[rows], longest)
                 logits = torch.cat([root.first_logits[rows][:, None], child.step(ids)[:, :-1]], dim=1)
                 lengths = torch.tensor([len(requests[j][1]) for j in chunk], device=device)
-                constraint = GridConstraint(len(chunk), device)
+                constraint = GridConstraint(len(chunk), device, self.grammar)
                 total = torch.zeros(len(chunk), dtype=torch.float64, device=device)
                 for t in range(longest):
                     inside = lengths > t
@@ -308,7 +326,7 @@ class Answers:
 def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_prompts: int = 16,
                  max_new_tokens: int = MAX_ANSWER_TOKENS, drafts: list[list[int]] | None = None,
                  speculate: int = 1, min_prob: float | None = None, deadline: float | None = None,
-                 max_branches: int = 256, keep: bool = False) -> Answers:
+                 max_branches: int = 256, keep: bool = False, grammar: Grammar = ARCTTT.grammar) -> Answers:
     """Every prompt's answers: the greedy one, and with `min_prob`, every other answer whose
     probability under the grid constraint is at least `min_prob` (an exact depth-first search
     over the token tree that follows each branch greedily, most probable branches first, batched).
@@ -316,13 +334,13 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
     Prompts decode `batch_prompts` at a time in the given order; the deadline (time.monotonic) is
     checked before each batch and each batch of branches, `max_branches` caps the branches a
     batch of prompts may follow: `truncated` tells when either cut the search short. With `keep`,
-    the decoders stay for `Answers.score`."""
+    the decoders stay for `Answers.score`. `grammar`: the format's (see `arcttt.core.formats`)."""
     decoder = lm.decoder()
     if (min_prob is not None or keep) and not decoder.branches:
         raise ArcError(f"the depth-first search and answer scoring need a decoder that branches, which "
                        f"{type(decoder).__name__} is not: use the lean backend (model.backend = auto or lean, "
                        "with a Gemma 3, Llama or Qwen model)")
-    result = Answers([[] for _ in prompts], [])
+    result = Answers([[] for _ in prompts], [], grammar=grammar)
     for start in range(0, len(prompts), batch_prompts):
         if deadline is not None and time.monotonic() > deadline:
             result.truncated = True
@@ -333,7 +351,7 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
         ids = [torch.tensor(prompts[i].ids, dtype=torch.long, device=device) for i in chunk]
         search = _Search(max_new_tokens, speculate if drafts is not None else 1,
                          math.log(min_prob) if min_prob else None, batch_prompts, deadline, max_branches,
-                         [[] for _ in chunk])
+                         [[] for _ in chunk], grammar)
         logits, ends = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, search)
         if keep:  # its answers lie past its prompts: scoring forks at each prompt's end
             result.roots.append(_Root(decoder, chunk, logits, ends))
@@ -343,39 +361,42 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
     return result
 
 
-def answer_reserve(task: Task, test_index: int) -> int:
-    """Tokens to keep free for the answer: the largest grid seen in the task, plus END."""
+def answer_reserve(task: Task, test_index: int, codec: Codec = ARCTTT) -> int:
+    """Tokens to keep free for the answer: that of the largest grid seen in the task, with its end."""
     grids = [e.output for e in task.train] + [e.input for e in task.train] + [task.test[test_index].input]
-    return max(grid_length(g) for g in grids) + 1
+    return max(len(codec.answer_ids(g)) for g in grids)
 
 
-def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig) -> list[tuple[int, Transform, Encoded]]:
+def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig,
+                codec: Codec = ARCTTT) -> list[tuple[int, Transform, Encoded]]:
     """(test index, view, prompt) for every test input under every view whose prompt fits."""
     out = []
     for view in views:
         seen = view.apply_task(task)
         for i in range(len(task.test)):
-            prompt = encode(seen.train, seen.test[i], max_tokens=config.max_tokens, with_answer=False,
-                            reserve=answer_reserve(task, i))
+            prompt = codec.encode(seen.train, seen.test[i], max_tokens=config.max_tokens, with_answer=False,
+                                  reserve=answer_reserve(task, i, codec))
             if prompt is not None:
                 out.append((i, view, prompt))
     return out
 
 
 def predict(lm: LM, task: Task, prompts: list[tuple[int, Transform, Encoded]], config: InferConfig,
-            device: torch.device, deadline: float | None = None) -> tuple[list[Found], bool]:
+            device: torch.device, deadline: float | None = None, codec: Codec = ARCTTT) -> tuple[list[Found], bool]:
     """Per test input, every answer that is a grid, from every view, mapped back to the task's
     frame; with scoring = "poe", the distinct answers (at most `max_scored`) are also scored
     under every view of their test input. Also: whether the deadline or a cap cut the search."""
-    drafts = [grid_ids(view.apply(task.test[i].input)) for i, view, _ in prompts]
+    grammar = codec.grammar
+    drafts = [codec.grid_ids(view.apply(task.test[i].input)) for i, view, _ in prompts] if grammar.grid else None
     poe = config.scoring == "poe"
-    sampled = find_answers(lm, [p for _, _, p in prompts], device, config.batch_prompts, drafts=drafts,
-                     speculate=config.speculate, min_prob=config.min_prob if config.sampler == "dfs" else None,
-                     deadline=deadline, max_branches=config.max_branches, keep=poe)
+    sampled = find_answers(lm, [p for _, _, p in prompts], device, config.batch_prompts,
+                           max_new_tokens=codec.max_answer_tokens, drafts=drafts, speculate=config.speculate,
+                           min_prob=config.min_prob if config.sampler == "dfs" else None, deadline=deadline,
+                           max_branches=config.max_branches, keep=poe, grammar=grammar)
     candidates: list[list[Candidate]] = [[] for _ in task.test]
     for (i, view, _), answers in zip(prompts, sampled.answers):
         for rank, (tokens, logprob) in enumerate(answers):
-            grid = decode_grid(tokens)
+            grid = codec.parse(tokens)
             if grid is not None:
                 candidates[i].append(Candidate(view.invert(grid), view.key, logprob, greedy=rank == 0))
     found = [Found(tuple(c)) for c in candidates]
@@ -385,9 +406,11 @@ def predict(lm: LM, task: Task, prompts: list[tuple[int, Transform, Encoded]], c
         if deadline is not None and time.monotonic() > deadline:
             return found, True  # test inputs left unscored rank in vote order
         grids = to_score(answers, config.max_scored)
-        # Every decoded prompt of this test input is a scoring view (views a deadline cut are not).
+        # The decoded prompts of this test input are its scoring views (views a deadline cut are
+        # not), the first `score_views` of them if set: the same views for every answer.
         views = [(p, view) for p, (j, view, _) in enumerate(prompts) if j == i and sampled.answers[p]]
-        requests = [(p, grid_ids(view.apply(g)) + [END]) for g in grids for p, view in views]
+        views = views[:config.score_views] if config.score_views else views
+        requests = [(p, codec.answer_ids(view.apply(g))) for g in grids for p, view in views]
         scores = iter(sampled.score(requests))
         found[i] = Found(answers.candidates, {g: tuple(next(scores) for _ in views) for g in grids})
     return found, sampled.truncated

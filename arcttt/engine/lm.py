@@ -7,7 +7,8 @@ writing them) and computes the same function with far fewer ops:
 
 - q, k and v are one matmul, gate and up are one matmul;
 - LoRA matrices of all layers are stacked (one tensor per projection), kept in fp32 as master
-  weights and cast to the compute dtype once per step, so AdamW touches 14 tensors, not 252;
+  weights and cast to the compute dtype once per step, so AdamW touches 14 tensors, not 252; a
+  LoRA on the embedding or the head (`embed_tokens`, `lm_head`) is one pair more each;
 - attention is batched matmuls with the query heads of a key/value head stacked (no copies of
   keys per head), causal, for right-padded batches (pads only after the tokens that matter);
   sliding-window layers attend in 2-window blocks once a sequence is longer than twice the
@@ -16,8 +17,8 @@ writing them) and computes the same function with far fewer ops:
   cache for prompts of any lengths (sliding layers read only their window), fed one token or a
   run of guessed tokens per row per step (`Decoder`).
 
-`supports(model)` says whether a model can run here; other models (and quantized ones) use the
-Hugging Face path in `arcttt.engine.hf`.
+`supports(model)` says whether a model can run here and `supports_lora(lora)` whether its LoRA
+targets can; other models (and quantized ones) use the Hugging Face path in `arcttt.engine.hf`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from arcttt.core.config import LoraConfig
 from arcttt.core.errors import ArcError
 
 # Model types whose decoder blocks this module reproduces exactly (tested against transformers).
-SUPPORTED = ("gemma3_text", "llama", "qwen2", "qwen3")
+SUPPORTED = ("gemma3_text", "llama", "mistral", "qwen2", "qwen3")  # Mistral: Llama's block
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+ENDS = ("embed_tokens", "lm_head")  # LoRA on the embedding and the head (one update each, not per layer)
+TARGETS = (*PROJECTIONS, *ENDS)
 
 
 def supports(model: nn.Module) -> str | None:
@@ -49,9 +52,24 @@ def supports(model: nn.Module) -> str | None:
         return "quantized weights"
     if kind == "qwen2" and getattr(config, "use_sliding_window", False):
         return "Qwen2 sliding-window variant"
+    if kind == "mistral" and getattr(config, "sliding_window", None):
+        return "Mistral with a sliding window (NeMo-Minitron has none)"
     if getattr(config, "attn_logit_softcapping", None):
         return "attention logit soft-capping"
     return None
+
+
+def supports_lora(lora: LoraConfig | None) -> str | None:
+    """None if `LeanLM` can train this adapter, else why not (a LoRA target it does not have)."""
+    unknown = [t for t in (lora.target_modules if lora is not None else ()) if t not in TARGETS]
+    if unknown:
+        return f"LoRA target modules {unknown} (lora.target_modules): it trains only {', '.join(TARGETS)}"
+    return None
+
+
+def lora_scale(lora: LoraConfig) -> float:
+    """The factor of a LoRA update B A: alpha / rank, or alpha / sqrt(rank) for rank-stabilised LoRA."""
+    return lora.alpha / (math.sqrt(lora.rank) if lora.use_rslora else lora.rank)
 
 
 @dataclass
@@ -168,21 +186,32 @@ class LeanLM(nn.Module):
                 "down_proj": (self.hidden, inter)}
 
     def _init_lora(self, lora: LoraConfig, seed: int) -> None:
-        targets = [t for t in PROJECTIONS if t in lora.target_modules]
-        if not targets:
-            raise ArcError(f"none of the LoRA target modules {list(lora.target_modules)} is one of {list(PROJECTIONS)}")
+        reason = supports_lora(lora)
+        if reason is not None:
+            raise ArcError(f"the lean engine cannot train {reason}; use backend = hf")
         generator = torch.Generator().manual_seed(seed)
         device = self.embed.device
         n = len(self.layers)
         for name, (out, inp) in self.shapes.items():
-            if name not in targets:
+            if name not in lora.target_modules:
                 continue
             # peft's default: A ~ kaiming-uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0.
             bound = 1.0 / math.sqrt(inp)
             a = (torch.rand((n, lora.rank, inp), generator=generator) * 2 - 1) * bound
             self.adapters[f"{name}_A"] = nn.Parameter(a.to(device))
             self.adapters[f"{name}_B"] = nn.Parameter(torch.zeros((n, out, lora.rank), device=device))
-        self.lora_scale = lora.alpha / lora.rank
+        vocab = self.embed.shape[0]
+        if "embed_tokens" in lora.target_modules:
+            # peft's embedding LoRA starts the other way round: A = 0 [rank, vocab], B ~ N(0, 1) [hidden, rank].
+            self.adapters["embed_tokens_A"] = nn.Parameter(torch.zeros((lora.rank, vocab), device=device))
+            b = torch.randn((self.hidden, lora.rank), generator=generator)
+            self.adapters["embed_tokens_B"] = nn.Parameter(b.to(device))
+        if "lm_head" in lora.target_modules:
+            bound = 1.0 / math.sqrt(self.hidden)
+            a = (torch.rand((lora.rank, self.hidden), generator=generator) * 2 - 1) * bound
+            self.adapters["lm_head_A"] = nn.Parameter(a.to(device))
+            self.adapters["lm_head_B"] = nn.Parameter(torch.zeros((self.head.shape[0], lora.rank), device=device))
+        self.lora_scale = lora_scale(lora)
         self._fresh = {k: v.detach().clone() for k, v in self.adapters.items()}
 
     def reset(self) -> None:
@@ -212,6 +241,13 @@ class LeanLM(nn.Module):
             a = self.adapters[f"{name}_A"].to(self.dtype).unbind(0)
             b = (self.adapters[f"{name}_B"] * self.lora_scale).to(self.dtype).unbind(0)
             views[name] = (a, b)
+        # The embedding and the head: (A, s B) as F.embedding / F.linear take them.
+        if "embed_tokens_A" in self.adapters:
+            views["embed_tokens"] = (self.adapters["embed_tokens_A"].t().to(self.dtype),
+                                     (self.adapters["embed_tokens_B"] * self.lora_scale).t().to(self.dtype))
+        if "lm_head_A" in self.adapters:
+            views["lm_head"] = (self.adapters["lm_head_A"].to(self.dtype),
+                                (self.adapters["lm_head_B"] * self.lora_scale).to(self.dtype))
         # Projections that share an input share one A matmul: their A rows stacked.
         for parts in (("q_proj", "k_proj", "v_proj"), ("gate_proj", "up_proj")):
             present = [p for p in parts if p in views]
@@ -226,8 +262,7 @@ class LeanLM(nn.Module):
         y = F.linear(x, weight, bias)
         if not lora or not any(p in lora for p in parts):
             return y
-        dropout = self.lora_config.dropout if self.training else 0.0
-        xd = F.dropout(x, dropout) if dropout > 0 else x
+        xd = self._dropout(x)
         if parts in lora:
             stacked, present = lora[parts]
             inner = F.linear(xd, stacked[i]).split(self.lora_config.rank, dim=-1)
@@ -241,6 +276,11 @@ class LeanLM(nn.Module):
             else:
                 deltas.append(x.new_zeros((*x.shape[:-1], self.shapes[part][0])))
         return y + (deltas[0] if len(deltas) == 1 else torch.cat(deltas, dim=-1))
+
+    def _dropout(self, x: torch.Tensor) -> torch.Tensor:
+        """The LoRA path's input, with `lora.dropout` while training."""
+        dropout = self.lora_config.dropout if self.training and self.lora_config is not None else 0.0
+        return F.dropout(x, dropout) if dropout > 0 else x
 
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, sliding: bool) -> torch.Tensor:
         """Causal attention over a whole sequence (no padding inside it), sliding if the layer is."""
@@ -330,12 +370,23 @@ class LeanLM(nn.Module):
             m = self._norm(m, layer.norms["mlp_out"])
         return x + m
 
-    def _embed(self, ids: torch.Tensor) -> torch.Tensor:
-        x = F.embedding(ids, self.embed)
+    def _embed(self, ids: torch.Tensor, weight: torch.Tensor | None = None, lora: dict | None = None) -> torch.Tensor:
+        """Token embeddings from `weight` (default: the base's), plus the embedding's LoRA in `lora`;
+        Gemma scales both (as peft scales the LoRA part)."""
+        x = F.embedding(ids, self.embed if weight is None else weight)
+        if lora and "embed_tokens" in lora:
+            a, b = lora["embed_tokens"]
+            x = x + F.embedding(ids, a) @ b
         return x * self.embed_scale if self.embed_scale is not None else x
 
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        logits = F.linear(self._norm(x, self.final_norm), self.head).float()
+    def _logits(self, x: torch.Tensor, weight: torch.Tensor | None = None, lora: dict | None = None) -> torch.Tensor:
+        """fp32 logits through the head `weight` (default: the base's), plus the head's LoRA in `lora`."""
+        h = self._norm(x, self.final_norm)
+        logits = F.linear(h, self.head if weight is None else weight)
+        if lora and "lm_head" in lora:
+            a, b = lora["lm_head"]
+            logits = logits + F.linear(F.linear(self._dropout(h), a), b)
+        logits = logits.float()
         if self.softcap:
             logits = torch.tanh(logits / self.softcap) * self.softcap
         return logits
@@ -348,7 +399,7 @@ class LeanLM(nn.Module):
         if ids.shape[1] > self.max_positions:
             raise ArcError(f"sequence of {ids.shape[1]} tokens exceeds the engine's {self.max_positions} positions")
         lora = self._lora_views() if len(self.adapters) else {}
-        x = self._embed(ids)
+        x = self._embed(ids, lora=lora)
         for i, layer in enumerate(self.layers):
             def run(x, layer=layer, i=i):
                 return self._block(layer, x, lora, i,
@@ -357,7 +408,7 @@ class LeanLM(nn.Module):
                 x = torch.utils.checkpoint.checkpoint(run, x, use_reentrant=False)
             else:
                 x = run(x)
-        return self._logits(x)
+        return self._logits(x, lora=lora)
 
     # -- decoding ---------------------------------------------------------------------------------------
 
@@ -388,20 +439,41 @@ class LeanLM(nn.Module):
                                  norms=layer.norms, sliding=layer.sliding, rope=layer.rope))
         return out
 
+    def merged_ends(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The embedding and head with their LoRA folded in (working copies), or the base's own."""
+        embed, head = self.embed, self.head
+        with torch.no_grad():
+            if "embed_tokens_A" in self.adapters:
+                delta = (self.adapters["embed_tokens_B"] @ self.adapters["embed_tokens_A"]).t() * self.lora_scale
+                embed = (embed.float() + delta).to(embed.dtype)
+            if "lm_head_A" in self.adapters:
+                delta = (self.adapters["lm_head_B"] @ self.adapters["lm_head_A"]) * self.lora_scale
+                head = (head.float() + delta).to(head.dtype)
+        return embed, head
+
     def decoder(self) -> "Decoder":
         """A decoder over the current adapter, merged into working weights once for all its steps."""
-        return Decoder(self, self.merged_layers())
+        return Decoder(self, self.merged_layers(), self.merged_ends())
 
     # -- saving -----------------------------------------------------------------------------------------
+
+    def _peft_keys(self, key: str) -> list[tuple[str, int | None]]:
+        """peft's state-dict keys of one stacked adapter tensor: (key, layer index or None for the whole)."""
+        name, which = key.rsplit("_", 1)
+        if name == "embed_tokens":
+            return [(f"base_model.model.model.embed_tokens.lora_embedding_{which}", None)]
+        if name == "lm_head":
+            return [(f"base_model.model.lm_head.lora_{which}.weight", None)]
+        module = "self_attn" if name in PROJECTIONS[:4] else "mlp"
+        return [(f"base_model.model.model.layers.{i}.{module}.{name}.lora_{which}.weight", i)
+                for i in range(len(self.layers))]
 
     def lora_state(self) -> dict[str, torch.Tensor]:
         """The adapter in peft's key layout (loadable by peft as a LoRA on the same base model)."""
         state = {}
         for key, value in self.adapters.items():
-            name, which = key.rsplit("_", 1)
-            module = "self_attn" if name in PROJECTIONS[:4] else "mlp"
-            for i in range(len(self.layers)):
-                state[f"base_model.model.model.layers.{i}.{module}.{name}.lora_{which}.weight"] = value[i].detach().clone()
+            for peft_key, i in self._peft_keys(key):
+                state[peft_key] = (value if i is None else value[i]).detach().clone()
         return state
 
     def save(self, directory: Path) -> None:
@@ -416,7 +488,8 @@ class LeanLM(nn.Module):
         write_json_atomic(directory / "adapter_config.json",
                           {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": self.lora_config.rank,
                            "lora_alpha": self.lora_config.alpha, "lora_dropout": self.lora_config.dropout,
-                           "target_modules": targets, "bias": "none"}, indent=1)
+                           "use_rslora": self.lora_config.use_rslora, "target_modules": targets, "bias": "none"},
+                          indent=1)
 
     def load(self, directory: Path) -> None:
         from safetensors import SafetensorError
@@ -432,10 +505,8 @@ class LeanLM(nn.Module):
             raise ArcError("adapter does not match this model and LoRA config", source=str(path))
         with torch.no_grad():
             for key, value in self.adapters.items():
-                name, which = key.rsplit("_", 1)
-                module = "self_attn" if name in PROJECTIONS[:4] else "mlp"
-                for i in range(len(self.layers)):
-                    value[i].copy_(state[f"base_model.model.model.layers.{i}.{module}.{name}.lora_{which}.weight"])
+                for peft_key, i in self._peft_keys(key):
+                    (value if i is None else value[i]).copy_(state[peft_key])
 
 
 class Decoder:
@@ -453,9 +524,10 @@ class Decoder:
 
     branches = True
 
-    def __init__(self, lm: LeanLM, layers: list[Layer]):
+    def __init__(self, lm: LeanLM, layers: list[Layer], ends: tuple[torch.Tensor, torch.Tensor] | None = None):
         self.lm, self.layers = lm, layers
-        self.lora: dict = {}  # the adapter is folded into `layers`
+        self.lora: dict = {}  # the adapter is folded into `layers` and `ends`
+        self.ends = ends if ends is not None else (lm.embed, lm.head)  # embedding and head weights
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
         self.slot = 0
@@ -483,7 +555,7 @@ class Decoder:
             groups.setdefault(len(prompt), []).append(row)
         for length, rows in groups.items():
             index = torch.tensor(rows, device=device)
-            x = lm._embed(torch.stack([prompts[r] for r in rows]))
+            x = lm._embed(torch.stack([prompts[r] for r in rows]), self.ends[0])
             for i, layer in enumerate(self.layers):
                 def attend(h, layer=layer, i=i):
                     q, k, v = lm._qkv(layer, h, self.lora, i)
@@ -491,7 +563,7 @@ class Decoder:
                     self.values[i][index, :, end - length:end] = v
                     return lm._attention(q, k, v, layer.sliding)
                 x = lm._block(layer, x, self.lora, i, attend)
-            logits[index] = lm._logits(x[:, -1])
+            logits[index] = lm._logits(x[:, -1], self.ends[1])
         self.slot, self.holes, self.fed = end, 0, 1
         self.positions = lengths.clone()
         slots = torch.arange(capacity, device=device)[None]
@@ -515,7 +587,7 @@ class Decoder:
         offsets = torch.arange(k, device=tokens.device)
         query_positions = self.positions[:, None] + offsets  # [rows, k]
         self.slot_positions[:, slot:slot + k] = query_positions
-        x = lm._embed(tokens)
+        x = lm._embed(tokens, self.ends[0])
         masks = {}
         for sliding in {layer.sliding for layer in self.layers}:
             first = max(0, slot + 1 - lm.window - self.holes) if sliding else 0  # the first query's window
@@ -536,7 +608,7 @@ class Decoder:
         self.slot = slot + k
         self.positions = self.positions + k
         self.fed = k
-        logits = lm._logits(x)
+        logits = lm._logits(x, self.ends[1])
         return logits[:, 0] if single else logits
 
     def room(self) -> int:
@@ -545,7 +617,7 @@ class Decoder:
 
     def sibling(self) -> "Decoder":
         """A decoder of its own over the same merged weights (no shared cache)."""
-        return Decoder(self.lm, self.layers)
+        return Decoder(self.lm, self.layers, self.ends)
 
     def accept(self, kept: torch.Tensor) -> None:
         """After a step of k tokens a row: row r keeps its first kept[r] (>= 1); the rest become holes."""
@@ -560,7 +632,7 @@ class Decoder:
         """A decoder whose row j continues row `rows[j]` of this one from position `keep[j]`:
         the slots of that row's later positions become holes, and `room` empty slots follow.
         The prompt's keys and values are copied, never recomputed (a search branches this way)."""
-        new = Decoder(self.lm, self.layers)
+        new = Decoder(self.lm, self.layers, self.ends)
         end, count = self.slot, len(rows)
 
         def copy(cache: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,11 @@ The rules (each printed with its reason when a GPU run decides automatically):
 - dtype `auto`: bfloat16 where the device computes in it natively (CUDA GPUs since Ampere, CPUs
   with AVX-512 BF16 or AMX), else float32. float16 is never chosen: Gemma's activations overflow
   it, and training in it needs loss scaling (done when asked for explicitly, see `ttt`).
-- quantize `auto`: none on the CPU. On a GPU, none while the weights at that dtype take at most
-  `COMFORT` of the free memory (the rest holds activations, LoRA state and the KV cache), else
-  4-bit NF4 (QLoRA). A 270M-8B model on an 80 GB H100 stays bfloat16; an 8B model on a 24 GB
-  card is quantized (the ARChitects' setting on a 4090).
+- quantize `auto`: none on the CPU, where memory is not the constraint (asked for, 4bit and 8bit
+  run there too, on bitsandbytes' CPU backend, slower than unquantized weights). On a GPU, none
+  while the weights at that dtype take at most `COMFORT` of the free memory (the rest holds
+  activations, LoRA state and the KV cache), else 4-bit NF4 (QLoRA). A 270M-8B model on an 80 GB
+  H100 stays bfloat16; an 8B model on a 24 GB card is quantized (the ARChitects' setting on a 4090).
 
 `DeviceFacts` are read from the machine in one place, so tests decide with made-up ones.
 """
@@ -103,7 +104,12 @@ def place(dtype_spec: str, quantize_spec: str, facts: DeviceFacts, parameters: i
     if quantize_spec != "auto":
         return Placement(dtype, quantize_spec, f"{name}, quantize {quantize_spec} (as asked)")
     if facts.device.type != "cuda":
-        return Placement(dtype, "none", f"{name} on {facts.name}, not quantized (bitsandbytes needs CUDA)")
+        # bitsandbytes runs 4/8-bit on the CPU too (when asked), but there memory is not the
+        # constraint and its kernels are slower than plain matmuls. "As stored": a checkpoint
+        # saved quantized (a quantization_config in its config.json) still loads quantized.
+        return Placement(dtype, "none", f"{name} on {facts.name}, weights as stored, not quantized by arcttt "
+                                        "(auto quantizes only to fit GPU memory; quantize = 4bit or 8bit works on "
+                                        "the CPU too)")
     if parameters is None or facts.free_bytes is None:
         return Placement(dtype, "4bit", f"{name}, 4-bit: the model's size is unknown, so the safe choice")
     size = parameters * dtype.itemsize

@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 
 from arcttt.core.config import LoraConfig, SolveConfig
-from arcttt.core.encode import MAX_ANSWER_TOKENS
 from arcttt.core.errors import ArcError
 from arcttt.engine.adapters import check_base_adapter, merge_base_adapter, resolve_base_adapter
 from arcttt.engine.model import LoadedModel, load_model
@@ -34,8 +33,9 @@ class Runtime:
         self.adapted = config.ttt if with_adapter is None else with_adapter
         self.pool = None  # retrieval's training pool (`core.retrieve.Pool`), set by the run loop when asked for
         self.precision = precision_label(self.loaded)
+        self.codec = self.loaded.codec  # how tasks are written for this model
         self.lm = build_lm(self.loaded.model, config.lora if self.adapted else None, config.seed,
-                           config.infer.max_tokens + MAX_ANSWER_TOKENS, config.model.backend,
+                           config.infer.max_tokens + self.codec.max_answer_tokens, config.model.backend,
                            config.train.gradient_checkpointing, config.model.name, unmerged)
 
     @property
@@ -50,16 +50,18 @@ def precision_label(loaded: LoadedModel) -> str:
 
 def build_lm(model: torch.nn.Module, lora: LoraConfig | None, seed: int, max_positions: int, backend: str = "auto",
              gradient_checkpointing: bool = False, name: str = "this model", unmerged: Path | None = None) -> LM:
-    """The lean backend where it can run the model (or where asked), else transformers + peft.
+    """The lean backend where it can run the model and train the adapter (or where asked), else
+    transformers + peft.
 
     `unmerged`: a stage-1 adapter applied beside the base weights, frozen (for quantized bases).
     """
     from arcttt.engine.hf import HfLM
-    from arcttt.engine.lm import LeanLM, supports
+    from arcttt.engine.lm import LeanLM, supports, supports_lora
 
     if backend not in BACKENDS:
         raise ArcError(f"unknown backend {backend!r}; use auto, lean or hf")
-    reason = supports(model) or ("an unmerged stage-1 adapter" if unmerged is not None else None)
+    reason = (supports(model) or supports_lora(lora)
+              or ("an unmerged stage-1 adapter" if unmerged is not None else None))
     if backend == "lean" and reason is not None:
         raise ArcError(f"backend = lean cannot run {name!r}: {reason}; use backend = hf or auto")
     if backend == "hf" or reason is not None:

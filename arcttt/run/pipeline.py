@@ -50,9 +50,9 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
     trained = adapt(task, runtime, config, deadlines, task_adapters_in, task_adapters_out)
     views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
                               AugmentSpace(colours=config.train.colours))
-    prompts = prompts_for(task, views, config.infer)
+    prompts = prompts_for(task, views, config.infer, runtime.codec)
     answers, search_cut = predict(runtime.lm, task, prompts, config.infer, runtime.device,
-                                  deadlines.inference(time.monotonic()))
+                                  deadlines.inference(time.monotonic()), runtime.codec)
     best = [ranked(a, config.infer.scoring, config.infer.per_view, config.infer.hit_weight, config.infer.hit_count)
             for a in answers]
     if found is not None and found.found:
@@ -133,7 +133,7 @@ def train_task_adapter(task: Task, runtime: Runtime, config: SolveConfig, rng: n
                        deadline: float | None) -> Trained:
     """Train the (freshly reset) task adapter on the task's leave-one-out set (plus neighbours'),
     as `config.policy` says."""
-    data = training_data(task, runtime.pool, config, rng)
+    data = training_data(task, runtime.pool, config, rng, runtime.codec)
     trained = Trained(samples=len(data.samples), dropped=data.dropped, neighbours=data.neighbours)
     device = runtime.device
     # Dropout draws from torch's global generator: seeded per (seed, task), and restored after.

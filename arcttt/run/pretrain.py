@@ -38,7 +38,7 @@ from arcttt.core.augment import AugmentSpace
 from arcttt.core.config import ModelConfig, PretrainConfig, pretrain_to_toml
 from arcttt.core.contamination import Guard, task_grid_hashes, task_hashes
 from arcttt.core.durable import remove_stale_temps, sync_dir, write_json_atomic, write_text_atomic
-from arcttt.core.encode import MAX_ANSWER_TOKENS, SYMBOLS, Encoded, encode, pair_length
+from arcttt.core.formats import ARCTTT, Codec, Encoded
 from arcttt.core.errors import ArcError
 from arcttt.core.loo import random_sample
 from arcttt.core.outcome import TrainStats
@@ -110,25 +110,25 @@ def hold_out(corpus: Corpus, count: int, seed: int) -> Corpus:
                    held_out=tuple(t for t in corpus.tasks if t.id in held))
 
 
-def fitting_queries(task: Task, max_tokens: int) -> list[int]:
+def fitting_queries(task: Task, max_tokens: int, codec: Codec = ARCTTT) -> list[int]:
     """Demonstrations short enough to be a query within `max_tokens` (context is dropped as needed)."""
-    return [i for i, example in enumerate(task.train) if 1 + pair_length(example) <= max_tokens]
+    return [i for i, example in enumerate(task.train) if codec.encode((), example, max_tokens) is not None]
 
 
-def trainable(corpus: Corpus, max_tokens: int) -> Corpus:
+def trainable(corpus: Corpus, max_tokens: int, codec: Codec = ARCTTT) -> Corpus:
     """The corpus without tasks that have no demonstration short enough to train on."""
-    return replace(corpus, tasks=tuple(t for t in corpus.tasks if fitting_queries(t, max_tokens)),
-                   held_out=tuple(t for t in corpus.held_out if fitting_queries(t, max_tokens)))
+    return replace(corpus, tasks=tuple(t for t in corpus.tasks if fitting_queries(t, max_tokens, codec)),
+                   held_out=tuple(t for t in corpus.held_out if fitting_queries(t, max_tokens, codec)))
 
 
-def _draw(task: Task, config: PretrainConfig, label: str) -> Encoded | None:
+def _draw(task: Task, config: PretrainConfig, label: str, codec: Codec) -> Encoded | None:
     rng = task_rng(config.seed, task.id, label)
     sample = random_sample(task, rng, AugmentSpace(colours=config.colours),
-                           fitting_queries(task, config.max_tokens), config.extra_rate)
-    return encode(sample.context, sample.query, config.max_tokens)
+                           fitting_queries(task, config.max_tokens, codec), config.extra_rate)
+    return codec.encode(sample.context, sample.query, config.max_tokens)
 
 
-def chunk_samples(corpus: Corpus, chunk: int, config: PretrainConfig) -> list[Encoded]:
+def chunk_samples(corpus: Corpus, chunk: int, config: PretrainConfig, codec: Codec = ARCTTT) -> list[Encoded]:
     """The encoded samples of a chunk: a pure function of (seed, chunk).
 
     Sample k comes from task k mod n of pass k // n over the corpus, each pass in its own seeded
@@ -142,7 +142,7 @@ def chunk_samples(corpus: Corpus, chunk: int, config: PretrainConfig) -> list[En
         epoch, position = divmod(k, n)
         if epoch not in orders:
             orders[epoch] = np.random.default_rng([config.seed, epoch]).permutation(n)
-        encoded = _draw(corpus.tasks[int(orders[epoch][position])], config, f"pretrain-{k}")
+        encoded = _draw(corpus.tasks[int(orders[epoch][position])], config, f"pretrain-{k}", codec)
         if encoded is not None:
             samples.append(encoded)
     return samples
@@ -154,9 +154,10 @@ def chunk_batches(samples: list[Encoded], chunk: int, config: PretrainConfig) ->
                          np.random.default_rng([config.seed, chunk, 1]))
 
 
-def held_out_samples(corpus: Corpus, config: PretrainConfig) -> list[Encoded]:
+def held_out_samples(corpus: Corpus, config: PretrainConfig, codec: Codec = ARCTTT) -> list[Encoded]:
     """Fixed samples of the held-out tasks, the same for every run with this seed."""
-    samples = [_draw(task, config, f"held-out-{j}") for task in corpus.held_out for j in range(HELD_OUT_SAMPLES)]
+    samples = [_draw(task, config, f"held-out-{j}", codec) for task in corpus.held_out
+               for j in range(HELD_OUT_SAMPLES)]
     return [s for s in samples if s is not None]
 
 
@@ -170,6 +171,8 @@ def run_identity(corpus: Corpus, config: PretrainConfig, lm: torch.nn.Module, lo
     identity = {"config": settings, "engine": type(lm).__name__, "tasks": tasks,
                 "base": {"dtype": str(loaded.dtype).removeprefix("torch."), "quantize": loaded.quantize},
                 "sources": list(corpus.sources), "excluded_sources": list(corpus.excluded_sources)}
+    if loaded.codec.name != ARCTTT.name:  # runs in arcttt's format predate the key: they resume as they were
+        identity["format"] = loaded.codec.name
     return json.loads(json.dumps(identity))  # as a checkpoint's state.json reads back
 
 
@@ -229,12 +232,13 @@ def _load_checkpoint(directory: Path, adapter: torch.nn.Module, step: Stepper) -
 class ChunkStream:
     """Stage 1's batches in order, from a position (chunk, batch within it) that a checkpoint records."""
 
-    def __init__(self, corpus: Corpus, config: PretrainConfig, chunk: int = 0, batch: int = 0):
-        self.corpus, self.config, self.chunk, self.batch = corpus, config, chunk, batch
+    def __init__(self, corpus: Corpus, config: PretrainConfig, chunk: int = 0, batch: int = 0,
+                 codec: Codec = ARCTTT):
+        self.corpus, self.config, self.chunk, self.batch, self.codec = corpus, config, chunk, batch, codec
 
     def __iter__(self) -> Iterator[list[Encoded]]:
         while True:
-            samples = chunk_samples(self.corpus, self.chunk, self.config)
+            samples = chunk_samples(self.corpus, self.chunk, self.config, self.codec)
             batches = chunk_batches(samples, self.chunk, self.config)
             while self.batch < len(batches):
                 self.batch += 1
@@ -361,7 +365,8 @@ class Bookkeeper:
 
 
 def train_chunks(lm: torch.nn.Module, step: Stepper, corpus: Corpus, config: PretrainConfig, state: dict, out: Path,
-                 on_step: Callable[[int, float, int], None], log_every: int, device: torch.device) -> str:
+                 on_step: Callable[[int, float, int], None], log_every: int, device: torch.device,
+                 codec: Codec = ARCTTT) -> str:
     """Train the steps left after `state`, logging and checkpointing on the way; why the run
     stopped early ("" when it ran all its steps)."""
     schedule = warmup_cosine(step.optimizer, config.warmup, config.steps, done=state["step"])
@@ -369,7 +374,7 @@ def train_chunks(lm: torch.nn.Module, step: Stepper, corpus: Corpus, config: Pre
     # replaced atomically so that a kill now cannot lose the checkpoint's part of it either.
     write_text_atomic(out / "losses.jsonl", "".join(json.dumps({"step": number, "loss": value}) + "\n"
                                                     for number, value in enumerate(state["losses"], 1)))
-    stream = ChunkStream(corpus, config, state["chunk"], state["batch"])
+    stream = ChunkStream(corpus, config, state["chunk"], state["batch"], codec)
     # The time budget is the whole run's: the seconds trained before a resume count against it.
     deadline = time.monotonic() + config.time_budget - state["seconds"] if config.time_budget else None
     with (out / "losses.jsonl").open("a") as log:
@@ -400,22 +405,23 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
 
     `on_step(step, loss, tokens)` is called for every step in order, in bursts of up to
     `log_every` steps (one read of the losses from the device each)."""
-    corpus = trainable(hold_out(corpus, config.held_out, config.seed), config.max_tokens)
+    codec = loaded.codec  # stage 1 trains in the format the model will be solved with
+    corpus = trainable(hold_out(corpus, config.held_out, config.seed), config.max_tokens, codec)
     if not corpus.tasks:
         raise ArcError(f"no training task has a demonstration within --max-tokens {config.max_tokens}")
     claim_folder(out)
     digest = base_digest(loaded.model) if digestible(loaded) else None
-    lm = build_lm(loaded.model, config.lora, config.seed, config.max_tokens + MAX_ANSWER_TOKENS)
+    lm = build_lm(loaded.model, config.lora, config.seed, config.max_tokens + codec.max_answer_tokens)
     params = lm.trainable()
     step = Stepper(make_optimizer(params, config.lr), params, loaded.device, lm.dtype)
     state = start_state(out, run_identity(corpus, config, lm, loaded), resume, lm, step)
     # Accepted: the folder's own files now say which run it holds (first the marker: it is ours).
     write_json_atomic(out / RUN_MARKER, {"config": asdict(config)}, indent=1)
     write_text_atomic(out / CONFIG_FILE, pretrain_to_toml(config))  # loadable with `pretrain --config`
-    held = held_out_samples(corpus, config)
+    held = held_out_samples(corpus, config, codec)
     if "held_out_start" not in state:
         state["held_out_start"] = mean_loss(lm, held, config.batch_tokens, loaded.device)
-    stopped = train_chunks(lm, step, corpus, config, state, out, on_step, log_every, loaded.device)
+    stopped = train_chunks(lm, step, corpus, config, state, out, on_step, log_every, loaded.device, codec)
     held_out_end = mean_loss(lm, held, config.batch_tokens, loaded.device)
     lm.save(out)
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model card; the manifest says it all
@@ -425,7 +431,8 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         "base_digest": digest,
         "dtype": str(loaded.dtype).removeprefix("torch."),
         "quantize": loaded.quantize,
-        "symbols": list(SYMBOLS),
+        "format": codec.name,
+        "symbols": list(codec.symbols) if hasattr(codec, "symbols") else None,
         **corpus_manifest(corpus),
         "held_out_loss": {"before": state["held_out_start"], "after": held_out_end, "samples": len(held)},
         "steps": state["step"],
