@@ -240,7 +240,7 @@ def test_stage1_configs_extend_too(tmp_path):
 PRESET_DIGESTS = {
     "architects-poe.toml": "e58510afa09a1a35",
     "cpu-qlora.toml": "8bd64d9b51c1f7e4",
-    "marc-8b.toml": "c977fe45b037e63f",
+    "marc-8b.toml": "c55f7ae3a247d2cb",
     "nvarc.toml": "1a18fbec676b4149",
     "ci-smoke.toml": "ef3cbef2e83c1216",  # since the program expert: the default solver, not TTT alone
     "cpu-icl-bare.toml": "003884270a41245b",

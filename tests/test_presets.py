@@ -30,7 +30,7 @@ EXPECTED = {
     "marc-8b.toml": dict(
         name="ekinakyurek/marc-8B-finetuned-llama3", format="marc",
         rank=128, alpha=16, rslora=False, targets=("q_proj", "v_proj", "gate_proj", "up_proj", "down_proj", "lm_head"),
-        lr=1e-4, steps=0, samples=250, batch=2, sampler="greedy", min_prob=None, views=8, scoring="vote",
+        lr=1e-4, steps=0, samples=250, batch=2, sampler="greedy", min_prob=None, views=8, scoring="mit",
         hit_weight=None, score_views=0),
 }
 

@@ -328,3 +328,22 @@ def test_pretrain_reads_its_config_file_writes_the_effective_one_and_options_win
                                      str(tmp_path / "b"), "--config", str(path), "--rank", "2", "--device", "cpu"])
     assert again.exit_code == 0, again.output
     assert load_pretrain_config(tmp_path / "b" / "pretrain.config.toml").lora == LoraConfig(rank=2, alpha=4)
+
+
+def test_stage1_trains_in_the_models_format_and_solving_in_another_is_refused(tmp_path, hub_model_dir):
+    from arcttt.core.formats import NVARC
+    from arcttt.engine.adapters import merge_base_adapter
+
+    # NVARC's 16 symbols fit the tiny model's 29 rows (its missing words get stand-in ids).
+    model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="", format="nvarc")
+    corpus = build_corpus([("train", TRAIN)], [])
+    manifest = pretrain(load_model(model_config), model_config, corpus, replace(CONFIG, steps=2), tmp_path / "a")
+    assert manifest["format"] == "nvarc" and manifest["symbols"] == list(NVARC.symbols)
+    # The samples are NVARC's layout: <|im_start|>user\n rows <|im_end|><|im_start|>assistant\n rows <|im_end|> ...
+    (sample, *_) = chunk_samples(corpus, 0, CONFIG, NVARC)
+    assert sample.ids[:len(NVARC.input_open)] == NVARC.input_open and sample.ids[-1] == NVARC.end
+    same = load_model(model_config)
+    merge_base_adapter(same, tmp_path / "a", str(hub_model_dir))  # the format it was trained in: accepted
+    other = load_model(replace(model_config, format="arcttt"))
+    with pytest.raises(ArcError, match="trained in format nvarc"):
+        merge_base_adapter(other, tmp_path / "a", str(hub_model_dir))

@@ -13,7 +13,8 @@ from arcttt.cli import app
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.errors import ArcError
 from arcttt.core.formats import ARCTTT, NVARC, SYMBOL_FORMATS
-from arcttt.core.prompt import shown_prompt, shown_sample, solver_views
+from arcttt.core.prompt import shown_prompt, shown_sample
+from arcttt.core.samples import task_views
 from arcttt.core.samples import task_samples
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
@@ -147,7 +148,7 @@ def test_another_view_transforms_the_task(task_file):
     identity, other = as_json(task_file, "--view", 0), as_json(task_file, "--view", 1)
     assert other["text"] != identity["text"] and "view 1 (" in other["what"]
     task = load_source(task_file).tasks[0]
-    view = solver_views(task, SolveConfig())[1]
+    view = task_views(task, SolveConfig())[1]
     seen = view.apply_task(task)
     # The query is the transformed test input (the view's colours and symmetry applied).
     assert other["ids"][-(len(ARCTTT.grid_ids(seen.test[0].input)) + 2):] == [11, *ARCTTT.grid_ids(seen.test[0].input), 12]
@@ -174,7 +175,7 @@ def test_every_view_is_the_prompt_the_solver_builds(monkeypatch, fmt):
     assert len(built) == 5 * len(task.test)
     for k in range(5):
         for i in range(len(task.test)):
-            prompt = next(p for j, view, p in built if j == i and view == solver_views(task, config)[k])
+            prompt = next(p for j, view, p in built if j == i and view == task_views(task, config)[k])
             assert shown_prompt(task, codec, config, k, i).ids == prompt.ids
 
 

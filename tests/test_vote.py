@@ -39,3 +39,30 @@ def test_result_does_not_depend_on_candidate_order():
 def test_fallbacks():
     assert vote([], FALLBACK) == (FALLBACK, FALLBACK)
     assert vote([Candidate(G1, "a"), Candidate(G1, "b")], FALLBACK) == (G1, FALLBACK)
+
+
+def test_the_mit_vote_counts_the_top_three_of_each_symmetry_and_of_all_answers():
+    from arcttt.core.ranking import Found, attempts, ranked
+    from arcttt.core.vote import mit_vote
+
+    a, b, c, d = ((1,),), ((2,),), ((3,),), ((4,),)
+    # Views of one symmetry (the identity, with other colours or orders) form one category.
+    candidates = [Candidate(a, "id"), Candidate(a, "c:1023456789"), Candidate(b, "o:1,0"),
+                  Candidate(c, "mirror"), Candidate(c, "mirror c:1023456789"), Candidate(d, "rot180")]
+    # all: A C B; id: A B (A: the row majority fills in); mirror: C C C; rot180: D D D.
+    # Second count: C 4, A 3, D 3, B 2; A and D tie, and A is seen more under the identity.
+    assert mit_vote(candidates) == [c, a, d, b]
+    assert attempts(ranked(Found(tuple(candidates)), "mit"), a) == (c, a)
+    # The plain vote counts views instead: A (2 views) first.
+    assert attempts(ranked(Found(tuple(candidates)), "vote"), a)[0] == a
+
+
+def test_the_mit_vote_fills_in_the_row_majority_grid():
+    from arcttt.core.vote import mit_vote
+
+    top = ((1, 1), (0, 0))
+    bottom = ((0, 0), (2, 2))
+    # Two distinct answers: the third is built row by row from the most common rows.
+    candidates = [Candidate(top, "id"), Candidate(top, "rot90"), Candidate(bottom, "rot180")]
+    assert mit_vote(candidates)[:2] == [top, bottom]
+    assert ((1, 1), (0, 0)) in mit_vote(candidates)

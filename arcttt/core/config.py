@@ -167,8 +167,10 @@ class InferConfig:
     max_branches: int = 256
     """Branches the DFS may follow per batch of prompts; the search is cut (and logged) beyond."""
     scoring: str = "vote"
-    """"vote": counts across views (the MIT scheme); "poe": the product of experts, each distinct
-    answer's probability under every view multiplied, plus `hit_weight` per time found."""
+    """"vote": counts across views (the MIT paper's scheme); "mit": the MIT code's hierarchical vote
+    (top three per kind of symmetry and overall, then a second count: `vote.mit_vote`); "poe": the
+    product of experts, each distinct answer's probability under every view multiplied, plus
+    `hit_weight` per time found."""
     hit_weight: float = 1.0
     """PoE bonus per time an answer was found (1: NVARC's rule; 0: the pure product)."""
     hit_count: str = "search"
@@ -387,7 +389,7 @@ RULES: dict[tuple[str, str], Check] = {
     ("infer", "sampler"): _one_of("greedy", "dfs"),
     ("infer", "min_prob"): _between(0, 1, low_open=True),
     ("infer", "max_branches"): _at_least(0),
-    ("infer", "scoring"): _one_of("vote", "poe"),
+    ("infer", "scoring"): _one_of("vote", "poe", "mit"),
     ("infer", "hit_weight"): _at_least(0),
     ("infer", "hit_count"): _one_of("search", "greedy"),
     ("infer", "max_scored"): _at_least(1),

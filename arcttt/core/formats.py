@@ -384,6 +384,12 @@ class TextCodec:
 Codec = SymbolFormat | TextCodec
 """What the pipeline encodes and parses with: a symbol format, or a text format with its tokenizer."""
 
+
+def answer_reserve(task, test_index: int, codec: Codec) -> int:
+    """Tokens a prompt keeps free for its answer: that of the largest grid seen in the task, with its end."""
+    grids = [e.output for e in task.train] + [e.input for e in task.train] + [task.test[test_index].input]
+    return max(len(codec.answer_ids(g)) for g in grids)
+
 SYMBOL_FORMATS = {f.name: f for f in (ARCTTT, ARCHITECTS, NVARC)}
 TEXT_FORMATS = {f.name: f for f in (MARC,)}
 FORMATS = ("auto", *SYMBOL_FORMATS, *TEXT_FORMATS)

@@ -2,7 +2,7 @@
 views, or one of its training samples with the loss positions marked, as the format writes it.
 
 Everything is drawn the way the solver draws it: the views from the task's "views" generator
-(`solver_views`, as `run.pipeline.solve_task`), the training samples from its "train" generator
+(`samples.task_views`, as `run.pipeline.solve_task` draws them), the training samples from its "train" generator
 (`core.samples.task_samples`, as `run.pipeline.adapt`), prompts encoded with the same token limit
 and answer reserve as `engine.infer.prompts_for`. So the ids shown are the ids the model reads.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from arcttt.core.augment import AugmentSpace, Transform, sample_transforms
 from arcttt.core.config import EMBEDDED, SolveConfig
 from arcttt.core.errors import ArcError
-from arcttt.core.formats import ARCTTT, SYMBOL_FORMATS, TEXT_FORMATS, Codec, Encoded, SymbolFormat, TextFormat
-from arcttt.core.samples import task_samples
+from arcttt.core.formats import (ARCTTT, SYMBOL_FORMATS, TEXT_FORMATS, Codec, Encoded, SymbolFormat, TextFormat,
+                                 answer_reserve)
+from arcttt.core.samples import task_samples, task_views
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, TaskSet
 
@@ -83,19 +83,6 @@ def format_without_model(config: SolveConfig) -> SymbolFormat | TextFormat:
     return SYMBOL_FORMATS.get(model.format) or TEXT_FORMATS[model.format]
 
 
-def solver_views(task: Task, config: SolveConfig) -> tuple[Transform, ...]:
-    """The views the solver predicts `task` under, identity first (as `run.pipeline.solve_task`)."""
-    return sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
-                             AugmentSpace(colours=config.train.colours))
-
-
-def answer_reserve(task: Task, test_index: int, codec: Codec) -> int:
-    """Tokens a prompt keeps free for its answer: the largest grid of the task, with its end
-    (the reserve of `engine.infer.prompts_for`)."""
-    grids = [e.output for e in task.train] + [e.input for e in task.train] + [task.test[test_index].input]
-    return max(len(codec.answer_ids(g)) for g in grids)
-
-
 def shown_prompt(task: Task, codec: Codec | TextFormat, config: SolveConfig, view: int = 0, test: int = 0) -> Shown:
     """The prompt of test input `test` under the solver's view `view` (0: identity, demonstrations
     in their own order). A text format without its tokenizer (`TextFormat`) gives the text alone,
@@ -103,7 +90,7 @@ def shown_prompt(task: Task, codec: Codec | TextFormat, config: SolveConfig, vie
     if not 0 <= test < len(task.test):
         raise ArcError(f"the task has {len(task.test)} test input(s): give 0 to {len(task.test) - 1}",
                        source=task.source, task=task.id, field="--test")
-    views = solver_views(task, config)
+    views = task_views(task, config)
     if not 0 <= view < len(views):
         raise ArcError(f"the solver samples {len(views)} view(s) of this task (infer.views = {config.infer.views}): "
                        f"give 0 to {len(views) - 1}", source=task.source, task=task.id, field="--view")

@@ -11,7 +11,7 @@ from itertools import zip_longest
 from dataclasses import dataclass, field
 
 from arcttt.core.grids import Grid
-from arcttt.core.vote import Candidate, rank, two
+from arcttt.core.vote import Candidate, mit_vote, rank, two
 
 HIT_COUNTS = ("search", "greedy")
 
@@ -66,6 +66,9 @@ def ranked(found: Found, scoring: str, per_view: int = 3, hit_weight: float = 1.
     votes = rank(found.candidates, per_view)
     if scoring == "vote":
         return [Ranked(r.grid, r.votes, float(r.votes)) for r in votes]
+    if scoring == "mit":
+        count = hits(found, "greedy")
+        return [Ranked(g, count[g], float(-i)) for i, g in enumerate(mit_vote(found.candidates))]
     if scoring != "poe":
         raise ValueError(f"unknown scoring {scoring!r}")
     count = hits(found, counted)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from arcttt.core.augment import AugmentSpace
+from arcttt.core.augment import AugmentSpace, Transform, sample_transforms
 from arcttt.core.config import SolveConfig
 from arcttt.core.formats import ARCTTT, Codec, Encoded
 from arcttt.core.loo import leave_one_out
 from arcttt.core.retrieve import Pool
+from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task
 
 
@@ -43,6 +44,12 @@ def task_samples(task: Task, config: SolveConfig, rng: np.random.Generator, cap:
     max_tokens = train.max_tokens or config.infer.max_tokens
     return [e for s in samples
             if (e := codec.encode(s.context, s.query, max_tokens, demo_loss=train.demo_loss)) is not None]
+
+
+def task_views(task: Task, config: SolveConfig) -> tuple[Transform, ...]:
+    """The views the solver predicts `task` under, identity first, from the task's own generator."""
+    return sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
+                             AugmentSpace(colours=config.train.colours))
 
 
 def neighbour_samples(task: Task, pool: Pool | None, config: SolveConfig, rng: np.random.Generator,

@@ -25,7 +25,7 @@ import torch
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
 from arcttt.core.encode import END, MAX_ANSWER_TOKENS, Encoded
-from arcttt.core.formats import ARCTTT, Codec, Grammar
+from arcttt.core.formats import ARCTTT, Codec, Grammar, answer_reserve
 from arcttt.core.errors import ArcError
 from arcttt.core.grids import MAX_SIDE
 from arcttt.core.ranking import Found, to_score
@@ -359,12 +359,6 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
             result.answers[i] = found
         result.truncated |= search.truncated
     return result
-
-
-def answer_reserve(task: Task, test_index: int, codec: Codec = ARCTTT) -> int:
-    """Tokens to keep free for the answer: that of the largest grid seen in the task, with its end."""
-    grids = [e.output for e in task.train] + [e.input for e in task.train] + [task.test[test_index].input]
-    return max(len(codec.answer_ids(g)) for g in grids)
 
 
 def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig,

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arcttt.core.augment import AugmentSpace, sample_transforms
 from arcttt.core.budget import Deadlines
 from arcttt.core.config import SolveConfig
 from arcttt.core.errors import ArcError
 from arcttt.core.outcome import Outcome, TrainStats
-from arcttt.core.samples import training_data
+from arcttt.core.samples import task_views, training_data
 from arcttt.core.ranking import Ranked, attempts, ranked, with_programs
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, safe_name
@@ -48,8 +47,7 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
     if config.expert == "program" or (found is not None and found.found and skips_training(config)):
         return program_outcome(task, found, config, time.monotonic() - start)
     trained = adapt(task, runtime, config, deadlines, task_adapters_in, task_adapters_out)
-    views = sample_transforms(task_rng(config.seed, task.id, "views"), config.infer.views, len(task.train),
-                              AugmentSpace(colours=config.train.colours))
+    views = task_views(task, config)
     prompts = prompts_for(task, views, config.infer, runtime.codec)
     answers, search_cut = predict(runtime.lm, task, prompts, config.infer, runtime.device,
                                   deadlines.inference(time.monotonic()), runtime.codec)
