@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from arcttt.core.config import ModelConfig, override
+from arcttt.core.config import override
 from arcttt.core.formats import ARCHITECTS
 from arcttt.engine.hf import HfLM
 from arcttt.engine.model import load_model

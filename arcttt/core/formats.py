@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from arcttt.core.grids import MAX_SIDE, Grid
-from arcttt.core.tasks import Example
+from arcttt.core.tasks import Example, Task
 
 NL = 10  # the row separator's id in every symbol format
 DIGITS = tuple("0123456789")
@@ -385,10 +385,11 @@ Codec = SymbolFormat | TextCodec
 """What the pipeline encodes and parses with: a symbol format, or a text format with its tokenizer."""
 
 
-def answer_reserve(task, test_index: int, codec: Codec) -> int:
+def answer_reserve(task: Task, test_index: int, codec: Codec) -> int:
     """Tokens a prompt keeps free for its answer: that of the largest grid seen in the task, with its end."""
     grids = [e.output for e in task.train] + [e.input for e in task.train] + [task.test[test_index].input]
     return max(len(codec.answer_ids(g)) for g in grids)
+
 
 SYMBOL_FORMATS = {f.name: f for f in (ARCTTT, ARCHITECTS, NVARC)}
 TEXT_FORMATS = {f.name: f for f in (MARC,)}

@@ -23,7 +23,7 @@ from torch import nn
 
 from arcttt.core.config import EMBEDDED, ModelConfig
 from arcttt.core.errors import ArcError, notice
-from arcttt.core.formats import (ARCHITECTS, ARCTTT, MARC, NVARC, SYMBOL_FORMATS, TEXT_FORMATS, Codec, SymbolFormat,
+from arcttt.core.formats import (ARCHITECTS, ARCTTT, NVARC, SYMBOL_FORMATS, TEXT_FORMATS, Codec, SymbolFormat,
                                  TextCodec, published_for)
 from arcttt.engine.embedded import embedded_path
 from arcttt.engine.placement import count_parameters, device_facts, enable_tf32, place, resolve_device
