@@ -60,10 +60,8 @@ def nvarc_tokenizer(drop: str | None = None) -> Tokenizer:
     return tok
 
 
-def architects_tokenizer() -> Tokenizer:
-    """A reduced single-character tokenizer as the ARChitects' (byte-level, `<s>`/`</s>`/`<pad>`),
-    ids in an order of its own so that the vocabulary cut must look them up."""
-    chars = [*"+-/=", *LETTERS[::-1], "I", "O", *"9876543210", "Ċ"]
+def char_tokenizer(chars: list[str]) -> Tokenizer:
+    """One byte-level token per character, `<unk>`/`<s>`/`</s>`/`<pad>` first, `chars` in their order."""
     vocab = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>", "<pad>", *chars])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated"),
@@ -71,6 +69,12 @@ def architects_tokenizer() -> Tokenizer:
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens(["<unk>", "<s>", "</s>", "<pad>"])
     return tok
+
+
+def architects_tokenizer() -> Tokenizer:
+    """A reduced single-character tokenizer as the ARChitects' (byte-level, `<s>`/`</s>`/`<pad>`),
+    ids in an order of its own so that the vocabulary cut must look them up."""
+    return char_tokenizer([*"+-/=", *LETTERS[::-1], "I", "O", *"9876543210", "Ċ"])
 
 
 def llama3_tokenizer() -> Tokenizer:
@@ -437,14 +441,7 @@ ROLES = {"arcttt": dict(bos_token="<s>", eos_token="</s>", pad_token="<pad>", un
 
 def arcttt_tokenizer() -> Tokenizer:
     """Single characters, as the embedded Gemma's lookup finds them (one token per symbol)."""
-    chars = ["E", "O", "I", *"0123456789", "Ċ", "x", "y"]
-    vocab = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>", "<pad>", *chars])}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated"),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(["<unk>", "<s>", "</s>", "<pad>"])
-    return tok
+    return char_tokenizer(["E", "O", "I", *"0123456789", "Ċ", "x", "y"])
 
 
 def anchor_tokenizer(name: str, drop: str | None = None):

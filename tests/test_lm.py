@@ -34,36 +34,32 @@ def tiny_gemma(seed: int = 0, window: int = 8, dtype=torch.float32):
     return model.eval()
 
 
-def tiny_qwen3(seed: int = 0):
-    from transformers import Qwen3Config, Qwen3ForCausalLM
-
+def _tiny(config_class, model_class, seed: int, **settings):
+    """A tiny random model with norms spread around 1 (so that they matter), frozen, in eval mode."""
     torch.manual_seed(seed)
-    config = Qwen3Config(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
-                         initializer_range=0.2, tie_word_embeddings=True, attn_implementation="sdpa")
-    model = Qwen3ForCausalLM(config)
+    config = config_class(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
+                          initializer_range=0.2, attn_implementation="sdpa", **settings)
+    model = model_class(config)
     for name, p in model.named_parameters():
         if "norm" in name:
             p.data.normal_(1, 0.3)
     model.requires_grad_(False)
     return model.eval()
+
+
+def tiny_qwen3(seed: int = 0):
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    return _tiny(Qwen3Config, Qwen3ForCausalLM, seed, tie_word_embeddings=True)
 
 
 def tiny_mistral(seed: int = 0, sliding_window=None):
     """A tiny Mistral without a sliding window, as Mistral-NeMo-Minitron (the ARChitects' base) is."""
     from transformers import MistralConfig, MistralForCausalLM
 
-    torch.manual_seed(seed)
-    config = MistralConfig(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
-                           initializer_range=0.2, tie_word_embeddings=False, sliding_window=sliding_window,
-                           rope_theta=1e6, attn_implementation="sdpa")
-    model = MistralForCausalLM(config)
-    for name, p in model.named_parameters():
-        if "norm" in name:
-            p.data.normal_(1, 0.3)
-    model.requires_grad_(False)
-    return model.eval()
+    return _tiny(MistralConfig, MistralForCausalLM, seed, tie_word_embeddings=False, sliding_window=sliding_window,
+                 rope_theta=1e6)
 
 
 def models():

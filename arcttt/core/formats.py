@@ -323,6 +323,7 @@ class TextCodec:
     pad: int = 0
     offsets: Callable[[str], list[tuple[int, int]]] | None = None
     name: str = field(default="")
+    symbols = None  # no symbol vocabulary: the model keeps its own (what a stage-1 manifest records)
 
     def __post_init__(self):
         object.__setattr__(self, "name", self.format.name)

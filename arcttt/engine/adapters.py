@@ -46,7 +46,7 @@ def read_base_adapter_manifest(path: Path) -> dict:
 def check_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> dict:
     """The adapter's manifest, if it was trained with this vocabulary on this base model."""
     manifest = read_base_adapter_manifest(path)
-    symbols = getattr(loaded.codec, "symbols", None)
+    symbols = loaded.codec.symbols
     if manifest.get("symbols") != (list(symbols) if symbols is not None else None):
         raise ArcError(f"adapter was trained in format {manifest.get('format', 'arcttt')} with another vocabulary, "
                        f"and this model runs format {loaded.codec.name}: retrain it with `arcttt pretrain` in this "

@@ -35,7 +35,6 @@ class HfLM(nn.Module):
         self.dtype = getattr(model, "dtype", torch.float32)
         self._fresh: dict[str, torch.Tensor] = {}
         quiet_libraries()
-        keep_as_loaded(model)
         if lora is not None:
             model = self._prepare(model, lora, gradient_checkpointing)
         if unmerged is not None:
@@ -133,19 +132,6 @@ class HfLM(nn.Module):
         except (OSError, ValueError) as exc:
             raise ArcError(f"cannot load adapter: {exc}", source=str(directory)) from exc
         set_peft_model_state_dict(self.model, weights, adapter_name=TTT)
-
-
-def keep_as_loaded(model: nn.Module) -> None:
-    """Keep 4-bit weights exactly as loaded, for every task.
-
-    On CPUs with AVX-512 BF16, bitsandbytes re-lays a 4-bit layer out for its own kernels at the
-    first forward pass without gradients, rounding the layer's scales to bfloat16 (and quantizing
-    them again whenever the weights are saved): the base would change after the first task's
-    inference, so a task's answers would depend on the tasks run before it.
-    """
-    for module in model.modules():
-        if getattr(module, "support_avx512bf16_for_cpu", False):
-            module.support_avx512bf16_for_cpu = False
 
 
 class HfDecoder:

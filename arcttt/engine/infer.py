@@ -365,11 +365,12 @@ def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig,
                 codec: Codec = ARCTTT) -> list[tuple[int, Transform, Encoded]]:
     """(test index, view, prompt) for every test input under every view whose prompt fits."""
     out = []
+    reserves = [answer_reserve(task, i, codec) for i in range(len(task.test))]  # the same under every view
     for view in views:
         seen = view.apply_task(task)
         for i in range(len(task.test)):
             prompt = codec.encode(seen.train, seen.test[i], max_tokens=config.max_tokens, with_answer=False,
-                                  reserve=answer_reserve(task, i, codec))
+                                  reserve=reserves[i])
             if prompt is not None:
                 out.append((i, view, prompt))
     return out

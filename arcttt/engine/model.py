@@ -192,6 +192,7 @@ def load_model(config: ModelConfig) -> LoadedModel:
     codec: Codec = fmt if reduced else codec_for(config, tokenizer, model)
     if device.type != "cuda":
         model.to(device)
+    keep_as_loaded(model)
     model.requires_grad_(False)
     model.eval()
     return LoadedModel(model, device, placement.dtype, config.name, quantized_as(model, placement.quantize),
@@ -216,7 +217,7 @@ def recognise_format(name: str, tokenizer) -> tuple[str, str]:
     named = published_for(name)
     if named is not None:
         return named, f"the model id names the {named} checkpoints"
-    if len(tokenizer) < 1000 and all(c in vocab for c in ARCHITECTS.symbols[11:17]):
+    if len(tokenizer) < 1000 and all(c in vocab for c in "I+/-=O"):
         return ARCHITECTS.name, "a single-character vocabulary with the ARChitects' markers I+/-=O"
     return ARCTTT.name, "no anchor's checkpoint recognised"
 
@@ -280,6 +281,19 @@ def text_codec(fmt, tokenizer, vocab: int) -> TextCodec:
     return TextCodec(fmt, lambda text: tokenizer.encode(text, add_special_tokens=False),
                      lambda ids: tokenizer.decode(ids), end, vocab, pad,
                      offsets if getattr(tokenizer, "is_fast", False) else None)
+
+
+def keep_as_loaded(model: nn.Module) -> None:
+    """Keep 4-bit weights exactly as loaded, for every task.
+
+    On CPUs with AVX-512 BF16, bitsandbytes re-lays a 4-bit layer out for its own kernels at the
+    first forward pass without gradients, rounding the layer's scales to bfloat16 (and quantizing
+    them again whenever the weights are saved): the base would change after the first task's
+    inference, so a task's answers would depend on the tasks run before it.
+    """
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
 
 
 def quantized_as(model: nn.Module, asked: str) -> str:

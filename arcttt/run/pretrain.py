@@ -432,7 +432,7 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
         "dtype": str(loaded.dtype).removeprefix("torch."),
         "quantize": loaded.quantize,
         "format": codec.name,
-        "symbols": list(codec.symbols) if hasattr(codec, "symbols") else None,
+        "symbols": list(codec.symbols) if codec.symbols is not None else None,
         **corpus_manifest(corpus),
         "held_out_loss": {"before": state["held_out_start"], "after": held_out_end, "samples": len(held)},
         "steps": state["step"],
