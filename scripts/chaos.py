@@ -10,10 +10,19 @@ After each scenario: predictions (or the adapter and its loss curve) equal the r
 exactly, every task is there once, the log says every task finished, no temp or lock file is
 left. `ARCTTT_CHAOS_PAUSE` makes every write and append pause in its middle, so that random kills
 land inside them. A run that finishes before its kill is checked, then the scenario starts over.
+The wait before each kill (seconds after the launch) is printed as it happens and kept in the
+report's `schedule`; `--schedule` replays one (timings differ between machines, so a replay
+lands near, not exactly on, the moments it reproduces).
+
+`--every-write` kills stage 1 deterministically instead: a fresh run in the middle of its first
+atomic write (`ARCTTT_CHAOS_KILL_AT=1`), resumed and checked; then another at its second write,
+and so on until a run finishes before its kill, so that every write of the folder was a kill point.
 
     python scripts/chaos.py --kills 20                 # a tiny random model built on the spot
     python scripts/chaos.py --kills 20 --model embedded --scenarios solve
     python scripts/chaos.py --quick --work DIR         # one kill of a 2-task solve (CI)
+    python scripts/chaos.py --scenarios pretrain --schedule 0.31,1.2,0.8   # replay a report's schedule
+    python scripts/chaos.py --every-write --steps 1 --tasks 2              # 4 steps, 2 checkpoints
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600
@@ -68,9 +78,16 @@ def load_unique(path: Path) -> dict:
 
 
 def leftovers(folder: Path) -> list[str]:
-    """Temp files, lock files and half-rotated checkpoints anywhere under `folder`."""
+    """Temp files, lock files, half-rotated checkpoints and scratch folders anywhere under `folder`."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                  if p.name.endswith((".tmp", ".lock", ".old")) or (p.name.startswith(".") and p.is_file()))
+                  if p.name.endswith((".tmp", ".lock", ".old")) or (p.name.startswith(".") and p.is_file())
+                  or p.name.startswith(".save-"))
+
+
+def half_written(folder: Path) -> list[str]:
+    """The files under `folder` whose atomic write a kill interrupted (named by their temp files)."""
+    return sorted(str(p.parent.relative_to(folder) / p.name[1:].rsplit(".", 2)[0])
+                  for p in folder.rglob(".*.tmp") if p.is_file())
 
 
 class Scenario:
@@ -82,6 +99,7 @@ class Scenario:
         self.work, self.env, self.rng = work, env, rng
         self.kills: Counter = Counter()
         self.cycles = 0
+        self.schedule: list[float] = []  # the wait before each kill, in order (a run that finished first too)
 
     def command(self, out: Path, resume: bool) -> list[str]:
         raise NotImplementedError
@@ -121,10 +139,20 @@ class Scenario:
         with contextlib.suppress(ProcessLookupError):  # it may have finished in the meantime
             os.killpg(process.pid, signal.SIGKILL)
 
-    def run(self, kills: int, duration: float) -> None:
-        """Kill `kills` times at random moments; resume after each; check at the end of every cycle."""
-        cycle_out, failures = None, 0
+    def delays(self, kills: int, duration: float, schedule: list[float] | None) -> Iterator[float]:
+        """Seconds to wait before each kill: `schedule`'s, or drawn until `kills` kills have happened."""
+        if schedule is not None:
+            yield from schedule
+            return
         while sum(self.kills.values()) < kills:
+            yield round(self.rng.uniform(0.05, 1.0) * duration, 3)
+
+    def run(self, kills: int, duration: float, schedule: list[float] | None = None) -> None:
+        """Kill `kills` times at random moments (or after each delay of `schedule`); resume after
+        each; check at the end of every cycle."""
+        cycle_out, failures = None, 0
+        for delay in self.delays(kills, duration, schedule):
+            self.schedule.append(delay)
             if cycle_out is None:
                 self.cycles += 1
                 cycle_out = self.work / f"cycle{self.cycles}" / "out"
@@ -132,14 +160,15 @@ class Scenario:
             process = self.launch(self.command(cycle_out, resume))
             resume = True
             try:
-                process.wait(timeout=self.rng.uniform(0.05, 1.0) * duration)
+                process.wait(timeout=delay)
             except subprocess.TimeoutExpired:
                 self.kill(process)
                 process.wait(timeout=TIMEOUT)
                 self.kills[self.classify(cycle_out)] += 1
-                print(f"{self.name}: kill {sum(self.kills.values())}/{kills} ({self.classify(cycle_out)})",
+                print(f"{self.name}: kill {sum(self.kills.values())} at {delay} s ({self.classify(cycle_out)})",
                       file=sys.stderr, flush=True)
                 continue
+            print(f"{self.name}: the run finished before its kill at {delay} s", file=sys.stderr, flush=True)
             if process.returncode != 0:
                 failures += 1
                 # torchrun's rendezvous port can stay taken a moment after a kill: retry a few times.
@@ -244,6 +273,31 @@ class Pretrain(Scenario):
         left = leftovers(out.parent)
         assert not left, f"pretrain: left behind {left}"
 
+    def run_every_write(self) -> list[str]:
+        """Kill a fresh run in the middle of its N-th atomic write for N = 1, 2, ..., resume it and
+        check it, until a run finishes before its kill; the files each kill interrupted, in order."""
+        interrupted: list[str] = []
+        while True:
+            n = len(interrupted) + 1
+            out = self.work / f"write{n}" / "out"
+            started = time.monotonic()
+            killed = subprocess.run(self.command(out, resume=False), env={**self.env, "ARCTTT_CHAOS_KILL_AT": str(n)},
+                                    capture_output=True, text=True, timeout=TIMEOUT)
+            if killed.returncode == 0:  # it has fewer writes than n: every one was a kill point
+                self.check(out)
+                return interrupted
+            assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+            left = half_written(out)
+            assert len(left) == 1, f"pretrain: the kill at write {n} left {left}, not one half-written file"
+            interrupted.append(left[0])
+            self.kills[left[0]] += 1
+            print(f"pretrain: killed in write {n} ({left[0]}) after {time.monotonic() - started:.1f} s",
+                  file=sys.stderr, flush=True)
+            done = subprocess.run(self.command(out, resume=True), env=self.env, capture_output=True, text=True,
+                                  timeout=TIMEOUT)
+            assert done.returncode == 0, done.stderr[-3000:]
+            self.check(out)
+
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -257,10 +311,26 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=None, help="keep the runs here (default: a temp folder)")
     parser.add_argument("--quick", action="store_true", help="seconds, for CI: 1 kill per scenario, 2 tasks, 4 steps")
+    parser.add_argument("--schedule", default=None,
+                        help="comma-separated seconds: wait these before the kills instead of drawing them "
+                             "(a report's `schedule`; one scenario)")
+    parser.add_argument("--every-write", action="store_true",
+                        help="pretrain only: kill in the middle of write 1, 2, ... of a fresh run in turn (no pause)")
     args = parser.parse_args(argv)
     if args.quick:
         args.kills, args.tasks, args.steps = 1, 2, 4
-    scenarios = args.scenarios or ("solve" if args.quick else "solve,pretrain,shard")
+    default = "solve" if args.quick else "pretrain" if args.every_write else "solve,pretrain,shard"
+    scenarios = args.scenarios or default
+    if args.every_write and scenarios != "pretrain":
+        parser.error("--every-write kills stage 1 only: use it with --scenarios pretrain")
+    schedule = None
+    if args.schedule is not None:
+        if "," in scenarios:
+            parser.error("--schedule replays one scenario's kills: name it with --scenarios")
+        try:
+            schedule = [float(s) for s in args.schedule.split(",")]
+        except ValueError:
+            parser.error(f"--schedule: {args.schedule!r} is not comma-separated seconds")
 
     work = args.work or Path(tempfile.mkdtemp(prefix="arcttt-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -268,7 +338,10 @@ def main(argv: list[str] | None = None) -> dict:
     tasks = write_tasks(work / "tasks", args.tasks)
     model = args.model or str(tiny_model(work / "model"))
     # One thread per process, as under torchrun: the sharded run must match the single reference.
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "ARCTTT_CHAOS_PAUSE": str(args.pause), "PYTHONPATH": str(ROOT)}
+    # A deterministic kill needs no pause to land inside a write.
+    pause = 0 if args.every_write else args.pause
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ARCTTT_CHAOS_PAUSE": str(pause), "PYTHONPATH": str(ROOT)}
+    env.pop("ARCTTT_CHAOS_KILL_AT", None)  # the kills are this script's to place
     report = {}
     for name in scenarios.split(","):
         folder = work / name
@@ -283,10 +356,15 @@ def main(argv: list[str] | None = None) -> dict:
             parser.error(f"unknown scenario {name!r}")
         duration = scenario.run_reference()
         started = time.monotonic()
-        scenario.run(args.kills, duration)
-        report[name] = {"kills": sum(scenario.kills.values()), "by_moment": dict(scenario.kills),
-                        "cycles": scenario.cycles, "reference_seconds": round(duration, 1),
-                        "chaos_seconds": round(time.monotonic() - started, 1), "result": "identical"}
+        if args.every_write:
+            interrupted = scenario.run_every_write()
+            report[name] = {"mode": "every-write", "kills": len(interrupted), "interrupted": interrupted}
+        else:
+            scenario.run(args.kills, duration, schedule)
+            report[name] = {"kills": sum(scenario.kills.values()), "by_moment": dict(scenario.kills),
+                            "cycles": scenario.cycles, "schedule": scenario.schedule}
+        report[name].update(reference_seconds=round(duration, 1), chaos_seconds=round(time.monotonic() - started, 1),
+                            result="identical")
         print(f"{name}: {json.dumps(report[name])}", file=sys.stderr, flush=True)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)

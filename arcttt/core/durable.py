@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +26,13 @@ TEMP_SUFFIX = ".tmp"
 # Fault injection for scripts/chaos.py: seconds to pause in the middle of every write and append,
 # so that random kills land inside them often. Zero (unset) in any real run.
 CHAOS_PAUSE = float(os.environ.get("ARCTTT_CHAOS_PAUSE") or 0)
+# Fault injection for scripts/chaos.py --every-write: SIGKILL this process in the middle of its N-th
+# atomic write (counted from 1), so that a test can kill inside each write of a run in turn.
+# Zero (unset) in any real run.
+CHAOS_KILL_AT = int(os.environ.get("ARCTTT_CHAOS_KILL_AT") or 0)
+_write_number = itertools.count(1)
+# What `_temp_name` makes: a dot, the target's name, 12 hex digits, the suffix.
+_TEMP_PATTERN = re.compile(rf"\..+\.[0-9a-f]{{12}}{re.escape(TEMP_SUFFIX)}")
 
 
 def _chaos_pause() -> None:
@@ -31,6 +40,13 @@ def _chaos_pause() -> None:
         import time
 
         time.sleep(CHAOS_PAUSE)
+
+
+def _chaos_kill() -> None:
+    if next(_write_number) == CHAOS_KILL_AT:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _temp_name(path: Path) -> Path:
@@ -63,6 +79,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data[:len(data) // 2])
             f.flush()
+            _chaos_kill()
             _chaos_pause()
             f.write(data[len(data) // 2:])
             f.flush()
@@ -91,6 +108,18 @@ def remove_stale_temps(path: Path) -> list[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
             removed.append(tmp)
+    return removed
+
+
+def remove_stale_temps_in(folder: Path) -> list[Path]:
+    """Delete every temp file a killed `write_bytes_atomic` left directly in `folder` (not below it);
+    call it while holding the lock of the output that `folder` is."""
+    removed = []
+    for tmp in sorted(folder.iterdir()):
+        if _TEMP_PATTERN.fullmatch(tmp.name) and tmp.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
     return removed
 
 

@@ -37,7 +37,8 @@ from safetensors.torch import load_file, save_file
 from arcttt.core.augment import AugmentSpace
 from arcttt.core.config import ModelConfig, PretrainConfig, pretrain_to_toml
 from arcttt.core.contamination import Guard, task_grid_hashes, task_hashes
-from arcttt.core.durable import remove_stale_temps, sync_dir, write_json_atomic, write_text_atomic
+from arcttt.core.durable import (remove_stale_temps, remove_stale_temps_in, sync_dir, write_json_atomic,
+                                 write_text_atomic)
 from arcttt.core.formats import ARCTTT, Codec, Encoded
 from arcttt.core.errors import ArcError
 from arcttt.core.loo import random_sample
@@ -307,8 +308,12 @@ def claim_folder(out: Path) -> None:
         raise ArcError("exists and holds other files: stage 1 writes a new or empty folder (or continues "
                        "its own with --resume)", source=str(out))
     out.mkdir(parents=True, exist_ok=True)
-    for name in (RUN_MARKER, ADAPTER_MANIFEST, CONFIG_FILE, "losses.jsonl"):
-        remove_stale_temps(out / name)  # a kill in the middle of a write left them
+    # What a kill in the middle of a write left: temps of any file written here (the adapter's
+    # too, whichever backend saved it) and the hf backend's scratch folders.
+    remove_stale_temps_in(out)
+    for scratch in out.glob(".save-*"):
+        if scratch.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
     recover_checkpoint(out / CHECKPOINT)
 
 
