@@ -12,7 +12,7 @@ RUN ?= runs/sample
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile setup.py $(wildcard arcttt/programs/csrc/*)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch is named with the package so that pip resolves both at once and never swaps in

@@ -1,0 +1,80 @@
+// Images with a position, and the small helpers every primitive shares.
+//
+// An image is a rectangle of colours 0..9 placed at (x, y) in the plane of its task grid: a
+// piece cut out of a grid remembers where it was, so that later steps (compose, gravity,
+// stacking) can put pieces back where they belong. Comparisons with a demonstration output look
+// at the cells and the size only. Sides are capped at 30 (ARC's limit); an image with no cells
+// marks a step that does not apply (`bad`).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace arc {
+
+constexpr int MAXSIDE = 30;
+
+struct Img {
+  int x = 0, y = 0, w = 0, h = 0;
+  std::vector<uint8_t> m;
+
+  Img() = default;
+  Img(int x_, int y_, int w_, int h_, uint8_t fill = 0) : x(x_), y(y_), w(w_), h(h_), m(size_t(w_ * h_), fill) {}
+
+  uint8_t& operator()(int i, int j) { return m[size_t(i * w + j)]; }
+  uint8_t operator()(int i, int j) const { return m[size_t(i * w + j)]; }
+  // Colour at (i, j), 0 outside.
+  uint8_t safe(int i, int j) const { return (i < 0 || j < 0 || i >= h || j >= w) ? 0 : m[size_t(i * w + j)]; }
+  bool bad() const { return w <= 0 || h <= 0 || w > MAXSIDE || h > MAXSIDE; }
+  bool same_cells(const Img& o) const { return w == o.w && h == o.h && m == o.m; }
+  bool operator==(const Img& o) const { return x == o.x && y == o.y && same_cells(o); }
+};
+
+using Imgs = std::vector<Img>;
+
+inline Img bad() { return Img(); }
+inline Img full(int x, int y, int w, int h, int c) { return Img(x, y, w, h, uint8_t(c)); }
+
+inline uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  return h;
+}
+
+inline uint64_t hash_img(const Img& a, uint64_t h) {
+  h = mix(h, uint64_t(uint32_t(a.x)) | (uint64_t(uint32_t(a.y)) << 32));
+  h = mix(h, uint64_t(a.w) | (uint64_t(a.h) << 16));
+  uint64_t acc = 1469598103934665603ULL;
+  for (uint8_t c : a.m) acc = (acc ^ c) * 1099511628211ULL;
+  return mix(h, acc);
+}
+
+inline int count_nonzero(const Img& a) {
+  int n = 0;
+  for (uint8_t c : a.m) n += c != 0;
+  return n;
+}
+
+inline int colour_mask(const Img& a) {
+  int mask = 0;
+  for (uint8_t c : a.m) mask |= 1 << c;
+  return mask;
+}
+
+inline int count_colours(const Img& a) { return __builtin_popcount(colour_mask(a) & ~1); }
+
+// The most frequent non-zero colour (ties: the lowest); 0 where there is none.
+inline int majority_colour(const Img& a, bool include0 = false) {
+  int n[10] = {};
+  for (uint8_t c : a.m) n[c]++;
+  int best = include0 ? 0 : 1;
+  for (int c = best; c < 10; c++)
+    if (n[c] > n[best]) best = c;
+  return n[best] ? best : 0;
+}
+
+// 4-connected components of equal non-zero colour.
+int count_components(const Img& a);
+
+}  // namespace arc

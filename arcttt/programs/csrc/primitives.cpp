@@ -1,0 +1,988 @@
+// The DSL's functions; ideas after icecuber's 2020 DSL (top-quarks/ARC-solution), code our own.
+#include "primitives.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace arc {
+
+int count_components(const Img& a) {
+  std::vector<uint8_t> seen(a.m.size(), 0);
+  std::vector<int> stack;
+  int n = 0;
+  for (int s = 0; s < int(a.m.size()); s++) {
+    if (!a.m[s] || seen[s]) continue;
+    n++;
+    seen[s] = 1;
+    stack.assign(1, s);
+    while (!stack.empty()) {
+      int k = stack.back();
+      stack.pop_back();
+      int i = k / a.w, j = k % a.w;
+      const int di[4] = {1, -1, 0, 0}, dj[4] = {0, 0, 1, -1};
+      for (int d = 0; d < 4; d++) {
+        int ni = i + di[d], nj = j + dj[d];
+        if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
+        int nk = ni * a.w + nj;
+        if (!seen[nk] && a.m[nk] == a.m[s]) {
+          seen[nk] = 1;
+          stack.push_back(nk);
+        }
+      }
+    }
+  }
+  return n;
+}
+
+// --- image -> image -------------------------------------------------------------------------
+
+Img invert(const Img& a) {
+  int mask = colour_mask(a);
+  int col = 1;
+  while (col < 10 && !(mask >> col & 1)) col++;
+  if (col == 10) col = 1;
+  Img r = a;
+  for (auto& c : r.m) c = c ? 0 : col;
+  return r;
+}
+
+Img filter_colour(const Img& a, int c) {
+  if (c == 0) return invert(a);
+  Img r = a;
+  for (auto& v : r.m) v = v == c ? c : 0;
+  return r;
+}
+
+Img erase_colour(const Img& a, int c) {
+  Img r = a;
+  for (auto& v : r.m) v = v == c ? 0 : v;
+  return r;
+}
+
+Img colour_shape(const Img& a, int c) {
+  Img r = a;
+  for (auto& v : r.m) v = v ? c : 0;
+  return r;
+}
+
+static Img sub_image(const Img& a, int x0, int y0, int w, int h) {
+  if (w <= 0 || h <= 0 || x0 < 0 || y0 < 0 || x0 + w > a.w || y0 + h > a.h) return bad();
+  Img r(a.x + x0, a.y + y0, w, h);
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) r(i, j) = a(i + y0, j + x0);
+  return r;
+}
+
+Img compress(const Img& a) {
+  int x0 = a.w, x1 = -1, y0 = a.h, y1 = -1;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (a(i, j)) x0 = std::min(x0, j), x1 = std::max(x1, j), y0 = std::min(y0, i), y1 = std::max(y1, i);
+  if (x1 < 0) return bad();
+  return sub_image(a, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+}
+
+static Img pick_rows_cols(const Img& a, const std::vector<int>& rows, const std::vector<int>& cols) {
+  if (rows.empty() || cols.empty()) return bad();
+  Img r(0, 0, int(cols.size()), int(rows.size()));
+  for (int i = 0; i < r.h; i++)
+    for (int j = 0; j < r.w; j++) r(i, j) = a(rows[size_t(i)], cols[size_t(j)]);
+  return r;
+}
+
+Img compress_rows_cols(const Img& a) {
+  std::vector<int> rows, cols;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (a(i, j)) {
+        rows.push_back(i);
+        break;
+      }
+  for (int j = 0; j < a.w; j++)
+    for (int i = 0; i < a.h; i++)
+      if (a(i, j)) {
+        cols.push_back(j);
+        break;
+      }
+  return pick_rows_cols(a, rows, cols);
+}
+
+Img compress_repeats(const Img& a) {
+  std::vector<int> rows{0}, cols{0};
+  for (int i = 1; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (a(i, j) != a(i - 1, j)) {
+        rows.push_back(i);
+        break;
+      }
+  for (int j = 1; j < a.w; j++)
+    for (int i = 0; i < a.h; i++)
+      if (a(i, j) != a(i, j - 1)) {
+        cols.push_back(j);
+        break;
+      }
+  return pick_rows_cols(a, rows, cols);
+}
+
+Img get_pos(const Img& a) { return full(a.x, a.y, 1, 1, majority_colour(a)); }
+Img get_size(const Img& a) { return full(0, 0, a.w, a.h, majority_colour(a)); }
+Img get_size0(const Img& a) { return full(0, 0, a.w, a.h, 0); }
+Img hull(const Img& a) { return full(a.x, a.y, a.w, a.h, majority_colour(a)); }
+Img hull0(const Img& a) { return full(a.x, a.y, a.w, a.h, 0); }
+Img to_origin(Img a) {
+  a.x = a.y = 0;
+  return a;
+}
+
+// Cells reachable from the edge through empty cells, marked 1.
+static std::vector<uint8_t> outside(const Img& a, bool diagonal) {
+  std::vector<uint8_t> out(a.m.size(), 0);
+  std::vector<int> stack;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if ((i == 0 || j == 0 || i == a.h - 1 || j == a.w - 1) && !a(i, j)) {
+        out[size_t(i * a.w + j)] = 1;
+        stack.push_back(i * a.w + j);
+      }
+  while (!stack.empty()) {
+    int k = stack.back();
+    stack.pop_back();
+    int i = k / a.w, j = k % a.w;
+    for (int di = -1; di <= 1; di++)
+      for (int dj = -1; dj <= 1; dj++) {
+        if ((di == 0 && dj == 0) || (!diagonal && di && dj)) continue;
+        int ni = i + di, nj = j + dj;
+        if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
+        int nk = ni * a.w + nj;
+        if (!out[size_t(nk)] && !a.m[size_t(nk)]) {
+          out[size_t(nk)] = 1;
+          stack.push_back(nk);
+        }
+      }
+  }
+  return out;
+}
+
+Img fill_holes(const Img& a) {
+  auto out = outside(a, false);
+  Img r = full(a.x, a.y, a.w, a.h, majority_colour(a));
+  for (size_t k = 0; k < r.m.size(); k++)
+    if (out[k]) r.m[k] = 0;
+  return r;
+}
+
+Img interior(const Img& a) {
+  Img f = fill_holes(a);
+  for (size_t k = 0; k < f.m.size(); k++)
+    if (a.m[k]) f.m[k] = 0;
+  return f;
+}
+
+Img border(const Img& a) {
+  // The empty cells 8-reachable from the edge and the filled cells next to them, as 1.
+  Img r = full(a.x, a.y, a.w, a.h, 0);
+  std::vector<int> stack;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (i == 0 || j == 0 || i == a.h - 1 || j == a.w - 1) {
+        r(i, j) = 1;
+        if (!a(i, j)) stack.push_back(i * a.w + j);
+      }
+  while (!stack.empty()) {
+    int k = stack.back();
+    stack.pop_back();
+    int i = k / a.w, j = k % a.w;
+    for (int ni = i - 1; ni <= i + 1; ni++)
+      for (int nj = j - 1; nj <= j + 1; nj++) {
+        if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w || r(ni, nj)) continue;
+        r(ni, nj) = 1;
+        if (!a(ni, nj)) stack.push_back(ni * a.w + nj);
+      }
+  }
+  return r;
+}
+
+Img interior2(const Img& a) {
+  Img b = border(a);
+  Img r = a;
+  for (size_t k = 0; k < r.m.size(); k++)
+    if (b.m[k]) r.m[k] = 0;
+  return r;
+}
+
+Img centre(const Img& a) {
+  int w = (a.w + 1) % 2 + 1, h = (a.h + 1) % 2 + 1;
+  return full(a.x + (a.w - w) / 2, a.y + (a.h - h) / 2, w, h, 1);
+}
+
+Img majority_image(const Img& a) { return full(0, 0, 1, 1, majority_colour(a)); }
+
+Img rigid(const Img& a, int id) {
+  bool swap = id == 1 || id == 3 || id == 6 || id == 7;
+  Img r(a.x, a.y, swap ? a.h : a.w, swap ? a.w : a.h);
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      int ni = i, nj = j;
+      switch (id) {
+        case 1: ni = a.w - 1 - j, nj = i; break;           // anticlockwise
+        case 2: ni = a.h - 1 - i, nj = a.w - 1 - j; break;
+        case 3: ni = j, nj = a.h - 1 - i; break;           // clockwise
+        case 4: nj = a.w - 1 - j; break;                   // flip left-right
+        case 5: ni = a.h - 1 - i; break;                   // flip up-down
+        case 6: ni = j, nj = i; break;                     // transpose
+        case 7: ni = a.w - 1 - j, nj = a.h - 1 - i; break; // anti-transpose
+        default: break;
+      }
+      r(ni, nj) = a(i, j);
+    }
+  return r;
+}
+
+Img count_image(const Img& a, int what, int shape) {
+  int n = what == 0 ? count_nonzero(a) : what == 1 ? count_colours(a) : count_components(a);
+  if (n <= 0 || n > MAXSIDE) return bad();
+  int w = shape == 2 ? 1 : n, h = shape == 1 ? 1 : n;  // square, row, column
+  return full(0, 0, w, h, majority_colour(a));
+}
+
+Img smear(const Img& a, int id) {
+  static const std::vector<std::pair<int, int>> sets[15] = {
+      {{1, 0}}, {{-1, 0}}, {{0, 1}}, {{0, -1}}, {{1, 0}, {-1, 0}}, {{0, 1}, {0, -1}},
+      {{1, 0}, {-1, 0}, {0, 1}, {0, -1}}, {{1, 1}}, {{-1, -1}}, {{1, -1}}, {{-1, 1}},
+      {{1, 1}, {-1, -1}}, {{1, -1}, {-1, 1}}, {{1, 1}, {-1, -1}, {1, -1}, {-1, 1}},
+      {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}}};
+  Img r = a;
+  for (auto [dx, dy] : sets[id]) {
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++) {
+        int pi = i - dy, pj = j - dx;
+        if (pi >= 0 && pj >= 0 && pi < a.h && pj < a.w) continue;  // not the start of a ray
+        int c = 0;
+        for (int ci = i, cj = j; ci >= 0 && cj >= 0 && ci < a.h && cj < a.w; ci += dy, cj += dx) {
+          if (a(ci, cj)) c = a(ci, cj);
+          if (c) r(ci, cj) = uint8_t(c);
+        }
+      }
+  }
+  return r;
+}
+
+Img make_border(const Img& a) {
+  Img r = full(a.x, a.y, a.w, a.h, 0);
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      if (a(i, j)) continue;
+      bool near = false;
+      for (int ni = i - 1; ni <= i + 1 && !near; ni++)
+        for (int nj = j - 1; nj <= j + 1; nj++)
+          if (a.safe(ni, nj)) near = true;
+      if (near) r(i, j) = 1;
+    }
+  return r;
+}
+
+Img make_border2(const Img& a, bool majority) {
+  if (a.w + 2 > MAXSIDE || a.h + 2 > MAXSIDE) return bad();
+  Img r = full(a.x - 1, a.y - 1, a.w + 2, a.h + 2, majority ? majority_colour(a) : 1);
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) r(i + 1, j + 1) = a(i, j);
+  return r;
+}
+
+Img connect(const Img& a, int id) {
+  Img r = full(a.x, a.y, a.w, a.h, 0);
+  if (id == 0 || id == 2)
+    for (int i = 0; i < a.h; i++) {
+      int last = -1, lastc = -1;
+      for (int j = 0; j < a.w; j++)
+        if (a(i, j)) {
+          if (a(i, j) == lastc)
+            for (int k = last + 1; k < j; k++) r(i, k) = uint8_t(lastc);
+          lastc = a(i, j), last = j;
+        }
+    }
+  if (id == 3 || id == 4) {
+    // Diagonals: join two cells of one colour on a diagonal line (3: down-right, 4: down-left).
+    int dj = id == 3 ? 1 : -1;
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++) {
+        if (!a(i, j)) continue;
+        for (int k = 1; i + k < a.h && j + dj * k >= 0 && j + dj * k < a.w; k++) {
+          int c = a(i + k, j + dj * k);
+          if (!c) continue;
+          if (c == a(i, j))
+            for (int s = 1; s < k; s++) r(i + s, j + dj * s) = uint8_t(c);
+          break;
+        }
+      }
+  }
+  if (id == 1 || id == 2)
+    for (int j = 0; j < a.w; j++) {
+      int last = -1, lastc = -1;
+      for (int i = 0; i < a.h; i++)
+        if (a(i, j)) {
+          if (a(i, j) == lastc)
+            for (int k = last + 1; k < i; k++) r(k, j) = uint8_t(lastc);
+          lastc = a(i, j), last = i;
+        }
+    }
+  return r;
+}
+
+Img spread_colours(Img a, bool skip_majority) {
+  int skip = skip_majority ? majority_colour(a) : -1;
+  std::vector<uint8_t> done(a.m.size(), 0);
+  std::vector<int> queue;
+  for (int k = 0; k < int(a.m.size()); k++)
+    if (a.m[size_t(k)]) {
+      done[size_t(k)] = 1;
+      if (a.m[size_t(k)] != skip) queue.push_back(k);
+    }
+  for (size_t q = 0; q < queue.size(); q++) {
+    int k = queue[q], i = k / a.w, j = k % a.w;
+    const int di[4] = {1, -1, 0, 0}, dj[4] = {0, 0, 1, -1};
+    for (int d = 0; d < 4; d++) {
+      int ni = i + di[d], nj = j + dj[d];
+      if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
+      int nk = ni * a.w + nj;
+      if (done[size_t(nk)]) continue;
+      done[size_t(nk)] = 1;
+      a.m[size_t(nk)] = a.m[size_t(k)];
+      queue.push_back(nk);
+    }
+  }
+  return a;
+}
+
+Img half(const Img& a, int id) {
+  switch (id) {
+    case 0: return sub_image(a, 0, 0, a.w / 2, a.h);
+    case 1: return sub_image(a, a.w - a.w / 2, 0, a.w / 2, a.h);
+    case 2: return sub_image(a, 0, 0, a.w, a.h / 2);
+    default: return sub_image(a, 0, a.h - a.h / 2, a.w, a.h / 2);
+  }
+}
+
+Img gravity_cells(const Img& a, int dir) {
+  Img r = full(a.x, a.y, a.w, a.h, 0);
+  if (dir == 0 || dir == 1) {
+    for (int j = 0; j < a.w; j++) {
+      std::vector<uint8_t> col;
+      for (int i = 0; i < a.h; i++)
+        if (a(i, j)) col.push_back(a(i, j));
+      int n = int(col.size());
+      for (int k = 0; k < n; k++) r(dir == 0 ? a.h - n + k : k, j) = col[size_t(k)];
+    }
+  } else {
+    for (int i = 0; i < a.h; i++) {
+      std::vector<uint8_t> row;
+      for (int j = 0; j < a.w; j++)
+        if (a(i, j)) row.push_back(a(i, j));
+      int n = int(row.size());
+      for (int k = 0; k < n; k++) r(i, dir == 2 ? a.w - n + k : k) = row[size_t(k)];
+    }
+  }
+  return r;
+}
+
+Img scale_up(const Img& a, int k) {
+  if (a.w * k > MAXSIDE || a.h * k > MAXSIDE) return bad();
+  Img r(a.x, a.y, a.w * k, a.h * k);
+  for (int i = 0; i < r.h; i++)
+    for (int j = 0; j < r.w; j++) r(i, j) = a(i / k, j / k);
+  return r;
+}
+
+Img scale_down(const Img& a, int k) {
+  if (a.w % k || a.h % k) return bad();
+  Img r(a.x, a.y, a.w / k, a.h / k);
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (a(i, j) != a(i / k * k, j / k * k)) return bad();  // not blocks of one colour
+  for (int i = 0; i < r.h; i++)
+    for (int j = 0; j < r.w; j++) r(i, j) = a(i * k, j * k);
+  return r;
+}
+
+Img symmetrize(const Img& a, int id) {
+  // Fill empty cells from their mirror images (a cell set in both keeps its own colour).
+  Img r = a;
+  auto take = [&](int i, int j, int mi, int mj) {
+    if (!r(i, j) && a(mi, mj)) r(i, j) = a(mi, mj);
+  };
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      if (id == 0 || id == 2) take(i, j, i, a.w - 1 - j);
+      if (id == 1 || id == 2) take(i, j, a.h - 1 - i, j);
+      if (id == 2) take(i, j, a.h - 1 - i, a.w - 1 - j);
+      if (id == 3 && a.w == a.h) take(i, j, j, i);
+    }
+  return r;
+}
+
+Img outline_objects(const Img& a) {
+  Img r = a;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      if (!a(i, j)) continue;
+      bool inner = i > 0 && j > 0 && i < a.h - 1 && j < a.w - 1 && a(i - 1, j) && a(i + 1, j) && a(i, j - 1) &&
+                   a(i, j + 1);
+      if (inner) r(i, j) = 0;
+    }
+  return r;
+}
+
+Img largest_colour_fill(const Img& a) { return colour_shape(a, majority_colour(a)); }
+
+Img embed(const Img& a, int w, int h) {
+  Img r(0, 0, w, h);
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) r(i, j) = a.safe(i - a.y, j - a.x);
+  return r;
+}
+
+Img wrap(const Img& a, int w, int h) {
+  Img r(0, 0, w, h);
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      int x = j, y = i;
+      x += y / h * a.w;
+      y %= h;
+      y += x / w * a.h;
+      x %= w;
+      if (x >= 0 && y >= 0 && x < w && y < h) r(y, x) = a(i, j);
+    }
+  return r;
+}
+
+Img broadcast(const Img& a, int w, int h) {
+  // Each cell of `a` becomes a block, where the sizes divide; else nearest-cell sampling.
+  Img r(0, 0, w, h);
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) r(i, j) = a(i * a.h / h, j * a.w / w);
+  return r;
+}
+
+Img repeat(const Img& a, int w, int h, int pad) {
+  Img r(0, 0, w, h);
+  int W = a.w + pad, H = a.h + pad;
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) {
+      int ai = i % H, aj = j % W;
+      if (ai < a.h && aj < a.w) r(i, j) = a(ai, aj);
+    }
+  return r;
+}
+
+Img mirror(const Img& a, int w, int h, int pad) {
+  Img r(0, 0, w, h);
+  int W = a.w + pad, H = a.h + pad;
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) {
+      int ai = i % (2 * H), aj = j % (2 * W);
+      int x = aj < a.w ? aj : (aj >= W && aj < W + a.w ? W + a.w - 1 - aj : -1);
+      int y = ai < a.h ? ai : (ai >= H && ai < H + a.h ? H + a.h - 1 - ai : -1);
+      if (x >= 0 && y >= 0) r(i, j) = a(y, x);
+    }
+  return r;
+}
+
+// --- compose --------------------------------------------------------------------------------
+
+// id 0: b over a in the union of both; 1: b over a where both are; 2: a where b is set (where
+// both are); 3: b over a within a; 4: a where b is empty (within a).
+Img compose(const Img& a, const Img& b, int id) {
+  int x0, y0, x1, y1;
+  if (id == 0) {
+    x0 = std::min(a.x, b.x), y0 = std::min(a.y, b.y);
+    x1 = std::max(a.x + a.w, b.x + b.w), y1 = std::max(a.y + a.h, b.y + b.h);
+  } else if (id == 1 || id == 2) {
+    x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+    x1 = std::min(a.x + a.w, b.x + b.w), y1 = std::min(a.y + a.h, b.y + b.h);
+  } else {
+    x0 = a.x, y0 = a.y, x1 = a.x + a.w, y1 = a.y + a.h;
+  }
+  if (x1 <= x0 || y1 <= y0 || x1 - x0 > MAXSIDE || y1 - y0 > MAXSIDE) return bad();
+  Img r(x0, y0, x1 - x0, y1 - y0);
+  for (int i = 0; i < r.h; i++)
+    for (int j = 0; j < r.w; j++) {
+      int va = a.safe(y0 + i - a.y, x0 + j - a.x), vb = b.safe(y0 + i - b.y, x0 + j - b.x);
+      int v = (id == 2) ? (vb ? va : 0) : (id == 4) ? (vb ? 0 : va) : (vb ? vb : va);
+      r(i, j) = uint8_t(v);
+    }
+  return r;
+}
+
+// --- image -> list --------------------------------------------------------------------------
+
+// Components of cells where `keep` is set, joined 4- or 8-connectedly, same colour or not;
+// each cropped to its box (keeping its position), cells outside the component empty.
+static Imgs components(const Img& a, const std::vector<uint8_t>& keep, bool diagonal, bool same_colour) {
+  Imgs out;
+  std::vector<uint8_t> seen(a.m.size(), 0);
+  std::vector<int> stack, members;
+  for (int s = 0; s < int(a.m.size()); s++) {
+    if (!keep[size_t(s)] || seen[size_t(s)]) continue;
+    seen[size_t(s)] = 1;
+    stack.assign(1, s);
+    members.clear();
+    int x0 = a.w, y0 = a.h, x1 = -1, y1 = -1;
+    while (!stack.empty()) {
+      int k = stack.back();
+      stack.pop_back();
+      members.push_back(k);
+      int i = k / a.w, j = k % a.w;
+      x0 = std::min(x0, j), x1 = std::max(x1, j), y0 = std::min(y0, i), y1 = std::max(y1, i);
+      for (int di = -1; di <= 1; di++)
+        for (int dj = -1; dj <= 1; dj++) {
+          if ((di == 0 && dj == 0) || (!diagonal && di && dj)) continue;
+          int ni = i + di, nj = j + dj;
+          if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
+          int nk = ni * a.w + nj;
+          if (seen[size_t(nk)] || !keep[size_t(nk)]) continue;
+          if (same_colour && a.m[size_t(nk)] != a.m[size_t(s)]) continue;
+          seen[size_t(nk)] = 1;
+          stack.push_back(nk);
+        }
+    }
+    Img piece(a.x + x0, a.y + y0, x1 - x0 + 1, y1 - y0 + 1);
+    for (int k : members) piece(k / a.w - y0, k % a.w - x0) = a.m[size_t(k)];
+    if (count_nonzero(piece)) out.push_back(std::move(piece));
+  }
+  return out;
+}
+
+static int separator_colour(const Img& a) {
+  // The colour whose edge-touching cells cut the rest into >= 2 pieces, none enclosed, with the
+  // smallest piece as large as possible (icecuber's heuristicCut); -1 where none does.
+  int best = -1, best_score = -1;
+  int mask = colour_mask(a);
+  for (int col = 0; col < 10; col++) {
+    if (!(mask >> col & 1)) continue;
+    bool top = false, bottom = false, left = false, right = false;
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++)
+        if (a(i, j) == col) {
+          top |= i == 0, bottom |= i == a.h - 1, left |= j == 0, right |= j == a.w - 1;
+        }
+    if (!((top && bottom) || (left && right))) continue;
+    std::vector<uint8_t> keep(a.m.size());
+    for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != col;
+    Img marks = a;
+    for (size_t k = 0; k < a.m.size(); k++) marks.m[k] = keep[k] ? 1 : 0;
+    Imgs parts = components(marks, keep, true, false);
+    if (parts.size() < 2) continue;
+    int smallest = 1 << 30;
+    for (auto& p : parts) smallest = std::min(smallest, count_nonzero(p));
+    if (smallest > best_score) best_score = smallest, best = col;
+  }
+  return best;
+}
+
+Imgs cut(const Img& a) {
+  int col = separator_colour(a);
+  if (col < 0) return {};
+  std::vector<uint8_t> keep(a.m.size());
+  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != col;
+  // Components of the non-separator cells, each keeping all its colours (0 included).
+  Img shifted = a;
+  for (size_t k = 0; k < a.m.size(); k++) shifted.m[k] = keep[k] ? uint8_t(a.m[k] + 1) : 0;
+  Imgs parts = components(shifted, keep, true, false);
+  for (auto& p : parts)
+    for (auto& v : p.m) v = v ? uint8_t(v - 1) : 0;
+  return parts;
+}
+
+Imgs split_colours(const Img& a) {
+  Imgs out;
+  int mask = colour_mask(a);
+  for (int c = 1; c < 10; c++)
+    if (mask >> c & 1) out.push_back(filter_colour(a, c));
+  return out;
+}
+
+Imgs split_all(const Img& a) {
+  std::vector<uint8_t> keep(a.m.size());
+  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != 0;
+  return components(a, keep, false, true);
+}
+
+Imgs split_objects(const Img& a) {
+  std::vector<uint8_t> keep(a.m.size());
+  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != 0;
+  return components(a, keep, true, false);
+}
+
+Imgs split_columns(const Img& a) {
+  Imgs out;
+  for (int j = 0; j < a.w; j++) out.push_back(sub_image(a, j, 0, 1, a.h));
+  return out;
+}
+
+Imgs split_rows(const Img& a) {
+  Imgs out;
+  for (int i = 0; i < a.h; i++) out.push_back(sub_image(a, 0, i, a.w, 1));
+  return out;
+}
+
+Imgs inside_marked(const Img& a) {
+  // Rectangles whose four corners are marked by L-shaped 2x2 corner pieces of one colour.
+  Imgs out;
+  for (int i = 0; i + 1 < a.h; i++)
+    for (int j = 0; j + 1 < a.w; j++)
+      for (int h = 1; i + h + 1 < a.h; h++)
+        for (int w = 1; j + w + 1 < a.w; w++) {
+          int col = a(i, j);
+          if (!col) continue;
+          bool ok = true;
+          for (int k = 0; k < 4 && ok; k++) {
+            int x = j + k % 2 * w, y = i + k / 2 * h;
+            for (int d = 0; d < 4 && ok; d++)
+              if ((d != 3 - k) == (a(y + d / 2, x + d % 2) != col)) ok = false;
+          }
+          if (ok) {
+            Img r = sub_image(a, j + 1, i + 1, w, h);
+            if (!r.bad()) out.push_back(r);
+          }
+        }
+  return out;
+}
+
+Imgs gravity_objects(const Img& a, int dir) {
+  Imgs pieces = split_all(a);
+  int dx = (dir == 2) - (dir == 3), dy = (dir == 0) - (dir == 1);
+  std::stable_sort(pieces.begin(), pieces.end(),
+                   [&](const Img& p, const Img& q) { return (p.x - q.x) * dx + (p.y - q.y) * dy > 0; });
+  Img room = full(a.x, a.y, a.w, a.h, 0);
+  Imgs out;
+  for (Img p : pieces) {
+    while (true) {
+      bool blocked = false;
+      for (int i = 0; i < p.h && !blocked; i++)
+        for (int j = 0; j < p.w; j++) {
+          if (!p(i, j)) continue;
+          int x = j + p.x + dx - room.x, y = i + p.y + dy - room.y;
+          if (x < 0 || y < 0 || x >= room.w || y >= room.h || room(y, x)) {
+            blocked = true;
+            break;
+          }
+        }
+      if (blocked) break;
+      p.x += dx, p.y += dy;
+    }
+    for (int i = 0; i < p.h; i++)
+      for (int j = 0; j < p.w; j++)
+        if (p(i, j)) room(p.y + i - room.y, p.x + j - room.x) = p(i, j);
+    out.push_back(p);
+  }
+  // The room itself first, so that compose_growing rebuilds the whole grid.
+  return out;
+}
+
+Imgs split_grid(const Img& a) {
+  // Full rows and columns of one colour are separators; the cells between them are the parts.
+  std::vector<int> sep_rows, sep_cols;
+  int col = -1;
+  for (int i = 0; i < a.h; i++) {
+    bool line = true;
+    for (int j = 1; j < a.w; j++) line &= a(i, j) == a(i, 0);
+    if (line && a.w > 1 && (col < 0 || a(i, 0) == col) && a(i, 0)) col = a(i, 0), sep_rows.push_back(i);
+  }
+  for (int j = 0; j < a.w; j++) {
+    bool line = true;
+    for (int i = 1; i < a.h; i++) line &= a(i, j) == a(0, j);
+    if (line && a.h > 1 && (col < 0 || a(0, j) == col) && a(0, j)) col = a(0, j), sep_cols.push_back(j);
+  }
+  if (sep_rows.empty() && sep_cols.empty()) return {};
+  auto spans = [](const std::vector<int>& seps, int n) {
+    std::vector<std::pair<int, int>> out;
+    int start = 0;
+    for (int s : seps) {
+      if (s > start) out.push_back({start, s - start});
+      start = s + 1;
+    }
+    if (n > start) out.push_back({start, n - start});
+    return out;
+  };
+  Imgs out;
+  for (auto [y, h] : spans(sep_rows, a.h))
+    for (auto [x, w] : spans(sep_cols, a.w)) out.push_back(sub_image(a, x, y, w, h));
+  if (out.size() < 2) return {};
+  return out;
+}
+
+// --- list -> image --------------------------------------------------------------------------
+
+static int criterion(const Img& a, int id) {
+  switch (id) {
+    case 0: return count_nonzero(a);
+    case 1: return -count_nonzero(a);
+    case 2: return a.w * a.h;
+    case 3: return -a.w * a.h;
+    case 4: return count_colours(a);
+    case 5: return -a.y;
+    case 6: return a.y;
+    case 7: return count_components(a);
+    case 8: {
+      Img c = compress(a);
+      return c.bad() ? 0 : c.w * c.h - count_nonzero(c);
+    }
+    case 9: {
+      Img c = compress(a);
+      return c.bad() ? 0 : -(c.w * c.h - count_nonzero(c));
+    }
+    case 10: return count_nonzero(interior(a));
+    case 11: return -count_nonzero(interior(a));
+    case 12: return -a.x;
+    default: return a.x;
+  }
+}
+
+Img pick_max(const Imgs& v, int id) {
+  if (v.empty()) return bad();
+  int best = 0, score = criterion(v[0], id);
+  for (int i = 1; i < int(v.size()); i++) {
+    int s = criterion(v[size_t(i)], id);
+    if (s > score) score = s, best = i;
+  }
+  return v[size_t(best)];
+}
+
+Img pick_unique(const Imgs& v) {
+  // The one image whose colour set is unique among the list's (icecuber's pickUnique 0).
+  int found = -1;
+  for (int i = 0; i < int(v.size()); i++) {
+    int mask = colour_mask(v[size_t(i)]) & ~1, same = 0;
+    for (int k = 0; k < int(v.size()); k++) same += (colour_mask(v[size_t(k)]) & ~1) == mask;
+    if (same == 1) {
+      if (found >= 0) return bad();
+      found = i;
+    }
+  }
+  return found < 0 ? bad() : v[size_t(found)];
+}
+
+Img compose_growing(const Imgs& v) {
+  if (v.empty()) return bad();
+  int x0 = 1 << 20, y0 = 1 << 20, x1 = -(1 << 20), y1 = -(1 << 20);
+  for (auto& a : v) x0 = std::min(x0, a.x), y0 = std::min(y0, a.y), x1 = std::max(x1, a.x + a.w), y1 = std::max(y1, a.y + a.h);
+  if (x1 - x0 > MAXSIDE || y1 - y0 > MAXSIDE) return bad();
+  std::vector<std::pair<int, int>> order;
+  for (int i = 0; i < int(v.size()); i++) order.push_back({count_nonzero(v[size_t(i)]), i});
+  std::stable_sort(order.begin(), order.end(), [](auto& p, auto& q) { return p.first > q.first; });
+  Img r(x0, y0, x1 - x0, y1 - y0);
+  for (auto [n, i] : order) {
+    const Img& a = v[size_t(i)];
+    for (int y = 0; y < a.h; y++)
+      for (int x = 0; x < a.w; x++)
+        if (a(y, x)) r(a.y + y - y0, a.x + x - x0) = a(y, x);
+  }
+  return r;
+}
+
+static Img stack_two(const Img& a, Img b, int orient) {
+  b.x = a.x, b.y = a.y;
+  if (orient == 0) b.x += a.w;
+  else if (orient == 1) b.y += a.h;
+  else b.x += a.w, b.y += a.h;
+  return compose(a, b, 0);
+}
+
+Img stack_line(const Imgs& v) {
+  if (v.empty()) return bad();
+  if (v.size() == 1) return v[0];
+  std::vector<int> xs, ys;
+  for (auto& a : v) xs.push_back(a.x), ys.push_back(a.y);
+  std::sort(xs.begin(), xs.end());
+  std::sort(ys.begin(), ys.end());
+  int dx_min = 1 << 20, dy_min = 1 << 20;
+  for (size_t i = 1; i < v.size(); i++) dx_min = std::min(dx_min, xs[i] - xs[i - 1]), dy_min = std::min(dy_min, ys[i] - ys[i - 1]);
+  int vertical = dx_min < dy_min;
+  std::vector<std::pair<int, int>> order;
+  for (int i = 0; i < int(v.size()); i++) order.push_back({vertical ? v[size_t(i)].y : v[size_t(i)].x, i});
+  std::stable_sort(order.begin(), order.end());
+  Img out = v[size_t(order[0].second)];
+  for (size_t i = 1; i < order.size(); i++) {
+    out = stack_two(out, v[size_t(order[i].second)], vertical);
+    if (out.bad()) return bad();
+  }
+  return out;
+}
+
+Img my_stack(const Imgs& v, int orient) {
+  if (v.empty()) return bad();
+  std::vector<std::pair<int, int>> order;
+  for (int i = 0; i < int(v.size()); i++) order.push_back({v[size_t(i)].w * v[size_t(i)].h, i});
+  std::stable_sort(order.begin(), order.end());
+  Img out = v[size_t(order[0].second)];
+  for (size_t i = 1; i < order.size(); i++) {
+    out = stack_two(out, v[size_t(order[i].second)], orient);
+    if (out.bad()) return bad();
+  }
+  return out;
+}
+
+static bool same_sizes(const Imgs& v) {
+  for (auto& a : v)
+    if (a.w != v[0].w || a.h != v[0].h) return false;
+  return !v.empty();
+}
+
+Img overlay_all(const Imgs& v) {
+  if (!same_sizes(v)) return bad();
+  Img r(0, 0, v[0].w, v[0].h);
+  for (auto& a : v)
+    for (size_t k = 0; k < a.m.size(); k++)
+      if (a.m[k]) r.m[k] = a.m[k];
+  return r;
+}
+
+Img and_all(const Imgs& v) {
+  if (!same_sizes(v) || v.size() < 2) return bad();
+  Img r = to_origin(v[0]);
+  for (auto& a : v)
+    for (size_t k = 0; k < a.m.size(); k++)
+      if (!a.m[k]) r.m[k] = 0;
+  return r;
+}
+
+Img xor_all(const Imgs& v) {
+  if (!same_sizes(v) || v.size() < 2) return bad();
+  Img r(0, 0, v[0].w, v[0].h);
+  std::vector<int> n(r.m.size(), 0);
+  for (auto& a : v)
+    for (size_t k = 0; k < a.m.size(); k++)
+      if (a.m[k]) n[k]++, r.m[k] = a.m[k];
+  for (size_t k = 0; k < r.m.size(); k++)
+    if (n[k] != 1) r.m[k] = 0;
+  return r;
+}
+
+// --- list -> list ---------------------------------------------------------------------------
+
+Imgs pick_maxes(const Imgs& v, int id, bool invert_choice) {
+  if (v.empty()) return {};
+  std::vector<int> s;
+  int best = -(1 << 30);
+  for (auto& a : v) s.push_back(criterion(a, id)), best = std::max(best, s.back());
+  Imgs out;
+  for (size_t i = 0; i < v.size(); i++)
+    if ((s[i] == best) != invert_choice) out.push_back(v[i]);
+  return out;
+}
+
+// --- the table ------------------------------------------------------------------------------
+
+std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>>& sizes) {
+  std::vector<Fn> fns;
+  auto ii = [&](std::string name, std::function<Img(const Img&)> f) {
+    fns.push_back({Fn::I2I, std::move(name), [f](const Img& a, int) { return f(a); }, {}, {}, {}});
+  };
+  auto il = [&](std::string name, std::function<Imgs(const Img&)> f) {
+    fns.push_back({Fn::I2L, std::move(name), {}, std::move(f), {}, {}});
+  };
+  auto li = [&](std::string name, std::function<Img(const Imgs&)> f) {
+    fns.push_back({Fn::L2I, std::move(name), {}, {}, std::move(f), {}});
+  };
+  auto ll = [&](std::string name, std::function<Imgs(const Imgs&)> f) {
+    fns.push_back({Fn::L2L, std::move(name), {}, {}, {}, std::move(f)});
+  };
+  auto S = [](int v) { return std::to_string(v); };
+
+  ii("crop", compress);
+  for (int i = 1; i < 8; i++) {
+    static const char* names[] = {"", "rot270", "rot180", "rot90", "flip_lr", "flip_ud", "transpose", "anti_transpose"};
+    ii(names[i], [i](const Img& a) { return rigid(a, i); });
+  }
+  for (int c = 0; c < 10; c++) ii("keep_colour(" + S(c) + ")", [c](const Img& a) { return filter_colour(a, c); });
+  for (int c = 1; c < 10; c++) ii("erase_colour(" + S(c) + ")", [c](const Img& a) { return erase_colour(a, c); });
+  for (int c = 1; c < 10; c++) ii("recolour(" + S(c) + ")", [c](const Img& a) { return colour_shape(a, c); });
+  ii("recolour_majority", largest_colour_fill);
+  ii("drop_empty_rows_cols", compress_rows_cols);
+  ii("drop_repeats", compress_repeats);
+  ii("position", get_pos);
+  ii("size", get_size);
+  ii("size0", get_size0);
+  ii("hull", hull);
+  ii("hull0", hull0);
+  ii("to_origin", [](const Img& a) { return to_origin(a); });
+  ii("fill_holes", fill_holes);
+  ii("interior", interior);
+  ii("interior2", interior2);
+  ii("border", border);
+  ii("centre", centre);
+  ii("majority_colour", majority_image);
+  static const char* what[] = {"cells", "colours", "objects"};
+  static const char* shape[] = {"square", "row", "column"};
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++)
+      ii(std::string("count_") + what[a] + "(" + shape[b] + ")", [a, b](const Img& x) { return count_image(x, a, b); });
+  static const char* rays[] = {"right", "left", "down", "up", "lr", "ud", "4way", "diag_dr", "diag_ul", "diag_ur",
+                               "diag_dl", "diag_main", "diag_anti", "diag_all", "8way"};
+  for (int i = 0; i < 15; i++) ii(std::string("rays(") + rays[i] + ")", [i](const Img& a) { return smear(a, i); });
+  ii("outline_around", make_border);
+  ii("frame(1)", [](const Img& a) { return make_border2(a, false); });
+  ii("frame(majority)", [](const Img& a) { return make_border2(a, true); });
+  static const char* axes[] = {"rows", "columns", "both", "diagonal_dr", "diagonal_dl"};
+  for (int i = 0; i < 5; i++) ii(std::string("connect(") + axes[i] + ")", [i](const Img& a) { return connect(a, i); });
+  ii("spread_colours", [](const Img& a) { return spread_colours(a, false); });
+  ii("spread_colours(skip_majority)", [](const Img& a) { return spread_colours(a, true); });
+  static const char* halves[] = {"left", "right", "top", "bottom"};
+  for (int i = 0; i < 4; i++) ii(std::string("half(") + halves[i] + ")", [i](const Img& a) { return half(a, i); });
+  static const char* dirs[] = {"down", "up", "right", "left"};
+  for (int i = 0; i < 4; i++) ii(std::string("gravity(") + dirs[i] + ")", [i](const Img& a) { return gravity_cells(a, i); });
+  for (int k = 2; k <= 4; k++) ii("scale_up(" + S(k) + ")", [k](const Img& a) { return scale_up(a, k); });
+  for (int k = 2; k <= 4; k++) ii("scale_down(" + S(k) + ")", [k](const Img& a) { return scale_down(a, k); });
+  static const char* syms[] = {"lr", "ud", "both", "diagonal"};
+  for (int i = 0; i < 4; i++) ii(std::string("symmetrize(") + syms[i] + ")", [i](const Img& a) { return symmetrize(a, i); });
+  ii("outline", outline_objects);
+
+  for (size_t s = 0; s < sizes.size(); s++) {
+    auto sz = sizes[s];
+    std::string tag = "size" + S(int(s));
+    auto add_sized = [&](std::string name, std::function<Img(const Img&, int, int)> f) {
+      fns.push_back({Fn::I2I, name + "(" + tag + ")",
+                     [f, sz](const Img& a, int k) {
+                       if (k >= int(sz.size())) return bad();
+                       return f(a, sz[size_t(k)].first, sz[size_t(k)].second);
+                     },
+                     {}, {}, {}});
+    };
+    add_sized("embed", embed);
+    add_sized("wrap", wrap);
+    add_sized("broadcast", broadcast);
+    add_sized("tile", [](const Img& a, int w, int h) { return repeat(a, w, h, 0); });
+    add_sized("tile_gap", [](const Img& a, int w, int h) { return repeat(a, w, h, 1); });
+    add_sized("mirror_tile", [](const Img& a, int w, int h) { return mirror(a, w, h, 0); });
+    add_sized("mirror_tile_gap", [](const Img& a, int w, int h) { return mirror(a, w, h, 1); });
+  }
+
+  il("cut", cut);
+  il("split_colours", split_colours);
+  il("split_components", split_all);
+  il("split_objects", split_objects);
+  il("split_columns", split_columns);
+  il("split_rows", split_rows);
+  il("split_grid", split_grid);
+  il("inside_marked", inside_marked);
+  for (int i = 0; i < 4; i++) il(std::string("drop_objects(") + dirs[i] + ")", [i](const Img& a) { return gravity_objects(a, i); });
+
+  static const char* crit[] = {"most_cells", "fewest_cells", "largest_box", "smallest_box", "most_colours",
+                               "topmost", "bottommost", "most_parts", "most_holes_box", "fewest_holes_box",
+                               "largest_interior", "smallest_interior", "leftmost", "rightmost"};
+  for (int i = 0; i < 14; i++) li(std::string("pick(") + crit[i] + ")", [i](const Imgs& v) { return pick_max(v, i); });
+  li("pick_unique", pick_unique);
+  li("compose", compose_growing);
+  li("stack_line", stack_line);
+  li("stack(h)", [](const Imgs& v) { return my_stack(v, 0); });
+  li("stack(v)", [](const Imgs& v) { return my_stack(v, 1); });
+  li("overlay", overlay_all);
+  li("and", and_all);
+  li("xor", xor_all);
+  for (int i = 0; i < 14; i++) ll(std::string("keep_all(") + crit[i] + ")", [i](const Imgs& v) { return pick_maxes(v, i, false); });
+  for (int i = 0; i < 14; i++) ll(std::string("drop_all(") + crit[i] + ")", [i](const Imgs& v) { return pick_maxes(v, i, true); });
+  return fns;
+}
+
+}  // namespace arc

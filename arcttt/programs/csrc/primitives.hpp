@@ -1,0 +1,94 @@
+// The DSL's functions. Each is small and pure; the search composes them.
+// Four kinds: image -> image, image -> list, list -> image, list -> list.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "image.hpp"
+
+namespace arc {
+
+// --- image -> image -------------------------------------------------------------------------
+Img filter_colour(const Img& a, int c);    // keep colour c (c = 0: the empty cells, in a colour)
+Img erase_colour(const Img& a, int c);     // colour c -> 0
+Img colour_shape(const Img& a, int c);     // every non-zero cell -> c
+Img invert(const Img& a);                  // empty <-> the lowest present colour
+Img compress(const Img& a);                // crop to the non-zero cells (keeps the position)
+Img compress_rows_cols(const Img& a);      // drop empty rows and columns
+Img compress_repeats(const Img& a);        // drop rows/columns equal to the one before
+Img get_pos(const Img& a);
+Img get_size(const Img& a);
+Img get_size0(const Img& a);
+Img hull(const Img& a);
+Img hull0(const Img& a);
+Img to_origin(Img a);
+Img fill_holes(const Img& a);              // enclosed empty cells -> the majority colour
+Img interior(const Img& a);
+Img interior2(const Img& a);
+Img border(const Img& a);
+Img centre(const Img& a);
+Img majority_image(const Img& a);          // 1x1 of the majority colour
+Img rigid(const Img& a, int id);           // 0 identity, 1 ccw, 2 180, 3 cw, 4 flip x, 5 flip y, 6, 7 diagonals
+Img count_image(const Img& a, int what, int shape);
+Img smear(const Img& a, int id);           // rays in 15 direction sets
+Img make_border(const Img& a);
+Img make_border2(const Img& a, bool majority);
+Img connect(const Img& a, int id);         // join equal colours in rows / columns / both
+Img spread_colours(Img a, bool skip_majority);
+Img half(const Img& a, int id);
+Img gravity_cells(const Img& a, int dir);  // cells fall (0 down, 1 up, 2 right, 3 left)
+Img scale_up(const Img& a, int k);
+Img scale_down(const Img& a, int k);
+Img symmetrize(const Img& a, int id);      // complete a mirror symmetry (0 lr, 1 ud, 2 both, 3 diagonal)
+Img outline_objects(const Img& a);         // keep the outline of each object
+Img largest_colour_fill(const Img& a);     // every non-zero cell -> the majority colour
+// with an argument of a size (the predicted output's)
+Img embed(const Img& a, int w, int h);
+Img wrap(const Img& a, int w, int h);
+Img broadcast(const Img& a, int w, int h);
+Img repeat(const Img& a, int w, int h, int pad);
+Img mirror(const Img& a, int w, int h, int pad);
+
+// --- image -> list --------------------------------------------------------------------------
+Imgs cut(const Img& a);                    // pieces between the separator colour (heuristic)
+Imgs split_colours(const Img& a);          // one image per non-zero colour
+Imgs split_all(const Img& a);              // 4-connected one-colour components
+Imgs split_objects(const Img& a);          // 8-connected multi-colour components
+Imgs split_columns(const Img& a);
+Imgs split_rows(const Img& a);
+Imgs inside_marked(const Img& a);
+Imgs gravity_objects(const Img& a, int dir);
+Imgs split_grid(const Img& a);             // cells of a regular grid of separator lines
+
+// --- list -> image --------------------------------------------------------------------------
+Img pick_max(const Imgs& v, int id);       // 14 criteria
+Img pick_unique(const Imgs& v);
+Img compose_growing(const Imgs& v);
+Img stack_line(const Imgs& v);
+Img my_stack(const Imgs& v, int orient);
+Img overlay_all(const Imgs& v);            // cells of all, in order, at the origin (AND/OR of parts)
+Img and_all(const Imgs& v);                // cells non-zero in every part (the first's colour)
+Img xor_all(const Imgs& v);                // cells non-zero in exactly one part
+
+// --- list -> list ---------------------------------------------------------------------------
+Imgs pick_maxes(const Imgs& v, int id, bool invert);
+
+Img compose(const Img& a, const Img& b, int id);
+
+// A function of the search, with its name and kind.
+struct Fn {
+  enum Kind { I2I, I2L, L2I, L2L } kind;
+  std::string name;
+  std::function<Img(const Img&, int)> ii;  // the int: which image (for size-bound functions)
+  std::function<Imgs(const Img&)> il;
+  std::function<Img(const Imgs&)> li;
+  std::function<Imgs(const Imgs&)> ll;
+};
+
+// Every function, in the fixed order that ranks programs of equal length. `sizes[k]` holds one
+// (w, h) per image the search runs on: a predicted output size for the size-bound functions.
+std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>>& sizes);
+
+}  // namespace arc
