@@ -72,3 +72,40 @@ def test_the_model_alone_searches_no_program():
     config = override(CONFIG, expert="ttt")
     outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
     assert outcome.programs == [] and outcome.program_seconds == 0.0
+
+
+# Runs in a fresh interpreter where any `import torch` fails: the program expert must not need it.
+TORCH_BLOCKED = """
+import sys
+sys.modules["torch"] = None
+from arcttt.cli import main
+
+def cli(*args):
+    sys.argv = ["arcttt", *args]
+    try:
+        main()
+    except SystemExit as exc:
+        if exc.code:
+            raise
+
+cli("solve", {sample!r}, "--expert", "program", "--out", {out!r})
+cli("score", {out!r}, "--solutions", {sample!r}, "--json")
+print("torch after the run:", sys.modules["torch"])
+"""
+
+
+def test_solve_with_the_program_expert_and_score_run_without_torch(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample"
+    out = tmp_path / "p.json"
+    script = TORCH_BLOCKED.format(sample=str(sample), out=str(out))
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "torch after the run: None" in done.stdout
+    tasks = sorted(path.stem for path in sample.glob("*.json"))
+    assert len(tasks) == 5 and sorted(json.loads(out.read_text())) == tasks
+    report = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("{")))
+    assert report["tasks"] == 5 and not report["missing"]

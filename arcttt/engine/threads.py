@@ -12,6 +12,7 @@ than `OMP_NUM_THREADS` when that is set. Thread counts change float summation or
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 
@@ -57,9 +58,8 @@ class ThreadPolicy:
         return max(0.0, ((now[1] - then[1]) - (now[2] - then[2])) / (now[0] - then[0]))
 
     def choose(self) -> int:
-        """The thread count for the next task, applied to torch."""
-        import torch
-
+        """The thread count for the next task, applied to torch when torch is loaded (the model
+        loads it before the first task; --expert program never imports it)."""
         if self.fixed is not None:
             threads = self.fixed
         else:
@@ -68,7 +68,8 @@ class ThreadPolicy:
                 time.sleep(0.2)
                 busy = self.others_busy() or 0.0
             threads = max(1, min(self.cores, self.cores - round(busy)))
-        if torch.get_num_threads() != threads:
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         return threads
 

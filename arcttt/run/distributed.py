@@ -12,9 +12,6 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
-import torch
-import torch.distributed as dist
-
 # Ranks finish at different times; the meeting must outwait the slowest shard.
 MEETING_TIMEOUT = timedelta(hours=48)
 
@@ -28,6 +25,8 @@ class Rank:
     @property
     def device(self) -> str:
         """This rank's own GPU when there are GPUs, else the CPU."""
+        import torch  # torch-free for --expert program (every run asks `from_env`)
+
         return f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
 
 
@@ -41,6 +40,9 @@ def from_env() -> Rank | None:
 
 def start(rank: Rank) -> None:
     """Join the group (rendezvous through torchrun's MASTER_ADDR/MASTER_PORT)."""
+    import torch
+    import torch.distributed as dist
+
     if torch.cuda.is_available():
         torch.cuda.set_device(rank.local_rank)
         dist.init_process_group("nccl", timeout=MEETING_TIMEOUT, device_id=torch.device(rank.device))
@@ -50,12 +52,16 @@ def start(rank: Rank) -> None:
 
 def gather_to_zero(obj) -> list | None:
     """Every rank's `obj` on rank 0 (in rank order); None on the other ranks. A barrier too."""
+    import torch.distributed as dist
+
     gathered = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
     dist.gather_object(obj, gathered, dst=0)
     return gathered
 
 
 def stop() -> None:
+    import torch.distributed as dist
+
     if dist.is_initialized():
         dist.destroy_process_group()
 

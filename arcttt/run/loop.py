@@ -8,7 +8,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from arcttt.core.budget import Budget, Deadlines
 from arcttt.core.config import SolveConfig
@@ -19,11 +19,13 @@ from arcttt.core.retrieve import default_pool
 from arcttt.core.score import outputs_correct
 from arcttt.core.ranking import answer_rank
 from arcttt.core.tasks import Task
-from arcttt.engine.runtime import Runtime
 from arcttt.engine.threads import ThreadPolicy
 from arcttt.run.outputs import RunFiles, check_same_precision, spent_seconds
 from arcttt.run.pipeline import solve_task
 from arcttt.run.provenance import run_digest
+
+if TYPE_CHECKING:
+    from arcttt.engine.runtime import Runtime  # imports torch: --expert program runs without it
 
 
 @dataclass(frozen=True)

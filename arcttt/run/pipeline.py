@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from arcttt.core.budget import Deadlines
 from arcttt.core.config import SolveConfig
@@ -25,11 +25,10 @@ from arcttt.core.samples import task_views, training_data
 from arcttt.core.ranking import Ranked, attempts, ranked, with_programs
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, safe_name
-from arcttt.engine.infer import predict, prompts_for
-from arcttt.engine.policy import adaptive_train
-from arcttt.engine.runtime import Runtime
-from arcttt.engine.ttt import train
 from arcttt.programs import SearchResult, search_task
+
+if TYPE_CHECKING:
+    from arcttt.engine.runtime import Runtime
 
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
@@ -62,6 +61,22 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
                    decision=trained.decision, neighbours=trained.neighbours, expert=config.expert,
                    programs=list(found.programs) if found is not None else [],
                    program_seconds=found.seconds if found is not None else 0.0)
+
+
+# The engine imports torch, so it is imported where the model runs (torch-free for --expert
+# program); these two stay names of this module, where tests replace them.
+def prompts_for(*args, **kwargs):
+    """`engine.infer.prompts_for`."""
+    from arcttt.engine.infer import prompts_for
+
+    return prompts_for(*args, **kwargs)
+
+
+def predict(*args, **kwargs):
+    """`engine.infer.predict`."""
+    from arcttt.engine.infer import predict
+
+    return predict(*args, **kwargs)
 
 
 def skips_training(config: SolveConfig) -> bool:
@@ -131,6 +146,11 @@ def train_task_adapter(task: Task, runtime: Runtime, config: SolveConfig, rng: n
                        deadline: float | None) -> Trained:
     """Train the (freshly reset) task adapter on the task's leave-one-out set (plus neighbours'),
     as `config.policy` says."""
+    import torch  # torch-free for --expert program
+
+    from arcttt.engine.policy import adaptive_train
+    from arcttt.engine.ttt import train
+
     data = training_data(task, runtime.pool, config, rng, runtime.codec)
     trained = Trained(samples=len(data.samples), dropped=data.dropped, neighbours=data.neighbours)
     device = runtime.device

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -20,7 +21,6 @@ from arcttt.core.errors import ArcError
 from arcttt.core.predictions import Predictions, load_predictions, write_predictions
 from arcttt.core.tasks import Task
 from arcttt.engine.adapters import read_base_adapter_manifest, resolve_base_adapter
-from arcttt.engine.runtime import Runtime
 from arcttt.run import distributed
 from arcttt.run.loop import Hooks, RunOptions, solve_all
 from arcttt.run.outputs import (check_output, finished_count, in_order, sidecar, state_path, write_effective_config,
@@ -28,6 +28,9 @@ from arcttt.run.outputs import (check_output, finished_count, in_order, sidecar,
 from arcttt.run.progress import Reporter
 from arcttt.run.provenance import run_digest
 from arcttt.run.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
+
+if TYPE_CHECKING:
+    from arcttt.engine.runtime import Runtime
 
 __all__ = ["RunOptions", "RunResult", "run"]
 
@@ -112,7 +115,11 @@ def describe_expert(config: SolveConfig) -> str:
 
 def runtime_for(config: SolveConfig, with_adapter: bool) -> Runtime | None:
     """The model the run needs; none for the program expert alone (no model is loaded)."""
-    return None if config.expert == "program" else Runtime(config, with_adapter=with_adapter)
+    if config.expert == "program":
+        return None
+    from arcttt.engine.runtime import Runtime  # torch-free for --expert program
+
+    return Runtime(config, with_adapter=with_adapter)
 
 
 def prepare_shard(target: Path, manifest: Manifest, options: RunOptions) -> None:
