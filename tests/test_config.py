@@ -242,7 +242,7 @@ PRESET_DIGESTS = {
     "cpu-qlora.toml": "8bd64d9b51c1f7e4",
     "marc-8b.toml": "c55f7ae3a247d2cb",
     "nvarc.toml": "1a18fbec676b4149",
-    "ci-smoke.toml": "ef3cbef2e83c1216",  # since the program expert: the default solver, not TTT alone
+    "ci-smoke.toml": "5a065b8234b79dd1",  # since the program expert: the default solver, not TTT alone
     "cpu-icl-bare.toml": "003884270a41245b",
     "cpu-icl-stage1-v1.toml": "a6feca2eb060e520",
     "cpu-icl.toml": "fd986e447db4a111",
@@ -265,11 +265,11 @@ PRESET_DIGESTS = {
     "gpu-1b.toml": "11f165e16179687a",
     "gpu-8b-qlora.toml": "8bba7a6b9c2a9458",
     "gpu-ttt.toml": "1c219258f6d4b49e",
-    # Added with the program expert (their digests are new):
-    "cpu-programs.toml": "0832ecb5dbcbe834",
-    "cpu-combined.toml": "2836b00527894371",
-    "cpu-combined-adaptive.toml": "5fb245b67e8bea45",
-    "cpu-combined-noskip.toml": "2ad77c63ab5d0e57",
+    # Added with the program expert; new again with program search II (a 10 s default limit):
+    "cpu-programs.toml": "8519a539f841843b",
+    "cpu-combined.toml": "1e24f43769355cae",
+    "cpu-combined-adaptive.toml": "c40710128f93eada",
+    "cpu-combined-noskip.toml": "33f3aed2d46d6810",
 }
 PRESETS = Path(__file__).parent.parent / "configs"
 

@@ -43,7 +43,9 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
     start = time.monotonic()
     deadlines = deadlines or Deadlines.for_task(config, start)
     found = search_programs(task, config, deadlines)
-    if config.expert == "program" or (found is not None and found.found and skips_training(config)):
+    # Only a trusted candidate spares training (programs.search.TRUSTED_LAYERS): a tall stack of
+    # pieces fits the demonstrations by accident too often to stand alone.
+    if config.expert == "program" or (found is not None and found.trusted and skips_training(config)):
         return program_outcome(task, found, config, time.monotonic() - start)
     trained = adapt(task, runtime, config, deadlines, task_adapters_in, task_adapters_out)
     views = task_views(task, config)

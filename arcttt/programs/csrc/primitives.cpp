@@ -433,6 +433,83 @@ Img outline_objects(const Img& a) {
   return r;
 }
 
+Img fractal(const Img& a, bool by_mask) {
+  // Each cell of `a` becomes a copy of `a` where it is set (by_mask: a copy of its mask in its colour).
+  if (a.w * a.w > MAXSIDE || a.h * a.h > MAXSIDE) return bad();
+  Img r(a.x, a.y, a.w * a.w, a.h * a.h);
+  for (int i = 0; i < r.h; i++)
+    for (int j = 0; j < r.w; j++) {
+      int outer = a(i / a.h, j / a.w), inner = a(i % a.h, j % a.w);
+      r(i, j) = uint8_t(by_mask ? (inner ? outer : 0) : (outer ? inner : 0));
+    }
+  return r;
+}
+
+Img scale_by_colours(const Img& a) { return scale_up(a, std::max(1, count_colours(a))); }
+
+// The value class of cell (i, j) under a period: rows and columns (kind 0), or anti-diagonals
+// i + j (kind 1) or diagonals i - j (kind 2) modulo p.
+static int period_class(int kind, int i, int j, int py, int px) {
+  if (kind == 0) return (i % py) * px + (j % px);
+  if (kind == 1) return (i + j) % py;
+  return ((i - j) % py + py) % py;
+}
+
+// The smallest period under which every class holds one non-zero colour, ignoring `unknown`
+// cells; the class colours, or an empty vector where none is shorter than the image.
+static std::vector<int> find_period(const Img& a, int unknown, int max_area, int& kind, int& py, int& px) {
+  std::vector<int> cls;
+  auto fits = [&]() {
+    cls.assign(size_t(kind == 0 ? py * px : py), -1);
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++) {
+        int v = a(i, j);
+        if (v == unknown) continue;
+        int& c = cls[size_t(period_class(kind, i, j, py, px))];
+        if (c < 0) c = v;
+        else if (c != v) return false;
+      }
+    return true;
+  };
+  for (int area = 1; area <= max_area; area++) {
+    kind = 0;
+    for (py = 1; py <= std::min(area, a.h); py++) {
+      if (area % py || area / py > a.w) continue;
+      px = area / py;
+      if (fits()) return cls;
+    }
+    px = 1, py = area;
+    if (area <= a.w + a.h)
+      for (kind = 1; kind < 3; kind++)
+        if (fits()) return cls;
+  }
+  return {};
+}
+
+Img periodic_fill(const Img& a, int unknown) {
+  int kind, py, px;
+  // Periods of at most half the cells: a longer one repairs nothing it could check.
+  std::vector<int> cls = find_period(a, unknown, a.w * a.h / 2, kind, py, px);
+  if (cls.empty()) return bad();
+  Img r = a;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      int c = cls[size_t(period_class(kind, i, j, py, px))];
+      if (r(i, j) == unknown && c >= 0) r(i, j) = uint8_t(c);
+    }
+  return r;
+}
+
+Img periodic_extend(const Img& a, int w, int h) {
+  int kind, py, px;
+  std::vector<int> cls = find_period(a, -1, a.w * a.h - 1, kind, py, px);
+  if (cls.empty()) return bad();
+  Img r(0, 0, w, h);
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) r(i, j) = uint8_t(std::max(0, cls[size_t(period_class(kind, i, j, py, px))]));
+  return r;
+}
+
 Img largest_colour_fill(const Img& a) { return colour_shape(a, majority_colour(a)); }
 
 Img embed(const Img& a, int w, int h) {
@@ -937,6 +1014,11 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
   static const char* syms[] = {"lr", "ud", "both", "diagonal"};
   for (int i = 0; i < 4; i++) ii(std::string("symmetrize(") + syms[i] + ")", [i](const Img& a) { return symmetrize(a, i); });
   ii("outline", outline_objects);
+  ii("fractal", [](const Img& a) { return fractal(a, false); });
+  ii("fractal(mask)", [](const Img& a) { return fractal(a, true); });
+  ii("scale_by_colours", scale_by_colours);
+  ii("periodic_fill(0)", [](const Img& a) { return periodic_fill(a, 0); });
+  ii("periodic_fill(majority)", [](const Img& a) { return periodic_fill(a, majority_colour(a)); });
 
   for (size_t s = 0; s < sizes.size(); s++) {
     auto sz = sizes[s];
@@ -956,6 +1038,7 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
     add_sized("tile_gap", [](const Img& a, int w, int h) { return repeat(a, w, h, 1); });
     add_sized("mirror_tile", [](const Img& a, int w, int h) { return mirror(a, w, h, 0); });
     add_sized("mirror_tile_gap", [](const Img& a, int w, int h) { return mirror(a, w, h, 1); });
+    add_sized("extend_period", periodic_extend);
   }
 
   il("cut", cut);

@@ -44,6 +44,10 @@ Img scale_down(const Img& a, int k);
 Img symmetrize(const Img& a, int id);      // complete a mirror symmetry (0 lr, 1 ud, 2 both, 3 diagonal)
 Img outline_objects(const Img& a);         // keep the outline of each object
 Img largest_colour_fill(const Img& a);     // every non-zero cell -> the majority colour
+Img fractal(const Img& a, bool by_mask);   // each set cell becomes a copy of the image
+Img scale_by_colours(const Img& a);        // scale up by the number of colours
+Img periodic_fill(const Img& a, int unknown);  // repair a repeating pattern's `unknown` cells
+Img periodic_extend(const Img& a, int w, int h);  // continue a repeating pattern to a size
 // with an argument of a size (the predicted output's)
 Img embed(const Img& a, int w, int h);
 Img wrap(const Img& a, int w, int h);

@@ -258,7 +258,7 @@ class Search {
     if (exact) {
       auto st = steps(node, fn);
       if (placed) st.push_back("place");
-      solutions_.push_back({"exact", st, depth, test_images(s)});
+      solutions_.push_back({"exact", st, depth + placed, test_images(s)});
       return;
     }
     fit_colour_map(s, node, fn, depth, placed);
@@ -292,7 +292,7 @@ class Search {
     auto st = steps(node, fn);
     if (placed) st.push_back("place");
     st.push_back(text);
-    solutions_.push_back({"colour_map", st, depth + 1, test});
+    solutions_.push_back({"colour_map", st, depth + 1 + placed, test});
   }
 
   void collect_pieces(const State& s, int node, int fn, int depth, bool placed) {
