@@ -290,43 +290,28 @@ Img make_border2(const Img& a, bool majority) {
   return r;
 }
 
+// Join each non-zero cell to the next non-zero cell along (di, dj) where both have one colour.
+static void join_along(const Img& a, Img& r, int di, int dj) {
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      if (!a(i, j)) continue;
+      for (int k = 1; i + di * k < a.h && j + dj * k >= 0 && j + dj * k < a.w; k++) {
+        int c = a(i + di * k, j + dj * k);
+        if (!c) continue;
+        if (c == a(i, j))
+          for (int s = 1; s < k; s++) r(i + di * s, j + dj * s) = uint8_t(c);
+        break;
+      }
+    }
+}
+
+// 0 rows, 1 columns, 2 both, 3 diagonals down-right, 4 diagonals down-left.
 Img connect(const Img& a, int id) {
   Img r = full(a.x, a.y, a.w, a.h, 0);
-  if (id == 0 || id == 2)
-    for (int i = 0; i < a.h; i++) {
-      int last = -1, lastc = -1;
-      for (int j = 0; j < a.w; j++)
-        if (a(i, j)) {
-          if (a(i, j) == lastc)
-            for (int k = last + 1; k < j; k++) r(i, k) = uint8_t(lastc);
-          lastc = a(i, j), last = j;
-        }
-    }
-  if (id == 3 || id == 4) {
-    // Diagonals: join two cells of one colour on a diagonal line (3: down-right, 4: down-left).
-    int dj = id == 3 ? 1 : -1;
-    for (int i = 0; i < a.h; i++)
-      for (int j = 0; j < a.w; j++) {
-        if (!a(i, j)) continue;
-        for (int k = 1; i + k < a.h && j + dj * k >= 0 && j + dj * k < a.w; k++) {
-          int c = a(i + k, j + dj * k);
-          if (!c) continue;
-          if (c == a(i, j))
-            for (int s = 1; s < k; s++) r(i + s, j + dj * s) = uint8_t(c);
-          break;
-        }
-      }
-  }
-  if (id == 1 || id == 2)
-    for (int j = 0; j < a.w; j++) {
-      int last = -1, lastc = -1;
-      for (int i = 0; i < a.h; i++)
-        if (a(i, j)) {
-          if (a(i, j) == lastc)
-            for (int k = last + 1; k < i; k++) r(k, j) = uint8_t(lastc);
-          lastc = a(i, j), last = i;
-        }
-    }
+  if (id == 0 || id == 2) join_along(a, r, 0, 1);
+  if (id == 1 || id == 2) join_along(a, r, 1, 0);
+  if (id == 3) join_along(a, r, 1, 1);
+  if (id == 4) join_along(a, r, 1, -1);
   return r;
 }
 

@@ -35,7 +35,7 @@ Img count_image(const Img& a, int what, int shape);
 Img smear(const Img& a, int id);           // rays in 15 direction sets
 Img make_border(const Img& a);
 Img make_border2(const Img& a, bool majority);
-Img connect(const Img& a, int id);         // join equal colours in rows / columns / both
+Img connect(const Img& a, int id);         // join equal colours in rows / columns / both / diagonals
 Img spread_colours(Img a, bool skip_majority);
 Img half(const Img& a, int id);
 Img gravity_cells(const Img& a, int dir);  // cells fall (0 down, 1 up, 2 right, 3 left)
