@@ -526,29 +526,28 @@ Img broadcast(const Img& a, int w, int h) {
   return r;
 }
 
-Img repeat(const Img& a, int w, int h, int pad) {
-  Img r(0, 0, w, h);
-  int W = a.w + pad, H = a.h + pad;
-  for (int i = 0; i < h; i++)
-    for (int j = 0; j < w; j++) {
-      int ai = i % H, aj = j % W;
-      if (ai < a.h && aj < a.w) r(i, j) = a(ai, aj);
-    }
-  return r;
+// Which cell of a tile of n cells (tiles N apart) cell k of a tiling shows; -1 in a gap.
+// `mirrored`: every other tile reversed.
+static int tile_source(int k, int n, int N, bool mirrored) {
+  int t = k % (mirrored ? 2 * N : N);
+  if (t < n) return t;
+  if (mirrored && t >= N && t < N + n) return N + n - 1 - t;
+  return -1;
 }
 
-Img mirror(const Img& a, int w, int h, int pad) {
+static Img tiled(const Img& a, int w, int h, int pad, bool mirrored) {
   Img r(0, 0, w, h);
-  int W = a.w + pad, H = a.h + pad;
   for (int i = 0; i < h; i++)
     for (int j = 0; j < w; j++) {
-      int ai = i % (2 * H), aj = j % (2 * W);
-      int x = aj < a.w ? aj : (aj >= W && aj < W + a.w ? W + a.w - 1 - aj : -1);
-      int y = ai < a.h ? ai : (ai >= H && ai < H + a.h ? H + a.h - 1 - ai : -1);
+      int y = tile_source(i, a.h, a.h + pad, mirrored), x = tile_source(j, a.w, a.w + pad, mirrored);
       if (x >= 0 && y >= 0) r(i, j) = a(y, x);
     }
   return r;
 }
+
+Img repeat(const Img& a, int w, int h, int pad) { return tiled(a, w, h, pad, false); }
+
+Img mirror(const Img& a, int w, int h, int pad) { return tiled(a, w, h, pad, true); }
 
 // --- compose --------------------------------------------------------------------------------
 
@@ -851,6 +850,19 @@ static Img stack_two(const Img& a, Img b, int orient) {
   return compose(a, b, 0);
 }
 
+// The images in ascending order of `key` (ties: list order), each stacked after the last.
+static Img stack_by(const Imgs& v, const std::function<int(const Img&)>& key, int orient) {
+  std::vector<std::pair<int, int>> order;
+  for (int i = 0; i < int(v.size()); i++) order.push_back({key(v[size_t(i)]), i});
+  std::stable_sort(order.begin(), order.end());
+  Img out = v[size_t(order[0].second)];
+  for (size_t i = 1; i < order.size(); i++) {
+    out = stack_two(out, v[size_t(order[i].second)], orient);
+    if (out.bad()) return bad();
+  }
+  return out;
+}
+
 Img stack_line(const Imgs& v) {
   if (v.empty()) return bad();
   if (v.size() == 1) return v[0];
@@ -861,28 +873,12 @@ Img stack_line(const Imgs& v) {
   int dx_min = 1 << 20, dy_min = 1 << 20;
   for (size_t i = 1; i < v.size(); i++) dx_min = std::min(dx_min, xs[i] - xs[i - 1]), dy_min = std::min(dy_min, ys[i] - ys[i - 1]);
   int vertical = dx_min < dy_min;
-  std::vector<std::pair<int, int>> order;
-  for (int i = 0; i < int(v.size()); i++) order.push_back({vertical ? v[size_t(i)].y : v[size_t(i)].x, i});
-  std::stable_sort(order.begin(), order.end());
-  Img out = v[size_t(order[0].second)];
-  for (size_t i = 1; i < order.size(); i++) {
-    out = stack_two(out, v[size_t(order[i].second)], vertical);
-    if (out.bad()) return bad();
-  }
-  return out;
+  return stack_by(v, [vertical](const Img& a) { return vertical ? a.y : a.x; }, vertical);
 }
 
 Img my_stack(const Imgs& v, int orient) {
   if (v.empty()) return bad();
-  std::vector<std::pair<int, int>> order;
-  for (int i = 0; i < int(v.size()); i++) order.push_back({v[size_t(i)].w * v[size_t(i)].h, i});
-  std::stable_sort(order.begin(), order.end());
-  Img out = v[size_t(order[0].second)];
-  for (size_t i = 1; i < order.size(); i++) {
-    out = stack_two(out, v[size_t(order[i].second)], orient);
-    if (out.bad()) return bad();
-  }
-  return out;
+  return stack_by(v, [](const Img& a) { return a.w * a.h; }, orient);
 }
 
 static bool same_sizes(const Imgs& v) {
