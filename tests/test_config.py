@@ -242,7 +242,7 @@ PRESET_DIGESTS = {
     "cpu-qlora.toml": "8bd64d9b51c1f7e4",
     "marc-8b.toml": "c55f7ae3a247d2cb",
     "nvarc.toml": "1a18fbec676b4149",
-    "ci-smoke.toml": "5a065b8234b79dd1",  # since the program expert: the default solver, not TTT alone
+    "ci-smoke.toml": "f7450390d88c5079",  # since the program expert: the default solver, not TTT alone
     "cpu-icl-bare.toml": "003884270a41245b",
     "cpu-icl-stage1-v1.toml": "a6feca2eb060e520",
     "cpu-icl.toml": "fd986e447db4a111",
