@@ -7,6 +7,18 @@
 
 namespace arc {
 
+// Calls visit(nk) for each neighbour index of cell k: 4-connected, or 8 with `diagonal`.
+template <class Visit>
+static void for_neighbours(const Img& a, int k, bool diagonal, Visit visit) {
+  int i = k / a.w, j = k % a.w;
+  for (int di = -1; di <= 1; di++)
+    for (int dj = -1; dj <= 1; dj++) {
+      if ((di == 0 && dj == 0) || (!diagonal && di && dj)) continue;
+      int ni = i + di, nj = j + dj;
+      if (ni >= 0 && nj >= 0 && ni < a.h && nj < a.w) visit(ni * a.w + nj);
+    }
+}
+
 int count_components(const Img& a) {
   std::vector<uint8_t> seen(a.m.size(), 0);
   std::vector<int> stack;
@@ -19,17 +31,12 @@ int count_components(const Img& a) {
     while (!stack.empty()) {
       int k = stack.back();
       stack.pop_back();
-      int i = k / a.w, j = k % a.w;
-      const int di[4] = {1, -1, 0, 0}, dj[4] = {0, 0, 1, -1};
-      for (int d = 0; d < 4; d++) {
-        int ni = i + di[d], nj = j + dj[d];
-        if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
-        int nk = ni * a.w + nj;
-        if (!seen[nk] && a.m[nk] == a.m[s]) {
-          seen[nk] = 1;
+      for_neighbours(a, k, false, [&](int nk) {
+        if (!seen[size_t(nk)] && a.m[size_t(nk)] == a.m[size_t(s)]) {
+          seen[size_t(nk)] = 1;
           stack.push_back(nk);
         }
-      }
+      });
     }
   }
   return n;
@@ -148,18 +155,12 @@ static std::vector<uint8_t> outside(const Img& a, bool diagonal) {
   while (!stack.empty()) {
     int k = stack.back();
     stack.pop_back();
-    int i = k / a.w, j = k % a.w;
-    for (int di = -1; di <= 1; di++)
-      for (int dj = -1; dj <= 1; dj++) {
-        if ((di == 0 && dj == 0) || (!diagonal && di && dj)) continue;
-        int ni = i + di, nj = j + dj;
-        if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
-        int nk = ni * a.w + nj;
-        if (!out[size_t(nk)] && !a.m[size_t(nk)]) {
-          out[size_t(nk)] = 1;
-          stack.push_back(nk);
-        }
+    for_neighbours(a, k, diagonal, [&](int nk) {
+      if (!out[size_t(nk)] && !a.m[size_t(nk)]) {
+        out[size_t(nk)] = 1;
+        stack.push_back(nk);
       }
+    });
   }
   return out;
 }
@@ -595,17 +596,12 @@ static Imgs components(const Img& a, const std::vector<uint8_t>& keep, bool diag
       members.push_back(k);
       int i = k / a.w, j = k % a.w;
       x0 = std::min(x0, j), x1 = std::max(x1, j), y0 = std::min(y0, i), y1 = std::max(y1, i);
-      for (int di = -1; di <= 1; di++)
-        for (int dj = -1; dj <= 1; dj++) {
-          if ((di == 0 && dj == 0) || (!diagonal && di && dj)) continue;
-          int ni = i + di, nj = j + dj;
-          if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
-          int nk = ni * a.w + nj;
-          if (seen[size_t(nk)] || !keep[size_t(nk)]) continue;
-          if (same_colour && a.m[size_t(nk)] != a.m[size_t(s)]) continue;
-          seen[size_t(nk)] = 1;
-          stack.push_back(nk);
-        }
+      for_neighbours(a, k, diagonal, [&](int nk) {
+        if (seen[size_t(nk)] || !keep[size_t(nk)]) return;
+        if (same_colour && a.m[size_t(nk)] != a.m[size_t(s)]) return;
+        seen[size_t(nk)] = 1;
+        stack.push_back(nk);
+      });
     }
     Img piece(a.x + x0, a.y + y0, x1 - x0 + 1, y1 - y0 + 1);
     for (int k : members) piece(k / a.w - y0, k % a.w - x0) = a.m[size_t(k)];
@@ -737,7 +733,6 @@ Imgs gravity_objects(const Img& a, int dir) {
         if (p(i, j)) room(p.y + i - room.y, p.x + j - room.x) = p(i, j);
     out.push_back(p);
   }
-  // The room itself first, so that compose_growing rebuilds the whole grid.
   return out;
 }
 
