@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,16 @@ inline uint64_t mix(uint64_t h, uint64_t v) {
 inline uint64_t hash_img(const Img& a, uint64_t h) {
   h = mix(h, uint64_t(uint32_t(a.x)) | (uint64_t(uint32_t(a.y)) << 32));
   h = mix(h, uint64_t(a.w) | (uint64_t(a.h) << 16));
+  // Eight cells a step: hashing is a large part of every application.
   uint64_t acc = 1469598103934665603ULL;
-  for (uint8_t c : a.m) acc = (acc ^ c) * 1099511628211ULL;
+  size_t n = a.m.size(), k = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t word;
+    std::memcpy(&word, a.m.data() + k, 8);
+    acc = (acc ^ word) * 0x9fb21c651e98df25ULL;
+    acc ^= acc >> 29;
+  }
+  for (; k < n; k++) acc = (acc ^ a.m[k]) * 1099511628211ULL;
   return mix(h, acc);
 }
 

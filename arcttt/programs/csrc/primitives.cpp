@@ -1,6 +1,8 @@
 // The DSL's functions; ideas after icecuber's 2020 DSL (top-quarks/ARC-solution), code our own.
 #include "primitives.hpp"
 
+#include <array>
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -253,18 +255,20 @@ Img smear(const Img& a, int id) {
       {{1, 0}, {-1, 0}, {0, 1}, {0, -1}}, {{1, 1}}, {{-1, -1}}, {{1, -1}}, {{-1, 1}},
       {{1, 1}, {-1, -1}}, {{1, -1}, {-1, 1}}, {{1, 1}, {-1, -1}, {1, -1}, {-1, 1}},
       {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}}};
-  Img r = a;
+  // Each cell takes the last colour its ray passed (`carry`), in one pass per direction that
+  // visits a cell after the cell before it on the ray.
+  Img r = a, carry = a;
   for (auto [dx, dy] : sets[id]) {
-    for (int i = 0; i < a.h; i++)
-      for (int j = 0; j < a.w; j++) {
-        int pi = i - dy, pj = j - dx;
-        if (pi >= 0 && pj >= 0 && pi < a.h && pj < a.w) continue;  // not the start of a ray
-        int c = 0;
-        for (int ci = i, cj = j; ci >= 0 && cj >= 0 && ci < a.h && cj < a.w; ci += dy, cj += dx) {
-          if (a(ci, cj)) c = a(ci, cj);
-          if (c) r(ci, cj) = uint8_t(c);
-        }
+    for (int s = 0; s < a.h; s++) {
+      int i = dy >= 0 ? s : a.h - 1 - s, pi = i - dy;
+      for (int t = 0; t < a.w; t++) {
+        int j = dx >= 0 ? t : a.w - 1 - t, pj = j - dx;
+        uint8_t c = a(i, j);
+        if (!c && pi >= 0 && pi < a.h && pj >= 0 && pj < a.w) c = carry(pi, pj);
+        carry(i, j) = c;
+        if (c) r(i, j) = c;
       }
+    }
   }
   return r;
 }
@@ -441,31 +445,60 @@ static int period_class(int kind, int i, int j, int py, int px) {
   return ((i - j) % py + py) % py;
 }
 
+// Whether every row i of `a` equals row i + p wherever both are known (p rows: p = a.h is always
+// true); by columns where `columns`.
+static bool shift_fits(const Img& a, int unknown, int p, bool columns) {
+  int n = columns ? a.w : a.h;
+  for (int k = p; k < n; k++)
+    for (int l = 0, m = columns ? a.h : a.w; l < m; l++) {
+      int u = columns ? a(l, k) : a(k, l), v = columns ? a(l, k - p) : a(k - p, l);
+      if (u != v && u != unknown && v != unknown) return false;
+    }
+  return true;
+}
+
 // The smallest period under which every class holds one non-zero colour, ignoring `unknown`
 // cells; the class colours, or an empty vector where none is shorter than the image.
 static std::vector<int> find_period(const Img& a, int unknown, int max_area, int& kind, int& py, int& px) {
   std::vector<int> cls;
+  std::vector<std::array<int, 3>> known;  // i, j, colour
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (a(i, j) != unknown) known.push_back({i, j, a(i, j)});
   auto fits = [&]() {
     cls.assign(size_t(kind == 0 ? py * px : py), -1);
-    for (int i = 0; i < a.h; i++)
-      for (int j = 0; j < a.w; j++) {
-        int v = a(i, j);
-        if (v == unknown) continue;
-        int& c = cls[size_t(period_class(kind, i, j, py, px))];
-        if (c < 0) c = v;
-        else if (c != v) return false;
-      }
+    for (auto [i, j, v] : known) {
+      int& c = cls[size_t(period_class(kind, i, j, py, px))];
+      if (c < 0) c = v;
+      else if (c != v) return false;
+    }
     return true;
   };
-  for (int area = 1; area <= max_area; area++) {
+  // A period that fits implies that the rows repeat every py and the columns every px (cells
+  // one shift apart share a class; on diagonals, py = px = the period): a cheap filter, asked
+  // lazily, that leaves the first fit unchanged.
+  std::vector<signed char> rows(size_t(a.h + 1), -1), cols(size_t(a.w + 1), -1);
+  auto repeats = [&](std::vector<signed char>& known, int p, bool columns) {
+    if (p >= int(known.size())) return true;
+    if (known[size_t(p)] < 0) known[size_t(p)] = shift_fits(a, unknown, p, columns);
+    return known[size_t(p)] == 1;
+  };
+  static const std::vector<std::vector<int>> divisors = [] {
+    std::vector<std::vector<int>> d(MAXSIDE * MAXSIDE + 1);
+    for (int k = 1; k <= MAXSIDE * MAXSIDE; k++)
+      for (int m = k; m <= MAXSIDE * MAXSIDE; m += k) d[size_t(m)].push_back(k);
+    return d;
+  }();
+  for (int area = 1; area <= std::min(max_area, MAXSIDE * MAXSIDE); area++) {
     kind = 0;
-    for (py = 1; py <= std::min(area, a.h); py++) {
-      if (area % py || area / py > a.w) continue;
-      px = area / py;
-      if (fits()) return cls;
+    for (int y : divisors[size_t(area)]) {
+      if (y > a.h) break;
+      py = y, px = area / y;
+      if (px > a.w) continue;
+      if (repeats(rows, py, false) && repeats(cols, px, true) && fits()) return cls;
     }
     px = 1, py = area;
-    if (area <= a.w + a.h)
+    if (area <= a.w + a.h && repeats(rows, area, false) && repeats(cols, area, true))
       for (kind = 1; kind < 3; kind++)
         if (fits()) return cls;
   }
