@@ -36,9 +36,10 @@ smoke: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# Solve the sample tasks in data/sample with the embedded model on the CPU, then score them.
+# Solve the sample tasks in data/sample with the default solver (program search, then TTT of the
+# embedded model where no candidate is trusted), as the README describes; then score them.
 solve: install
-	$(BIN)/arcttt solve data/sample --config configs/cpu-ttt.toml --out $(RUN)/predictions.json --overwrite
+	$(BIN)/arcttt solve data/sample --out $(RUN)/predictions.json --overwrite
 	$(BIN)/arcttt score $(RUN)/predictions.json --solutions data/sample
 
 # Append records for SUITE under each of CONFIGS to leaderboard/results.jsonl, render LEADERBOARD.md.

@@ -1,7 +1,7 @@
-"""A command's options as a Markdown table, read from the command itself, for the README.
+"""A command's options as a Markdown table, read from the command itself, for the docs.
 
-README.md holds `solve`'s table between `<!-- options:solve:begin -->` and
-`<!-- options:solve:end -->`; a test checks it equals `options_table("solve")`, so the manual
+docs/OPTIONS.md holds `solve`'s table between `<!-- options:solve:begin -->` and
+`<!-- options:solve:end -->`; a test checks it equals `options_table("solve")`, so the docs
 cannot drift from `--help`. Regenerate it with `python -m arcttt.cli_doc solve`.
 """
 

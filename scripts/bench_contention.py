@@ -33,20 +33,19 @@ def worker(threads: int, seconds: float, quick: bool = False) -> None:
     from arcttt.core.tasks import find_task, load_source
     from arcttt.engine.runtime import Runtime
     from arcttt.engine.ttt import collate, make_optimizer, masked_loss
+    from arcttt.testing import tiny_loaded
 
     torch.set_num_threads(threads)
     config = load_config(ROOT / "configs" / "cpu-ttt.toml")
     if quick:
-        from bench_ttt import tiny_loaded  # noqa: E402  (same folder)
-
-        config = override(config, model__adapter="", model__device="cpu")
+        config = override(config, {"model.adapter": "", "model.device": "cpu"})
         runtime = Runtime(config, tiny_loaded(), with_adapter=True)
         task = load_source(ROOT / "data" / "sample").tasks[0]
     else:
         runtime = Runtime(config, with_adapter=True)
         task = find_task("e345f17b", "arc-agi-1/evaluation")
     samples = task_samples(task, config, task_rng(0, task.id, "train"), cap=4)[:4]
-    ids, targets = collate(samples, torch.device("cpu"))
+    ids, targets = collate(samples, torch.device("cpu"), runtime.codec.pad)
     lm = runtime.lm
     optimizer = make_optimizer(lm.trainable(), config.train.lr, config.train.weight_decay)
     lm.train()

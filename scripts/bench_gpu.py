@@ -44,10 +44,11 @@ from arcttt.engine.runtime import Runtime
 from arcttt.engine.ttt import train
 from arcttt.run.leaderboard import load_suite
 from arcttt.run.pipeline import solve_task
+from arcttt.testing import tiny_loaded
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_ttt import (cpu_name, matmul_peak, new_decode, quick_config, synchronize,  # noqa: E402
-                       synthetic_samples, tiny_loaded, train_flops)
+                       synthetic_samples, train_flops)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Nominal dense bf16 tensor-core peaks (TFLOP/s, no sparsity), by a part of the device's name.
@@ -98,12 +99,14 @@ def bench_training(runtime: Runtime, config, args) -> dict:
     """Steps of `batch_tokens` tokens in random samples of `length` tokens (every position a target)."""
     samples = synthetic_samples(args.length, max(1, config.train.batch_tokens // args.length) * args.steps)
     device = runtime.device
-    train(runtime.lm, samples, replace(config.train, steps=2), np.random.default_rng(0), device)  # kernel choice
+    train(runtime.lm, samples, replace(config.train, steps=2), np.random.default_rng(0), device,  # kernel choice
+          pad=runtime.codec.pad)
     runtime.lm.reset()
     peak_memory(device)
     synchronize(device)
     start = time.perf_counter()
-    stats = train(runtime.lm, samples, replace(config.train, steps=args.steps), np.random.default_rng(1), device)
+    stats = train(runtime.lm, samples, replace(config.train, steps=args.steps), np.random.default_rng(1), device,
+                  pad=runtime.codec.pad)
     synchronize(device)
     seconds = time.perf_counter() - start
     flops = train_flops(runtime.loaded.model.config, [args.length] * stats.samples, config.lora.rank)
@@ -180,16 +183,15 @@ def main() -> None:
         result["memory_gib"] = round(torch.cuda.get_device_properties(device).total_memory / 2**30, 1)
     log(f"device: {name}, torch {torch.__version__}")
 
-    config = override(load_config(args.config), model__device=str(device), model__dtype=args.dtype,
-                      model__quantize=args.quantize)
+    config = override(load_config(args.config), {"model.device": str(device), "model.dtype": args.dtype, "model.quantize": args.quantize})
     if args.model in ("1b", "tiny"):
         if args.quantize not in ("auto", "none"):
             parser.error(f"--model {args.model} is built in memory, unquantized: --quantize must be auto or none")
-        loaded = llama_1b(device, args.dtype) if args.model == "1b" else tiny_loaded(str(device))
-        config = quick_config(config) if args.quick else override(config, model__adapter="")
-        config = override(config, model__device=str(device))
+        loaded = llama_1b(device, args.dtype) if args.model == "1b" else tiny_loaded(device=str(device))
+        config = quick_config(config) if args.quick else override(config, {"model.adapter": ""})
+        config = override(config, {"model.device": str(device)})
     else:
-        config = override(config, model__name=args.model)
+        config = override(config, {"model.name": args.model})
         loaded = load_model(config.model)
     result["placement"] = loaded.placement
     result["parameters"] = sum(p.numel() for p in loaded.model.parameters())

@@ -23,9 +23,10 @@ from arcttt.engine.model import load_model
 from arcttt.engine.runtime import build_lm
 from arcttt.engine.threads import keep_freed_memory
 from arcttt.engine.ttt import Stepper, make_optimizer, masked_loss
+from arcttt.testing import tiny_loaded
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_ttt import cpu_name, tiny_loaded  # noqa: E402
+from bench_ttt import cpu_name  # noqa: E402
 
 
 def main() -> None:

@@ -40,11 +40,12 @@ from arcttt.core.encode import END, MAX_ANSWER_TOKENS, NL, PAD, Encoded, grid_id
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import find_task, load_source
 from arcttt.engine.infer import find_answers, prompts_for
-from arcttt.engine.model import symbol_token_ids
+from arcttt.engine.vocab import symbol_token_ids
 from arcttt.engine.ttt import masked_loss, train
 from arcttt.core.samples import task_samples
 from arcttt.engine.runtime import Runtime
 from arcttt.run.pipeline import solve_task
+from arcttt.testing import tiny_loaded
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_TASKS = ROOT / "data" / "sample"
@@ -52,14 +53,6 @@ SAMPLE_TASKS = ROOT / "data" / "sample"
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def tiny_loaded(device: str = "cpu"):
-    """The tests' tiny random Llama (tests/conftest.py) for `--quick` runs: nothing downloaded."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import tiny_loaded as build
-
-    return build(device=device)
 
 
 def synthetic_samples(length: int, count: int, seed: int = 0) -> list[Encoded]:
@@ -295,8 +288,7 @@ PARTS = ("sweep", "engines", "decode", "tasks")
 def quick_config(config):
     """The config cut down to seconds on the tiny model (whose base the shipped stage-1 adapter is
     not for): 2 steps, 2 views, short prompts."""
-    return override(config, model__adapter="", model__device="cpu", train__steps=2, infer__views=2,
-                    infer__max_tokens=2048)
+    return override(config, {"model.adapter": "", "model.device": "cpu", "train.steps": 2, "infer.views": 2, "infer.max_tokens": 2048})
 
 
 def bench_length(runtime: Runtime, config, length: int, tokens: int, peak: float) -> dict:
@@ -306,9 +298,11 @@ def bench_length(runtime: Runtime, config, length: int, tokens: int, peak: float
     steps = max(2, -(-tokens // (rows * length)))
     samples = synthetic_samples(length, rows * steps, seed=length)
     device = runtime.device
-    train(runtime.lm, samples, replace(config.train, steps=1, epochs=1.0), np.random.default_rng(0), device)
+    train(runtime.lm, samples, replace(config.train, steps=1, epochs=1.0), np.random.default_rng(0), device,
+          pad=runtime.codec.pad)
     runtime.lm.reset()
-    stats = train(runtime.lm, samples, replace(config.train, steps=steps, epochs=1.0), np.random.default_rng(1), device)
+    stats = train(runtime.lm, samples, replace(config.train, steps=steps, epochs=1.0), np.random.default_rng(1), device,
+                  pad=runtime.codec.pad)
     runtime.lm.reset()
     flops = train_flops(runtime.loaded.model.config, [length] * stats.samples, config.lora.rank)
     tflops = flops / stats.seconds / 1e12
@@ -336,10 +330,11 @@ def bench_engines(runtime: Runtime, config, task, args, peak: float) -> dict:
     tokens_per_s, tflops = {}, {}
 
     # The new engine: one warm-up pass (kernel selection), then the timed epochs.
-    train(runtime.lm, samples, replace(config.train, steps=2, epochs=1.0), np.random.default_rng(0), device)
+    train(runtime.lm, samples, replace(config.train, steps=2, epochs=1.0), np.random.default_rng(0), device,
+          pad=runtime.codec.pad)
     runtime.lm.reset()
     stats = train(runtime.lm, samples, replace(config.train, steps=0, epochs=args.epochs), np.random.default_rng(1),
-                  device)
+                  device, pad=runtime.codec.pad)
     runtime.lm.reset()
     trained = [lengths[i % len(lengths)] for i in range(stats.samples)]  # every sample once per epoch
     tokens_per_s["new"] = stats.tokens / stats.seconds

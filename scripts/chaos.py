@@ -58,9 +58,8 @@ def write_tasks(folder: Path, count: int) -> Path:
 
 
 def tiny_model(folder: Path) -> Path:
-    """The tests' tiny random Llama and tokenizer, saved as a Hugging Face folder."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import save_tiny_hub_model
+    """The tests' tiny random Llama and tokenizer (`arcttt.testing`), saved as a Hugging Face folder."""
+    from arcttt.testing import save_tiny_hub_model
 
     save_tiny_hub_model(folder)
     return folder

@@ -25,16 +25,16 @@ from pathlib import Path
 
 from arcttt.core.config import LoraConfig, ModelConfig, PretrainConfig, pretrain_from_dict
 from arcttt.core.contamination import overlap
-from arcttt.core.encode import MAX_ANSWER_TOKENS
 from arcttt.core.tasks import load_source
 from arcttt.engine.adapters import merge_base_adapter, read_base_adapter_manifest
 from arcttt.engine.model import load_model
 from arcttt.engine.runtime import build_lm
 from arcttt.engine.ttt import mean_loss
 from arcttt.run.pretrain import Corpus, build_corpus, held_out_samples, hold_out, pretrain, trainable
+from arcttt.testing import tiny_loaded
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_ttt import SAMPLE_TASKS, cpu_name, tiny_loaded  # noqa: E402
+from bench_ttt import SAMPLE_TASKS, cpu_name  # noqa: E402
 
 TINY = "tiny"  # the base model name a --quick stage 1 records
 
@@ -95,12 +95,13 @@ def main() -> None:
         loaded = load_base()
         if adapter is not None:
             loaded = merge_base_adapter(loaded, adapter, base_name)
-        lm = build_lm(loaded.model, None, config.seed, config.max_tokens + MAX_ANSWER_TOKENS)
+        lm = build_lm(loaded.model, None, config.seed, config.max_tokens + loaded.codec.max_answer_tokens)
         unseen = [t for t in held if t.id not in seen[name]]
         row = {}
         for label, tasks in (("unseen", unseen), ("unseen_by_all", common)):
-            samples = held_out_samples(Corpus((), (), (), {}, tuple(tasks)), config)
-            row[label] = {"loss": mean_loss(lm, samples, config.batch_tokens, loaded.device), "tasks": len(tasks),
+            samples = held_out_samples(Corpus((), (), (), {}, tuple(tasks)), config, loaded.codec)
+            row[label] = {"loss": mean_loss(lm, samples, config.batch_tokens, loaded.device, loaded.codec.pad),
+                          "tasks": len(tasks),
                           "samples": len(samples)}
             print(f"{name}: held-out loss {row[label]['loss']:.4f} on {len(samples)} samples of the {len(tasks)} "
                   f"tasks {label.replace('_', ' ')}", file=sys.stderr)

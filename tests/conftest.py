@@ -1,65 +1,24 @@
-"""Shared test fixtures: tiny randomly initialised models built on the spot (no download)."""
+"""Shared test fixtures and helpers; the tiny models themselves are `arcttt.testing`'s."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 import pytest
 
+from arcttt.testing import save_tiny_hub_model
 
-def tiny_config(vocab_size: int, **special):
-    from transformers import LlamaConfig
-
-    # A wide initialisation: the frozen (tied) head must allow confident logits, or LoRA cannot
-    # drive the loss down at all.
-    settings = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                    tie_word_embeddings=True, initializer_range=0.2)
-    return LlamaConfig(**{**settings, **special})
-
-
-def tiny_loaded(seed: int = 0, device: str = "cpu", dtype=None):
-    """A tiny Llama whose vocabulary already is arcttt's 16 symbols, as `load_model` returns them
-    (float32 on the CPU unless told otherwise)."""
-    import torch
-    from transformers import LlamaForCausalLM
-
-    from arcttt.core.encode import BOS, END, PAD, SYMBOLS
-    from arcttt.engine.model import LoadedModel
-
-    dtype = dtype or torch.float32
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(tiny_config(len(SYMBOLS), bos_token_id=BOS, eos_token_id=END, pad_token_id=PAD))
-    model.to(device=device, dtype=dtype)
-    model.requires_grad_(False)
-    model.eval()
-    return LoadedModel(model, torch.device(device), dtype, "tiny", "none")
-
-
-# Words of the tiny hub-style tokenizer: specials, the symbols arcttt needs, and some filler.
-TOKENIZER_WORDS = ["<unk>", "<s>", "</s>", "<pad>", *"abcdefgh", *"0123456789", "\n", "I", "O", "E", *"xyz"]
-
-
-def save_tiny_hub_model(directory, seed: int = 0):
-    """A tiny Llama + word-level tokenizer saved as a Hugging Face folder, full vocabulary."""
-    import torch
-    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
-    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
-
-    vocab = {word: i for i, word in enumerate(TOKENIZER_WORDS)}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>",
-                                        pad_token="<pad>", unk_token="<unk>")
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(tiny_config(len(vocab), bos_token_id=1, eos_token_id=2, pad_token_id=3))
-    model.save_pretrained(directory, safe_serialization=True)
-    tokenizer.save_pretrained(directory)
-    return model, tokenizer
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository, found from here: tests run from any working directory."""
+SAMPLE = ROOT / "data" / "sample"
+"""The committed sample tasks."""
 
 
 @pytest.fixture(scope="session")
 def hub_model_dir(tmp_path_factory):
+    """`arcttt.testing`'s tiny Llama and tokenizer saved once per session as a Hugging Face folder."""
     directory = tmp_path_factory.mktemp("tiny-hub-model")
     save_tiny_hub_model(directory)
     return directory
@@ -96,3 +55,29 @@ def greedy(lm, prompts, device, max_new_tokens=None, **kwargs):
 
     found = find_answers(lm, prompts, device, max_new_tokens=max_new_tokens or MAX_ANSWER_TOKENS, **kwargs)
     return [answers[0] for answers in found.answers]
+
+
+# --- the command line's tests: a one-task folder, and what `solve` would run --------------------
+
+@pytest.fixture
+def tasks(tmp_path) -> Path:
+    folder = tmp_path / "tasks"
+    folder.mkdir()
+    (folder / "t.json").write_text(json.dumps({"train": [{"input": [[1]], "output": [[2]]}],
+                                               "test": [{"input": [[1]], "output": [[2]]}]}))
+    return folder
+
+
+@pytest.fixture
+def solved(monkeypatch):
+    """What `solve` would run: the config and options it hands to `arcttt.run.solve.run`."""
+    import arcttt.run.solve as solve_module
+
+    seen = {}
+
+    def fake_run(tasks, config, options, log):
+        seen.update(config=config, options=options)
+        return solve_module.RunResult(options.out, tasks, {})
+
+    monkeypatch.setattr(solve_module, "run", fake_run)
+    return seen

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from arcttt.core.budget import MIN_GRANT, Budget, fit_cost, task_size
-from arcttt.core.config import parse_duration
+from arcttt.core.knobs import parse_duration
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.errors import ArcError
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.runtime import Runtime
 from arcttt.run.outputs import sidecar
-from conftest import run_all, tiny_loaded
+from arcttt.testing import tiny_loaded
+from conftest import run_all
 
 
 def grid(side, colour=1):
@@ -82,7 +83,7 @@ def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(s
         return FakeRuntime()
 
     out = tmp_path / "p.json"
-    run_all(tasks, override(CONFIG, budget=total), out, load, solve=simulated_solver(clock, rng, per_task),
+    run_all(tasks, override(CONFIG, {"budget": total}), out, load, solve=simulated_solver(clock, rng, per_task),
             clock=clock)
     assert clock.now <= total
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
@@ -101,14 +102,14 @@ def test_a_spent_budget_skips_tasks_and_says_why(tmp_path):
         return FakeRuntime()
 
     out = tmp_path / "p.json"
-    run_all(TASKS, override(CONFIG, budget=10.0), out, load, solve=simulated_solver(clock, np.random.default_rng(0), 1.0),
+    run_all(TASKS, override(CONFIG, {"budget": 10.0}), out, load, solve=simulated_solver(clock, np.random.default_rng(0), 1.0),
             clock=clock)
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     assert [r["status"] for r in records] == ["skipped"] * 3
     assert all(r["skipped"] == "the run budget is spent" for r in records)
     started = []
     # Skipped tasks are not finished: a resumed run with more time solves them.
-    run_all(TASKS, override(CONFIG, budget=10.0), out, load, resume=True, on_start=lambda t: started.append(t.id),
+    run_all(TASKS, override(CONFIG, {"budget": 10.0}), out, load, resume=True, on_start=lambda t: started.append(t.id),
             solve=simulated_solver(clock, np.random.default_rng(0), 1.0), clock=clock)
     assert started == [t.id for t in TASKS]
 
@@ -164,13 +165,13 @@ def test_an_overrun_grows_the_margin_kept_back():
     assert budget.margin == 50.0  # an inference longer than that: it cannot be cut
 
 
-CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none", expert="ttt")
+CONFIG = override(SolveConfig(), {"model.adapter": "", "train.steps": 3, "infer.views": 2, "train.colours": "none", "expert": "ttt"})
 TASKS = [sized_task(f"t{i}", 2 + i) for i in range(3)]
 
 
 def test_a_spent_budget_still_writes_attempts_for_every_task(tmp_path):
     out = tmp_path / "p.json"
-    run_all(TASKS, override(CONFIG, budget=0.01), out, lambda: Runtime(CONFIG, tiny_loaded()))
+    run_all(TASKS, override(CONFIG, {"budget": 0.01}), out, lambda: Runtime(CONFIG, tiny_loaded()))
     predictions = load_predictions(out)
     assert list(predictions) == [t.id for t in TASKS]
     assert all(predictions[t.id][0] == (t.test[0].input, t.test[0].input) for t in TASKS)
@@ -180,7 +181,7 @@ def test_a_spent_budget_still_writes_attempts_for_every_task(tmp_path):
 
 def test_a_budgeted_run_logs_each_grant_and_the_time_left(tmp_path):
     out = tmp_path / "p.json"
-    run_all(TASKS, override(CONFIG, budget=600.0), out, lambda: Runtime(CONFIG, tiny_loaded()))
+    run_all(TASKS, override(CONFIG, {"budget": 600.0}), out, lambda: Runtime(CONFIG, tiny_loaded()))
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     assert all(r["granted"] > 0 and r["steps"] == 3 for r in records)
     left = [r["budget_left"] for r in records]
@@ -197,12 +198,12 @@ def test_a_task_gets_its_grant_as_task_budget_and_training_keeps_the_inference_r
     deadlines = budget.deadlines("t0", CONFIG)
     assert deadlines.granted == granted
     assert deadlines.task == 100.0 + granted and deadlines.train == pytest.approx(100.0 + granted * 2 / 3)
-    tighter = budget.deadlines("t0", override(CONFIG, task_budget=1.5, train_budget=0.5, infer_budget=0.2))
+    tighter = budget.deadlines("t0", override(CONFIG, {"task_budget": 1.5, "train_budget": 0.5, "infer_budget": 0.2}))
     assert (tighter.task, tighter.train) == (101.5, 100.5)  # never raised
     assert tighter.inference(101.0) == pytest.approx(101.2) and tighter.inference(101.4) == 101.5
     plain = Deadlines.for_task(CONFIG, 5.0)
     assert (plain.task, plain.train, plain.inference(6.0), plain.granted) == (None, None, None, None)
-    assert Deadlines.for_task(override(CONFIG, train_budget=3.0, task_budget=2.0), 5.0).train == 7.0
+    assert Deadlines.for_task(override(CONFIG, {"train_budget": 3.0, "task_budget": 2.0}), 5.0).train == 7.0
 
 
 def test_a_resumed_run_counts_the_time_earlier_invocations_used(tmp_path):

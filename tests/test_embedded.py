@@ -2,23 +2,27 @@
 most of it converting the GGUF once into the cache)."""
 
 import json
-import sys
+import os
 import subprocess
+import sys
 
 import pytest
 
 from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import load_source
 from arcttt.run.outputs import sidecar
+from conftest import ROOT, SAMPLE
 
 pytestmark = pytest.mark.slow
 
 
 def test_embedded_model_solves_end_to_end(tmp_path):
     out = tmp_path / "p.json"
-    run = subprocess.run([sys.executable, "-m", "arcttt", "solve", "data/sample", "--tasks", "00576224",
+    # From a folder of its own, as a user would run it: nothing may depend on the working directory.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "arcttt", "solve", str(SAMPLE), "--tasks", "00576224",
                           "--steps", "12", "--views", "2", "--out", str(out), "--json"],
-                         capture_output=True, text=True, timeout=1200)
+                         capture_output=True, text=True, timeout=1200, cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout)
     assert summary["tasks"] == 1 and summary["outputs_total"] == 1
@@ -28,4 +32,4 @@ def test_embedded_model_solves_end_to_end(tmp_path):
     assert record["status"] == "ok" and record["steps"] == 12
     assert record["loss_last"] < record["loss_first"]
     # And the outcome, not only the loss of two different samples: the shipped model learns the task.
-    assert record["correct"] == [True] and load_source("data/sample").by_id()["00576224"].solutions[0] in attempts
+    assert record["correct"] == [True] and load_source(SAMPLE).by_id()["00576224"].solutions[0] in attempts

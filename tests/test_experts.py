@@ -9,7 +9,8 @@ from arcttt.core.tasks import Example, Task
 from arcttt.engine.runtime import Runtime
 from arcttt.run.outputs import sidecar
 from arcttt.run.pipeline import solve_task
-from conftest import run_all, tiny_loaded
+from arcttt.testing import tiny_loaded
+from conftest import run_all
 
 A, B, C, D = ((1,),), ((2,),), ((3,),), ((4,),)
 
@@ -22,7 +23,7 @@ def flip(grid):
 MIRROR = Task("mirror", (Example(((1, 2, 3), (4, 5, 6)), flip(((1, 2, 3), (4, 5, 6)))),
                          Example(((7, 0), (0, 8)), flip(((7, 0), (0, 8))))),
               (Example(((1, 0, 2),), flip(((1, 0, 2),))),))
-CONFIG = override(SolveConfig(), model__adapter="", train__steps=2, infer__views=2, train__colours="none")
+CONFIG = override(SolveConfig(), {"model.adapter": "", "train.steps": 2, "infer.views": 2, "train.colours": "none"})
 
 
 def test_program_answers_interleave_with_the_models_and_duplicates_keep_their_first_place():
@@ -34,7 +35,7 @@ def test_program_answers_interleave_with_the_models_and_duplicates_keep_their_fi
 
 
 def test_the_program_expert_alone_needs_no_model_and_solves_a_mirror_task(tmp_path):
-    config = override(CONFIG, expert="program")
+    config = override(CONFIG, {"expert": "program"})
     out = tmp_path / "p.json"
     from arcttt.run.solve import runtime_for
 
@@ -47,21 +48,21 @@ def test_the_program_expert_alone_needs_no_model_and_solves_a_mirror_task(tmp_pa
 
 
 def test_adaptive_skips_ttt_when_a_program_reproduces_every_demonstration():
-    config = override(CONFIG, expert="both", policy="adaptive")
+    config = override(CONFIG, {"expert": "both", "policy": "adaptive"})
     outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
     assert outcome.decision["ttt_skipped"] and outcome.train.steps == 0
     assert outcome.attempts[0][0] == MIRROR.solutions[0]
 
 
 def test_by_default_a_verified_program_takes_the_place_of_training():
-    config = override(CONFIG, expert="both", policy="fixed")
+    config = override(CONFIG, {"expert": "both", "policy": "fixed"})
     outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
     assert outcome.decision["ttt_skipped"] and outcome.train.steps == 0 and outcome.candidates == 0
     assert outcome.attempts[0][0] == MIRROR.solutions[0]
 
 
 def test_without_the_skip_the_fixed_policy_trains_and_still_puts_the_program_answer_first():
-    config = override(CONFIG, expert="both", policy="fixed", programs__skip_ttt=False)
+    config = override(CONFIG, {"expert": "both", "policy": "fixed", "programs.skip_ttt": False})
     outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
     assert outcome.train.steps == 2 and outcome.programs
     assert outcome.attempts[0][0] == MIRROR.solutions[0]
@@ -69,7 +70,7 @@ def test_without_the_skip_the_fixed_policy_trains_and_still_puts_the_program_ans
 
 
 def test_the_model_alone_searches_no_program():
-    config = override(CONFIG, expert="ttt")
+    config = override(CONFIG, {"expert": "ttt"})
     outcome = solve_task(MIRROR, Runtime(config, tiny_loaded()), config)
     assert outcome.programs == [] and outcome.program_seconds == 0.0
 

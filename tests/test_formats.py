@@ -19,6 +19,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from arcttt.core.formats import ARCHITECTS, ARCTTT, MARC, NVARC, SymbolFormat, TextCodec, published_for
 from arcttt.core.grids import MAX_SIDE
 from arcttt.core.tasks import Example, Task, load_dataset
+from arcttt.testing import tiny_model
 
 BIG = 10**7
 
@@ -364,15 +365,9 @@ def allowed_next(fmt: SymbolFormat, prefix: list[int]) -> list[int]:
 
 def tiny_lean(vocab: int, seed: int = 1, cap: float = 2.5):
     """A tiny Llama on the lean engine with softened logits: a bushy tree to search."""
-    import torch
-    from transformers import LlamaForCausalLM
-
     from arcttt.engine.lm import LeanLM
-    from conftest import tiny_config
 
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(tiny_config(vocab)).eval().requires_grad_(False)
-    lm = LeanLM(model, None)
+    lm = LeanLM(tiny_model("llama", vocab, seed), None)
     lm.softcap = cap
     return lm
 
@@ -459,29 +454,9 @@ def anchor_tokenizer(name: str, drop: str | None = None):
     return tokenizer
 
 
-def tiny_causal(arch: str, vocab: int, seed: int = 0):
-    import torch
-    from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM, MistralConfig,
-                              MistralForCausalLM, Qwen3Config, Qwen3ForCausalLM)
-
-    common = dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                  num_key_value_heads=2, max_position_embeddings=4096, initializer_range=0.2)
-    torch.manual_seed(seed)
-    if arch == "llama":
-        model = LlamaForCausalLM(LlamaConfig(**common, tie_word_embeddings=True))
-    elif arch == "mistral":  # NeMo-Minitron: an untied head
-        model = MistralForCausalLM(MistralConfig(**common, head_dim=16, tie_word_embeddings=False))
-    elif arch == "qwen3":
-        model = Qwen3ForCausalLM(Qwen3Config(**common, head_dim=16, tie_word_embeddings=True))
-    else:
-        model = Gemma3ForCausalLM(Gemma3TextConfig(**common, head_dim=16, query_pre_attn_scalar=16, sliding_window=8,
-                                                   layer_types=["sliding_attention", "full_attention"]))
-    return model.eval().requires_grad_(False)
-
-
 def save_checkpoint(directory, name: str, arch: str, drop: str | None = None):
     tokenizer = anchor_tokenizer(name, drop)
-    model = tiny_causal(arch, 16 if name == "nvarc" else len(tokenizer))
+    model = tiny_model(arch, 16 if name == "nvarc" else len(tokenizer))
     model.save_pretrained(directory, safe_serialization=True)
     tokenizer.save_pretrained(directory)
     return model, tokenizer
@@ -549,7 +524,8 @@ SYMBOL_FORMATS_BY_NAME = {f.name: f for f in (ARCTTT, ARCHITECTS, NVARC)}
 def test_a_published_checkpoint_missing_a_symbol_is_refused(tmp_path, capsys):
     from arcttt.core.config import ModelConfig
     from arcttt.core.errors import ArcError
-    from arcttt.engine.model import load_codec, load_model
+    from arcttt.engine.codecs import load_codec
+    from arcttt.engine.model import load_model
 
     published = tmp_path / "Qwen3-4B-NVARC"
     save_checkpoint(published, "nvarc", "qwen3", drop="<|im_end|>")
@@ -586,12 +562,10 @@ def test_ttt_turns_a_wrong_answer_into_the_right_one(name, arch, codecs):
     vocab = codec.vocab if name == "marc" else len(codec.symbols)
 
     def config(steps):
-        return override(SolveConfig(), expert="ttt", ttt=steps > 0, model__adapter="", train__steps=steps,
-                        train__lr=3e-3, train__warmup=0.0, train__colours="none", train__max_batch_samples=1,
-                        infer__views=1)
+        return override(SolveConfig(), {"expert": "ttt", "ttt": steps > 0, "model.adapter": "", "train.steps": steps, "train.lr": 3e-3, "train.warmup": 0.0, "train.colours": "none", "train.max_batch_samples": 1, "infer.views": 1})
 
     def loaded():
-        return LoadedModel(tiny_causal(arch, vocab), torch.device("cpu"), torch.float32, "tiny", "none", codec=codec)
+        return LoadedModel(tiny_model(arch, vocab), torch.device("cpu"), torch.float32, "tiny", "none", codec=codec)
 
     truth = SWAP.test[0].output
     before = solve_task(SWAP, Runtime(config(0), loaded(), with_adapter=True), config(0))

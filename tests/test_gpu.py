@@ -9,11 +9,11 @@ from arcttt.core.config import LoraConfig, SolveConfig, override
 from arcttt.core.encode import encode
 from arcttt.engine.lm import LeanLM
 from arcttt.engine.model import load_model
-from conftest import greedy, weights_checksum
 from arcttt.engine.runtime import Runtime
 from arcttt.run.pipeline import solve_task
-from conftest import save_tiny_hub_model, tiny_loaded
-from test_lm import answer_prompts, tiny_gemma
+from arcttt.testing import save_tiny_hub_model, tiny_gemma, tiny_loaded
+from conftest import greedy, weights_checksum
+from test_lm import answer_prompts
 from test_ttt import SWAP, config
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
@@ -30,7 +30,7 @@ def has_bitsandbytes() -> bool:
 
 @pytest.mark.parametrize("engine", ["lean", "hf"])
 def test_bf16_ttt_turns_a_wrong_prediction_into_the_right_one(engine):
-    cfg = config(model__backend=engine)
+    cfg = config(changes={"model.backend": engine})
     truth = SWAP.test[0].output
     before = solve_task(SWAP, Runtime(config(0), tiny_loaded(device="cuda", dtype=torch.bfloat16), with_adapter=True),
                         config(0))
@@ -42,13 +42,13 @@ def test_bf16_ttt_turns_a_wrong_prediction_into_the_right_one(engine):
 @pytest.mark.skipif(not has_bitsandbytes(), reason="needs bitsandbytes")
 def test_4bit_ttt_turns_a_wrong_prediction_into_the_right_one(tmp_path):
     save_tiny_hub_model(tmp_path)
-    cfg = override(config(), model__name=str(tmp_path), model__quantize="4bit", model__device="cuda")
+    cfg = override(config(), {"model.name": str(tmp_path), "model.quantize": "4bit", "model.device": "cuda"})
     engine = Runtime(cfg)
     assert engine.loaded.quantize == "4bit" and engine.loaded.dtype == torch.bfloat16
     assert type(engine.lm).__name__ == "HfLM"
     truth = SWAP.test[0].output
-    before = solve_task(SWAP, Runtime(override(cfg, train__steps=0, ttt=False), load_model(cfg.model),
-                                     with_adapter=True), override(cfg, train__steps=0, ttt=False))
+    before = solve_task(SWAP, Runtime(override(cfg, {"train.steps": 0, "ttt": False}), load_model(cfg.model),
+                                     with_adapter=True), override(cfg, {"train.steps": 0, "ttt": False}))
     assert truth not in before.attempts[0]
     after = solve_task(SWAP, engine, cfg)
     assert after.attempts[0][0] == truth and after.train.losses[-1] < 0.05
@@ -56,7 +56,7 @@ def test_4bit_ttt_turns_a_wrong_prediction_into_the_right_one(tmp_path):
 
 @pytest.mark.parametrize("engine", ["lean", "hf"])
 def test_adapter_reset_is_exact_on_the_gpu(engine):
-    cfg = config(40, model__backend=engine)
+    cfg = config(40, {"model.backend": engine})
     loaded = tiny_loaded(device="cuda", dtype=torch.bfloat16)
     run = Runtime(cfg, loaded)
     base = weights_checksum(loaded.model)
@@ -89,7 +89,7 @@ def test_bf16_decoding_on_the_gpu_agrees_with_float32_on_the_cpu():
 
 
 def test_placement_reads_the_device_and_keeps_a_small_model_bf16(hub_model_dir):
-    loaded = load_model(override(SolveConfig(), model__name=str(hub_model_dir)).model)
+    loaded = load_model(override(SolveConfig(), {"model.name": str(hub_model_dir)}).model)
     assert loaded.device.type == "cuda" and loaded.quantize == "none" and loaded.dtype == torch.bfloat16
     assert torch.cuda.get_device_name(0) in loaded.placement
     assert torch.backends.cuda.matmul.allow_tf32
@@ -109,8 +109,7 @@ def test_a_real_4bit_base_trains_beside_an_unmerged_stage1_adapter(tmp_path):
     plain = ModelConfig(name=str(tmp_path / "model"), device="cuda", quantize="none", adapter="")
     pretrain(load_model(plain), plain, build_corpus([("train", TRAIN)], []), replace(STAGE1, steps=4, lr=1e-2),
              tmp_path / "stage1")
-    cfg = override(config(), model__name=str(tmp_path / "model"), model__device="cuda", model__quantize="4bit",
-                   model__adapter=str(tmp_path / "stage1"))
+    cfg = override(config(), {"model.name": str(tmp_path / "model"), "model.device": "cuda", "model.quantize": "4bit", "model.adapter": str(tmp_path / "stage1")})
     engine = Runtime(cfg)
     assert engine.loaded.quantize == "4bit" and type(engine.lm).__name__ == "HfLM"
     state = engine.lm.model.state_dict()

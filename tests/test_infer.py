@@ -10,9 +10,9 @@ from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
 from arcttt.engine import infer
 from arcttt.engine.infer import GridConstraint, prompts_for
-from conftest import greedy
 from arcttt.engine.lm import LeanLM
-from conftest import tiny_loaded
+from arcttt.testing import tiny_loaded
+from conftest import SAMPLE, greedy
 
 
 def allowed(constraint, row=0):
@@ -49,7 +49,7 @@ def test_constraint_caps_rows_and_columns_at_thirty():
 
 
 def test_random_model_answers_always_decode(tmp_path):
-    task = load_source("data/sample").tasks[0]
+    task = load_source(SAMPLE).tasks[0]
     loaded = tiny_loaded(seed=3)
     prompts = [encode(task.train, task.test[0], with_answer=False)] * 2
     lm = LeanLM(loaded.model, None)
@@ -62,7 +62,7 @@ def test_random_model_answers_always_decode(tmp_path):
 
 
 def test_predict_maps_answers_back_through_each_view(monkeypatch):
-    task = load_source("data/sample").tasks[0]
+    task = load_source(SAMPLE).tasks[0]
     loaded = tiny_loaded(seed=1)
     views = sample_transforms(task_rng(0, task.id), 4, len(task.train))
     answer = ((1, 2, 3), (4, 5, 6))
@@ -84,7 +84,7 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
 
 def test_unfinished_answers_give_no_candidate(monkeypatch):
-    task = load_source("data/sample").tasks[0]
+    task = load_source(SAMPLE).tasks[0]
     monkeypatch.setattr(infer, "find_answers", lambda model, prompts, device, batch_prompts, **options:
                         infer.Answers([[([1, 2], 0.0)]] * len(prompts), []))
     loaded = tiny_loaded()

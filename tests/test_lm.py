@@ -6,60 +6,12 @@ import pytest
 import torch
 
 from arcttt.core.config import LoraConfig, TrainConfig
-from arcttt.core.encode import BOS, END, PAD, SYMBOLS, Encoded
+from arcttt.core.encode import BOS, PAD, Encoded
 from arcttt.engine.hf import HfLM
 from arcttt.engine.lm import LeanLM, supports
-from conftest import greedy as generate, weights_checksum
 from arcttt.engine.ttt import collate, masked_loss, token_batches, train
-from conftest import tiny_loaded
-
-V = len(SYMBOLS)
-
-
-def tiny_gemma(seed: int = 0, window: int = 8, dtype=torch.float32):
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(seed)
-    config = Gemma3TextConfig(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
-                              num_attention_heads=4, num_key_value_heads=1, head_dim=32, sliding_window=window,
-                              layer_types=["sliding_attention", "full_attention", "sliding_attention"],
-                              max_position_embeddings=4096, query_pre_attn_scalar=32, initializer_range=0.2,
-                              bos_token_id=BOS, eos_token_id=END, pad_token_id=PAD, attn_implementation="sdpa")
-    model = Gemma3ForCausalLM(config).to(dtype)
-    # Non-trivial norm weights, so (1 + w) vs w conventions would show.
-    for name, p in model.named_parameters():
-        if "norm" in name:
-            p.data.normal_(0, 0.3)
-    model.requires_grad_(False)
-    return model.eval()
-
-
-def _tiny(config_class, model_class, seed: int, **settings):
-    """A tiny random model with norms spread around 1 (so that they matter), frozen, in eval mode."""
-    torch.manual_seed(seed)
-    config = config_class(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
-                          initializer_range=0.2, attn_implementation="sdpa", **settings)
-    model = model_class(config)
-    for name, p in model.named_parameters():
-        if "norm" in name:
-            p.data.normal_(1, 0.3)
-    model.requires_grad_(False)
-    return model.eval()
-
-
-def tiny_qwen3(seed: int = 0):
-    from transformers import Qwen3Config, Qwen3ForCausalLM
-
-    return _tiny(Qwen3Config, Qwen3ForCausalLM, seed, tie_word_embeddings=True)
-
-
-def tiny_mistral(seed: int = 0, sliding_window=None):
-    """A tiny Mistral without a sliding window, as Mistral-NeMo-Minitron (the ARChitects' base) is."""
-    from transformers import MistralConfig, MistralForCausalLM
-
-    return _tiny(MistralConfig, MistralForCausalLM, seed, tie_word_embeddings=False, sliding_window=sliding_window,
-                 rope_theta=1e6)
+from arcttt.testing import tiny_gemma, tiny_loaded, tiny_mistral, tiny_qwen3
+from conftest import greedy as generate, weights_checksum
 
 
 def models():
@@ -124,11 +76,11 @@ def test_a_batch_gives_the_token_weighted_loss_of_its_samples_one_at_a_time():
     lean = LeanLM(tiny_gemma(), LoraConfig(rank=4, alpha=8))
     samples = [Encoded(tuple(random_ids(n, seed=n)[0].tolist()), tuple(i % 3 == 0 for i in range(n))) for n in (9, 14, 30)]
     with torch.no_grad():
-        ids, targets = collate(samples, torch.device("cpu"))
+        ids, targets = collate(samples, torch.device("cpu"), PAD)
         batched = masked_loss(lean(ids), ids, targets)
         singles, weights = [], []
         for s in samples:
-            ids, targets = collate([s], torch.device("cpu"))
+            ids, targets = collate([s], torch.device("cpu"), PAD)
             singles.append(masked_loss(lean(ids), ids, targets))
             weights.append(targets[:, 1:].sum())
     expected = sum(l * w for l, w in zip(singles, weights)) / sum(weights)
@@ -139,9 +91,9 @@ def test_a_batch_gives_the_same_loss_in_bfloat16():
     lean = LeanLM(tiny_gemma(dtype=torch.bfloat16), LoraConfig(rank=4, alpha=8))
     samples = [Encoded(tuple(random_ids(n, seed=n)[0].tolist()), (True,) * n) for n in (9, 30)]
     with torch.no_grad():
-        ids, targets = collate(samples, torch.device("cpu"))
+        ids, targets = collate(samples, torch.device("cpu"), PAD)
         batched = masked_loss(lean(ids), ids, targets)
-        singles = [masked_loss(lean(i), i, t) for i, t in (collate([s], torch.device("cpu")) for s in samples)]
+        singles = [masked_loss(lean(i), i, t) for i, t in (collate([s], torch.device("cpu"), PAD) for s in samples)]
     expected = (singles[0] * 8 + singles[1] * 29) / 37
     assert abs(batched.item() - expected.item()) < 0.02 * expected.item()
 
@@ -204,7 +156,7 @@ def test_reset_restores_the_fresh_adapter_and_clears_gradients():
         fresh = lean(ids)
     samples = [Encoded(tuple(random_ids(10, seed=s)[0].tolist()), (True,) * 10) for s in range(4)]
     config = TrainConfig(steps=5, lr=1e-2, warmup=0.0)
-    train(lean, samples, config, np.random.default_rng(0), torch.device("cpu"))
+    train(lean, samples, config, np.random.default_rng(0), torch.device("cpu"), pad=PAD)
     lean.trainable()[0].grad = torch.ones_like(lean.trainable()[0])  # as a failed step would leave it
     with torch.no_grad():
         assert not torch.allclose(lean(ids), fresh)
@@ -261,12 +213,12 @@ def test_right_guesses_take_fewer_steps():
         steps.append(tokens.shape)
         return original(self, tokens)
 
-    import arcttt.engine.lm
+    import arcttt.engine.decoder
 
-    arcttt.engine.lm.Decoder.step = counting
+    arcttt.engine.decoder.Decoder.step = counting
     try:
         generate(lean, prompts, torch.device("cpu"), max_new_tokens=80, drafts=[list(t) for t, _ in plain], speculate=8)
     finally:
-        arcttt.engine.lm.Decoder.step = original
+        arcttt.engine.decoder.Decoder.step = original
     longest = max(len(t) for t, _ in plain)
     assert len(steps) < longest / 3

@@ -12,8 +12,9 @@ from arcttt.engine.hf import HfLM
 from arcttt.engine.lm import LeanLM
 from arcttt.engine.runtime import Runtime, build_lm
 from arcttt.run.pipeline import solve_task
-from conftest import tiny_loaded, weights_checksum
-from test_lm import random_ids, tiny_gemma
+from arcttt.testing import tiny_gemma, tiny_loaded
+from conftest import weights_checksum
+from test_lm import random_ids
 from test_ttt import SWAP, config
 
 ENDS = ("embed_tokens", "lm_head")
@@ -87,9 +88,9 @@ def test_use_rslora_is_read_from_toml_checked_and_kept_out_of_old_digests(tmp_pa
     with pytest.raises(ArcError, match="use_rslora must be true or false"):
         load_config(path)
     with pytest.raises(ArcError, match="lora.use_rslora"):
-        override(SolveConfig(), lora__use_rslora="yes")
+        override(SolveConfig(), {"lora.use_rslora": "yes"})
     assert "use_rslora" not in SolveConfig().digest_dict()["lora"]
-    assert override(SolveConfig(), lora__use_rslora=True).digest != SolveConfig().digest
+    assert override(SolveConfig(), {"lora.use_rslora": True}).digest != SolveConfig().digest
 
 
 # -- LoRA on the embedding and the head -----------------------------------------------------------
@@ -118,7 +119,7 @@ def test_the_decoder_folds_the_embedding_and_head_lora_in_and_decodes_the_traine
     ids = random_ids(15, batch=3)
     with torch.no_grad():
         decoder = lean.decoder()
-        first = decoder.prefill(list(ids), new_tokens=4)
+        first = decoder.prefill(list(ids), new_tokens=4, pad=0)  # the lean decoder pads nothing
         torch.testing.assert_close(first, lean(ids)[:, -1], atol=1e-4, rtol=1e-4)
         nxt = torch.tensor([3, 5, 7])
         step = decoder.step(nxt)
@@ -128,7 +129,7 @@ def test_the_decoder_folds_the_embedding_and_head_lora_in_and_decodes_the_traine
 
 @pytest.mark.parametrize("backend", ["lean", "hf"])
 def test_embedding_and_head_lora_trains_resets_to_fresh_and_saves_and_loads(backend, tmp_path):
-    cfg = config(120, model__backend=backend, lora__target_modules=WITH_ENDS)
+    cfg = config(120, {"model.backend": backend, "lora.target_modules": WITH_ENDS})
     runtime = Runtime(cfg, tiny_loaded())
     assert type(runtime.lm) is (LeanLM if backend == "lean" else HfLM)
     ids = random_ids(12)
@@ -149,7 +150,7 @@ def test_embedding_and_head_lora_trains_resets_to_fresh_and_saves_and_loads(back
     runtime.lm.reset()
     with torch.no_grad():
         assert torch.equal(runtime.lm(ids), fresh)
-    other = Runtime(override(cfg, seed=7), tiny_loaded())
+    other = Runtime(override(cfg, {"seed": 7}), tiny_loaded())
     other.lm.load(tmp_path / "swap")
     with torch.no_grad():
         torch.testing.assert_close(other.lm(ids), trained, atol=1e-5, rtol=1e-5)

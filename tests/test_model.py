@@ -9,9 +9,10 @@ import torch
 
 from arcttt.core.config import ModelConfig
 from arcttt.core.encode import BOS, END, NL, PAD, SYMBOLS
-from arcttt.core.errors import ArcError
-from arcttt.engine.model import load_model, shrink_vocab, symbol_token_ids
-from conftest import TOKENIZER_WORDS
+from arcttt.engine.model import load_model
+from arcttt.engine.vocab import shrink_vocab, symbol_token_ids
+from arcttt.testing import TOKENIZER_WORDS, tiny_config
+from conftest import SAMPLE
 
 
 def test_symbols_map_to_the_tokenizers_own_ids(hub_model_dir):
@@ -59,8 +60,6 @@ def test_loading_a_local_folder_reduces_the_vocabulary_keeping_rows_and_ties(hub
 def test_untied_heads_are_sliced_too():
     from transformers import LlamaForCausalLM
 
-    from conftest import tiny_config
-
     model = LlamaForCausalLM(tiny_config(40, tie_word_embeddings=False))
     head = model.lm_head.weight.detach().clone()
     shrink_vocab(model, list(range(20, 36)))
@@ -71,7 +70,7 @@ def test_untied_heads_are_sliced_too():
 def test_a_model_that_cannot_be_found_offline_is_a_clear_error(tmp_path):
     # huggingface_hub reads HF_HUB_OFFLINE when imported: set it for a fresh process, as a user would.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path)}
-    run = subprocess.run([sys.executable, "-m", "arcttt", "solve", "data/sample", "--model", "no-such-org/no-such-model",
+    run = subprocess.run([sys.executable, "-m", "arcttt", "solve", str(SAMPLE), "--model", "no-such-org/no-such-model",
                           "--out", str(tmp_path / "p.json")], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 1
     assert run.stderr.splitlines()[-1].startswith(

@@ -12,11 +12,12 @@ from arcttt.core.predictions import load_predictions
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.runtime import Runtime
 from arcttt.run.outputs import sidecar
-from conftest import run_all, tiny_loaded
+from arcttt.testing import tiny_loaded
+from conftest import run_all
 
 TASKS = [Task(f"t{i}", tuple(Example(((c,),), ((c, c),)) for c in (i, i + 1)), (Example(((i + 2,),), ((i + 2, i + 2),)),))
          for i in range(3)]
-CONFIG = override(SolveConfig(), model__adapter="", train__steps=3, infer__views=2, train__colours="none", expert="ttt")
+CONFIG = override(SolveConfig(), {"model.adapter": "", "train.steps": 3, "infer.views": 2, "train.colours": "none", "expert": "ttt"})
 
 
 def engine_factory(config=CONFIG):
@@ -72,7 +73,7 @@ def test_existing_output_needs_resume_or_overwrite_and_the_same_config(tmp_path)
     run_all(TASKS[:1], CONFIG, out, engine_factory())
     with pytest.raises(ArcError, match="already exists"):
         run_all(TASKS[:1], CONFIG, out, engine_factory())
-    other = override(CONFIG, seed=9)
+    other = override(CONFIG, {"seed": 9})
     with pytest.raises(ArcError, match="another config"):
         run_all(TASKS[:1], other, out, engine_factory(other), resume=True)
     run_all(TASKS[:1], other, out, engine_factory(other), overwrite=True)
@@ -128,7 +129,7 @@ def test_cli_solve_on_a_local_model_folder(tmp_path, hub_model_dir):
 def test_dfs_with_poe_logs_the_candidates_and_where_the_right_answer_ranked(tmp_path):
     from arcttt.core.grids import grid_digest
 
-    config = override(CONFIG, infer__sampler="dfs", infer__min_prob=0.01, infer__scoring="poe")
+    config = override(CONFIG, {"infer.sampler": "dfs", "infer.min_prob": 0.01, "infer.scoring": "poe"})
     out = tmp_path / "p.json"
     predictions = run_all(TASKS, config, out, engine_factory(config))
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]

@@ -7,7 +7,7 @@ from arcttt.core.config import ModelConfig
 from arcttt.core.errors import ArcError
 from arcttt.engine.model import load_model
 from arcttt.engine.placement import COMFORT, DeviceFacts, count_parameters, enable_tf32, place, resolve_dtype
-from conftest import tiny_config
+from arcttt.testing import tiny_config
 
 GIB = 2**30
 CPU = DeviceFacts(torch.device("cpu"), "cpu", bf16=True)

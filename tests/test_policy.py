@@ -7,13 +7,15 @@ from arcttt.core.tasks import Example, Task
 from arcttt.engine.ttt import CHECK_EVERY
 from arcttt.engine.runtime import Runtime
 from arcttt.run.pipeline import solve_task
-from conftest import tiny_loaded
+from arcttt.testing import tiny_loaded
 from test_ttt import SWAP
 
 
 def config(**changes):
-    return override(SolveConfig(), expert="ttt", model__adapter="", policy="adaptive", train__steps=40, train__lr=3e-3,
-                    train__warmup=0.0, train__colours="none", train__max_batch_samples=1, infer__views=2, **changes)
+    """The adaptive policy on the tiny model, with top-level `changes` (converged_loss=0.05)."""
+    return override(SolveConfig(), {"expert": "ttt", "model.adapter": "", "policy": "adaptive", "train.steps": 40,
+                                    "train.lr": 3e-3, "train.warmup": 0.0, "train.colours": "none",
+                                    "train.max_batch_samples": 1, "infer.views": 2, **changes})
 
 
 def test_adaptive_decisions_are_the_same_for_the_same_seed():
@@ -107,11 +109,10 @@ def test_the_default_pool_holds_no_task_of_any_evaluation_set_nor_of_the_run(tmp
 
 def test_neighbour_samples_join_the_training_set():
     pool = build_pool([flip_task("flip-a", 4), upscale_task("up-a", 2)], Guard.of([SWAP]))
-    cfg = override(config(converged_loss=0.0, max_rounds=1), policy="fixed", train__neighbours=1,
-                   train__neighbour_share=1.0)
+    cfg = override(config(converged_loss=0.0, max_rounds=1), {"policy": "fixed", "train.neighbours": 1, "train.neighbour_share": 1.0})
     engine = Runtime(cfg, tiny_loaded())
     engine.pool = pool
     outcome = solve_task(SWAP, engine, cfg)
-    alone = solve_task(SWAP, Runtime(override(cfg, train__neighbours=0), tiny_loaded()),
-                       override(cfg, train__neighbours=0))
+    alone = solve_task(SWAP, Runtime(override(cfg, {"train.neighbours": 0}), tiny_loaded()),
+                       override(cfg, {"train.neighbours": 0}))
     assert len(outcome.neighbours) == 1 and outcome.samples > alone.samples

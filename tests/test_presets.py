@@ -82,9 +82,9 @@ def test_every_value_cites_its_source(name):
 
 def test_score_views_is_checked_and_digest_stable():
     assert "score_views" not in SolveConfig().digest_dict()["infer"]  # 0, the default: old digests hold
-    assert override(SolveConfig(), infer__score_views=8).digest != SolveConfig().digest
+    assert override(SolveConfig(), {"infer.score_views": 8}).digest != SolveConfig().digest
     with pytest.raises(ArcError, match="field infer.score_views: must be at least 0"):
-        override(SolveConfig(), infer__score_views=-1)
+        override(SolveConfig(), {"infer.score_views": -1})
 
 
 def test_score_views_scores_every_answer_under_the_first_k_views_only():
@@ -93,9 +93,10 @@ def test_score_views_scores_every_answer_under_the_first_k_views_only():
     from arcttt.core.tasks import load_source
     from arcttt.engine.infer import predict, prompts_for
     from arcttt.engine.lm import LeanLM
-    from conftest import tiny_loaded
+    from arcttt.testing import tiny_loaded
+    from conftest import SAMPLE
 
-    task = load_source("data/sample").tasks[0]
+    task = load_source(SAMPLE).tasks[0]
     loaded = tiny_loaded(seed=1)
     lm = LeanLM(loaded.model, None)
     every = InferConfig(views=4, scoring="poe")

@@ -210,7 +210,7 @@ def test_adapter_for_another_base_model_is_refused(tmp_path, hub_model_dir):
 def test_adapter_for_a_base_with_other_weights_is_refused(tmp_path, hub_model_dir):
     import torch
 
-    from arcttt.engine.model import base_digest
+    from arcttt.engine.digest import base_digest
 
     from arcttt.engine.adapters import merge_base_adapter
 
@@ -251,9 +251,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     model_config = ModelConfig(name=str(hub_model_dir), device="cpu", dtype="float32", adapter="")
     pretrain(load_model(model_config), model_config, build_corpus([("train", TRAIN)], []),
              replace(CONFIG, steps=4, lr=1e-2), tmp_path / "a")
-    cfg = override(SolveConfig(), model__name=str(hub_model_dir), model__device="cpu", model__dtype="float32",
-                   model__adapter=str(tmp_path / "a"), model__backend="hf", train__steps=20, train__lr=3e-3,
-                   train__colours="none", infer__views=2, expert="ttt")
+    cfg = override(SolveConfig(), {"model.name": str(hub_model_dir), "model.device": "cpu", "model.dtype": "float32", "model.adapter": str(tmp_path / "a"), "model.backend": "hf", "train.steps": 20, "train.lr": 3e-3, "train.colours": "none", "infer.views": 2, "expert": "ttt"})
     # What a 4-bit load reports (bitsandbytes needs CUDA): the engine's decision is under test.
     quantized = replace(load_model(cfg.model), quantize="4bit")
     before = base_weights(quantized.model)
@@ -264,7 +262,7 @@ def test_a_quantized_base_keeps_the_stage1_adapter_beside_it_unmerged(tmp_path, 
     ids = torch.tensor([encode(SWAP.train, SWAP.test[0], with_answer=False).ids])
     with torch.no_grad():
         assert torch.allclose(unmerged.lm(ids), merged.lm(ids), atol=1e-5)  # the same function
-        assert not torch.allclose(unmerged.lm(ids), Runtime(override(cfg, model__adapter=""))
+        assert not torch.allclose(unmerged.lm(ids), Runtime(override(cfg, {"model.adapter": ""}))
                                   .lm(ids), atol=1e-3)  # ... and not the bare model's
     stage1 = {k: v.clone() for k, v in unmerged.lm.model.state_dict().items() if ".stage1." in k}
     with torch.no_grad():

@@ -18,6 +18,7 @@ from arcttt.core.samples import task_views
 from arcttt.core.samples import task_samples
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import load_source
+from conftest import SAMPLE
 
 # Two demonstrations of different sizes and one test input: small enough to write out by hand.
 TASK = {"train": [{"input": [[1, 2], [3, 4]], "output": [[5]]},
@@ -25,7 +26,7 @@ TASK = {"train": [{"input": [[1, 2], [3, 4]], "output": [[5]]},
         "test": [{"input": [[9, 0]], "output": [[1], [2]]}]}
 
 LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjklmnpqrstuvwxyz"
-# Each anchor's layout, from its specification (README "Bring a checkpoint", ANCHORS.md section 8),
+# Each anchor's layout, from its specification (docs/FORMATS.md, ANCHORS.md section 8),
 # not from arcttt's code: demonstrations in their own order, the query ends where the answer starts.
 EXPECTED = {
     # arcttt: <bos>, then per pair I rows(each ended by \n) O rows(each ended by \n) E.
@@ -98,7 +99,7 @@ def test_a_text_format_without_its_tokenizer_is_text_alone(task_file):
 
 
 def test_a_model_gives_its_own_token_ids(task_file, hub_model_dir):
-    # The tiny hub tokenizer's words (conftest.TOKENIZER_WORDS): <s>=1, digits 12-21, \n=22, I=23, O=24, E=25.
+    # The tiny hub tokenizer's words (arcttt.testing.TOKENIZER_WORDS): <s>=1, digits 12-21, \n=22, I=23, O=24, E=25.
     shown = as_json(task_file, "--model", hub_model_dir, "--format", "arcttt")
     own = {**{d: 12 + d for d in range(10)}, 10: 22, 11: 23, 12: 24, 13: 25, 14: 1}
     assert shown["model_ids"] == [own[i] for i in shown["ids"]]
@@ -127,11 +128,11 @@ def test_a_training_sample_marks_its_targets(task_file, fmt, expected):
 
 @pytest.mark.parametrize("fmt", sorted(SYMBOL_FORMATS))
 def test_loss_marks_are_the_samples_mask(fmt):
-    task = load_source("data/sample").tasks[0]
-    config = override(SolveConfig(), model__format=fmt)
+    task = load_source(SAMPLE).tasks[0]
+    config = override(SolveConfig(), {"model.format": fmt})
     samples = task_samples(task, config, task_rng(config.seed, task.id, "train"), codec=SYMBOL_FORMATS[fmt])
     for index in (0, 5, len(samples) - 1):
-        result = invoke("data/sample", "--task", task.id, "--format", fmt, "--train", index, "--json")
+        result = invoke(SAMPLE, "--task", task.id, "--format", fmt, "--train", index, "--json")
         shown = json.loads(result.stdout)
         assert tuple(shown["ids"]) == samples[index].ids and tuple(shown["loss"]) == samples[index].mask
     # In the marked text, what lies in braces is exactly the targets' symbols.
@@ -159,8 +160,8 @@ def test_every_view_is_the_prompt_the_solver_builds(monkeypatch, fmt):
     """Through the solver's own code: solve_task draws its views and prompts, and they are ours."""
     from arcttt.run import pipeline
 
-    task = load_source("data/sample").tasks[1]
-    config = override(SolveConfig(), expert="ttt", model__format=fmt, infer__views=5, train__colours="all")
+    task = load_source(SAMPLE).tasks[1]
+    config = override(SolveConfig(), {"expert": "ttt", "model.format": fmt, "infer.views": 5, "train.colours": "all"})
     codec = SYMBOL_FORMATS[fmt]
     built = []
 
@@ -182,8 +183,8 @@ def test_every_view_is_the_prompt_the_solver_builds(monkeypatch, fmt):
 def test_training_samples_are_the_ones_ttt_trains_on(monkeypatch):
     from arcttt.run import pipeline
 
-    task = load_source("data/sample").tasks[2]
-    config = override(SolveConfig(), expert="ttt", model__format="architects", train__max_examples=40)
+    task = load_source(SAMPLE).tasks[2]
+    config = override(SolveConfig(), {"expert": "ttt", "model.format": "architects", "train.max_examples": 40})
     built = []
 
     def capture(*args, **kwargs):
@@ -205,11 +206,11 @@ def test_training_samples_are_the_ones_ttt_trains_on(monkeypatch):
 # --- errors -------------------------------------------------------------------------------------
 
 def test_an_unknown_task_lists_known_ones():
-    result = invoke("data/sample", "--task", "nope")
+    result = invoke(SAMPLE, "--task", "nope")
     assert isinstance(result.exception, ArcError)
     assert "no task 'nope'" in str(result.exception) and "00576224" in str(result.exception)
     assert "--task" in str(result.exception)
-    several = invoke("data/sample")
+    several = invoke(SAMPLE)
     assert isinstance(several.exception, ArcError) and "name one with --task" in str(several.exception)
 
 

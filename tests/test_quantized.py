@@ -14,6 +14,7 @@ from arcttt.engine.hf import HfLM
 from arcttt.engine.model import load_model
 from arcttt.engine.runtime import Runtime
 from arcttt.run.pipeline import solve_task
+from arcttt.testing import tiny_model
 from test_ttt import SWAP, config
 
 bnb = pytest.importorskip("bitsandbytes")
@@ -34,25 +35,16 @@ def architects_tokenizer():
                                    unk_token="<unk>")
 
 
-def tiny_mistral(seed: int = 0):
-    from transformers import MistralConfig, MistralForCausalLM
-
-    torch.manual_seed(seed)
-    # Untied head, as Mistral-NeMo-Minitron; a wide initialisation so that LoRA can move the logits.
-    config = MistralConfig(vocab_size=len(WORDS), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
-                           sliding_window=None, tie_word_embeddings=False, initializer_range=0.2,
-                           bos_token_id=1, eos_token_id=2, pad_token_id=3)
-    return MistralForCausalLM(config)
-
-
 @pytest.fixture(scope="module")
 def prequantized(tmp_path_factory):
     """A 4-bit NF4 checkpoint saved by transformers, config.json with its quantization_config."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     root = tmp_path_factory.mktemp("mistral-architects")
-    tiny_mistral(seed=2).save_pretrained(root / "full", safe_serialization=True)
+    # Untied head and no sliding window, as Mistral-NeMo-Minitron.
+    mistral = tiny_model("mistral", len(WORDS), seed=2, sliding_window=None, bos_token_id=1, eos_token_id=2,
+                         pad_token_id=3)
+    mistral.save_pretrained(root / "full", safe_serialization=True)
     nf4 = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                              bnb_4bit_compute_dtype=torch.float32)
     quantized = AutoModelForCausalLM.from_pretrained(root / "full", quantization_config=nf4, dtype=torch.float32)
@@ -76,8 +68,8 @@ def packed(model) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
-def qlora_config(name: str, steps: int = 300, **changes):
-    return config(steps, model__name=name, model__device="cpu", model__dtype="float32", **changes)
+def qlora_config(name: str, steps: int = 300, changes=None):
+    return config(steps, {"model.name": name, "model.device": "cpu", "model.dtype": "float32", **(changes or {})})
 
 
 def test_the_checkpoint_carries_its_quantization_config(prequantized):
@@ -86,7 +78,7 @@ def test_the_checkpoint_carries_its_quantization_config(prequantized):
 
 
 def test_a_prequantized_mistral_loads_as_it_is_trains_a_ttt_adapter_keeps_its_bits_and_predicts(prequantized):
-    cfg = qlora_config(str(prequantized), model__format="architects")
+    cfg = qlora_config(str(prequantized), changes={"model.format": "architects"})
     loaded = load_model(cfg.model)
     assert loaded.quantize == "bitsandbytes" and loaded.codec is ARCHITECTS
     layers, before = packed(loaded.model)
@@ -94,9 +86,9 @@ def test_a_prequantized_mistral_loads_as_it_is_trains_a_ttt_adapter_keeps_its_bi
     assert loaded.model.get_output_embeddings().weight.shape[0] == len(ARCHITECTS.symbols)
     runtime = Runtime(cfg, loaded)
     assert isinstance(runtime.lm, HfLM) and runtime.precision == "float32/bitsandbytes"
-    untrained = solve_task(SWAP, Runtime(qlora_config(str(prequantized), steps=0, model__format="architects"),
+    untrained = solve_task(SWAP, Runtime(qlora_config(str(prequantized), 0, {"model.format": "architects"}),
                                          load_model(cfg.model), with_adapter=True),
-                           qlora_config(str(prequantized), steps=0, model__format="architects"))
+                           qlora_config(str(prequantized), 0, {"model.format": "architects"}))
     assert SWAP.test[0].output not in untrained.attempts[0]
     outcome = solve_task(SWAP, runtime, cfg)
     assert packed(loaded.model) == (layers, before)
@@ -105,7 +97,7 @@ def test_a_prequantized_mistral_loads_as_it_is_trains_a_ttt_adapter_keeps_its_bi
 
 
 def test_quantize_4bit_quantizes_an_unquantized_checkpoint_on_the_cpu_and_trains(hub_model_dir):
-    cfg = qlora_config(str(hub_model_dir), model__quantize="4bit")
+    cfg = qlora_config(str(hub_model_dir), changes={"model.quantize": "4bit"})
     loaded = load_model(cfg.model)
     assert loaded.quantize == "4bit" and loaded.device.type == "cpu"
     layers, before = packed(loaded.model)
@@ -121,6 +113,6 @@ def test_quantize_4bit_quantizes_an_unquantized_checkpoint_on_the_cpu_and_trains
 def test_quantized_weights_refuse_the_lean_backend_by_name(hub_model_dir):
     from arcttt.core.errors import ArcError
 
-    cfg = override(qlora_config(str(hub_model_dir), model__quantize="4bit"), model__backend="lean")
+    cfg = override(qlora_config(str(hub_model_dir), changes={"model.quantize": "4bit"}), {"model.backend": "lean"})
     with pytest.raises(ArcError, match="backend = lean cannot run .*quantized weights; use backend = hf or auto"):
         Runtime(cfg)

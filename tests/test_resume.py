@@ -83,7 +83,7 @@ def test_predictions_without_their_log_cannot_be_resumed(tmp_path):
 def test_an_overwrite_killed_before_its_first_task_leaves_nothing_to_mix(tmp_path):
     out = tmp_path / "p.json"
     run_all(TASKS, CONFIG, out, engine_factory())
-    other = override(CONFIG, seed=9)
+    other = override(CONFIG, {"seed": 9})
 
     def killed():
         raise Interrupt
@@ -104,7 +104,7 @@ def test_the_run_digest_covers_adapter_contents_and_version(tmp_path, monkeypatc
     adapter.mkdir()
     (adapter / "arcttt-adapter.json").write_text("{}")
     (adapter / "adapter_model.safetensors").write_bytes(b"weights one")
-    config = override(CONFIG, model__adapter=str(adapter))
+    config = override(CONFIG, {"model.adapter": str(adapter)})
     saved = tmp_path / "saved"
     (saved / "t0").mkdir(parents=True)
     (saved / "t0" / "adapter_model.safetensors").write_bytes(b"a")
@@ -116,7 +116,7 @@ def test_the_run_digest_covers_adapter_contents_and_version(tmp_path, monkeypatc
     first = digest()
     (adapter / "adapter_model.safetensors").write_bytes(b"weights two")  # retrained in place
     second = digest()
-    assert first != second and config.digest == override(CONFIG, model__adapter=str(adapter)).digest
+    assert first != second and config.digest == override(CONFIG, {"model.adapter": str(adapter)}).digest
     with_saved = digest(saved)
     (saved / "t0" / "adapter_model.safetensors").write_bytes(b"b")
     assert digest(saved) not in (with_saved, second)
@@ -220,13 +220,13 @@ def test_a_bug_hidden_behind_a_wrapping_error_is_still_a_bug():
 
 
 def test_a_task_over_its_budget_keeps_what_it_has(tmp_path):
-    config = override(CONFIG, task_budget=1e-9)
+    config = override(CONFIG, {"task_budget": 1e-9})
     out = tmp_path / "p.json"
     predictions = run_all(TASKS[:1], config, out, engine_factory(config))
     (record,) = read_log(sidecar(out, "log.jsonl"))
     assert record["status"] == "ok" and record["steps"] == 1 and record["candidates"] == 0
     assert predictions["t0"] == ((TASKS[0].test[0].input,) * 2,)  # no answer decoded in time: the fallback
-    config = override(CONFIG, infer_budget=1e-9)
+    config = override(CONFIG, {"infer_budget": 1e-9})
     run_all(TASKS[:1], config, tmp_path / "q.json", engine_factory(config))
     (record,) = read_log(sidecar(tmp_path / "q.json", "log.jsonl"))
     assert record["steps"] == 3 and record["candidates"] == 0

@@ -141,6 +141,28 @@ def test_every_script_has_a_quick_run():
     assert set(QUICK) - scripts == set(), "a quick run of a script that is gone"
 
 
+def test_no_script_imports_the_tests():
+    """Scripts take the tiny models from `arcttt.testing`: none imports a test module or puts
+    tests/ on its import path."""
+    import ast
+
+    found = []
+    for path in sorted(SCRIPTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                names = []
+            if any(name.split(".")[0] in ("conftest", "tests") or name.startswith("test_") for name in names):
+                found.append(f"{path.relative_to(SCRIPTS)}:{node.lineno} imports {names}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func).startswith("sys.path.") and \
+                    "tests" in ast.unparse(node):
+                found.append(f"{path.relative_to(SCRIPTS)}:{node.lineno} {ast.unparse(node)}")
+    assert not found, found
+
+
 @pytest.mark.parametrize("script", sorted(QUICK))
 def test_quick_run(script, tmp_path):
     if not (SCRIPTS / f"{script}.py").exists():

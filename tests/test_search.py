@@ -9,9 +9,9 @@ import torch
 
 from arcttt.core.encode import END, Encoded
 from arcttt.engine.infer import GridConstraint, find_answers
-from conftest import greedy
 from arcttt.engine.lm import LeanLM
-from test_lm import tiny_gemma
+from arcttt.testing import tiny_gemma
+from conftest import greedy
 
 CPU = torch.device("cpu")
 

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from arcttt.core.config import SolveConfig, override
-from arcttt.core.encode import encode
-from conftest import weights_checksum
+from arcttt.core.encode import PAD, encode
 from arcttt.core.tasks import Example, Task
 from arcttt.engine.ttt import masked_loss
 from arcttt.engine.runtime import Runtime
 from arcttt.run.pipeline import solve_task
-from conftest import tiny_loaded
+from arcttt.testing import tiny_loaded
+from conftest import weights_checksum
 
 # A fixed colour swap (1 <-> 2) on single cells: learnable by LoRA on a tiny model in seconds.
 SWAP = Task("swap", tuple(Example(((a,),), ((b,),)) for a, b in [(1, 2), (2, 1), (1, 2), (2, 1)]),
@@ -21,9 +21,11 @@ SWAP = Task("swap", tuple(Example(((a,),), ((b,),)) for a, b in [(1, 2), (2, 1),
 OTHER = Task("other", tuple(Example(((c,),), ((c, c),)) for c in (3, 4, 5)), (Example(((6,),), ((6, 6),)),))
 
 
-def config(steps=300, **changes):
-    return override(SolveConfig(), expert="ttt", ttt=steps > 0, model__adapter="", train__steps=steps, train__lr=3e-3, train__warmup=0.0,
-                    train__colours="none", train__max_batch_samples=1, infer__views=2, **changes)
+def config(steps=300, changes=None):
+    """The tests' TTT config: `steps` steps of the tiny model, then `changes` ({"seed": 1})."""
+    return override(SolveConfig(), {"expert": "ttt", "ttt": steps > 0, "model.adapter": "", "train.steps": steps,
+                                    "train.lr": 3e-3, "train.warmup": 0.0, "train.colours": "none",
+                                    "train.max_batch_samples": 1, "infer.views": 2, **(changes or {})})
 
 
 def test_ttt_turns_a_wrong_prediction_into_the_exact_answer():
@@ -56,7 +58,7 @@ def test_base_weights_stay_unchanged_and_the_adapter_is_reset_between_tasks():
 
 
 def test_same_seed_same_output_and_another_seed_differs():
-    runs = [solve_task(SWAP, Runtime(config(30, seed=s), tiny_loaded()), config(30, seed=s)) for s in (1, 1, 2)]
+    runs = [solve_task(SWAP, Runtime(config(30, {"seed": s}), tiny_loaded()), config(30, {"seed": s})) for s in (1, 1, 2)]
     assert runs[0].attempts == runs[1].attempts and runs[0].train.losses == runs[1].train.losses
     assert runs[0].train.losses != runs[2].train.losses
 
@@ -70,7 +72,7 @@ def test_saved_adapters_reproduce_predictions_without_training(tmp_path):
 
 
 def test_train_budget_stops_training_early():
-    cfg = override(config(10_000), train_budget=1e-9)
+    cfg = override(config(10_000), {"train_budget": 1e-9})
     outcome = solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg)
     assert outcome.train.steps == 1
 
@@ -87,13 +89,13 @@ def test_masked_loss_counts_only_target_positions():
 
 @pytest.mark.parametrize("engine", ["lean", "hf"])
 def test_both_engines_learn_the_task(engine):
-    cfg = config(model__backend=engine)
+    cfg = config(changes={"model.backend": engine})
     outcome = solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg)
     assert outcome.attempts[0][0] == SWAP.test[0].output and outcome.train.losses[-1] < 0.01
 
 
 def test_token_budget_batches_train_on_every_sample_each_epoch():
-    cfg = override(config(), train__steps=0, train__epochs=2.0, train__max_batch_samples=0, train__batch_tokens=64)
+    cfg = override(config(), {"train.steps": 0, "train.epochs": 2.0, "train.max_batch_samples": 0, "train.batch_tokens": 64})
     outcome = solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg)
     assert outcome.train.samples == 2 * outcome.samples and outcome.train.steps < outcome.train.samples
 
@@ -110,15 +112,15 @@ def test_training_sees_the_context_inference_sees_unless_told_otherwise():
 
     task = long_context_task()
     rng = lambda: np.random.default_rng(0)  # noqa: E731
-    derived = task_samples(task, override(config(), infer__max_tokens=4096), rng())
+    derived = task_samples(task, override(config(), {"infer.max_tokens": 4096}), rng())
     assert all(not e.dropped for e in derived)  # 0 means: the inference budget
-    tight = task_samples(task, override(config(), train__max_tokens=200), rng())
+    tight = task_samples(task, override(config(), {"train.max_tokens": 200}), rng())
     assert any(e.dropped for e in tight) and all(len(e) <= 200 for e in tight)
 
 
 def test_the_log_records_dropped_context_demonstrations():
     task = long_context_task()
-    cfg = override(config(4), train__max_tokens=200, infer__max_tokens=200 + 80)
+    cfg = override(config(4), {"train.max_tokens": 200, "infer.max_tokens": 200 + 80})
     outcome = solve_task(task, Runtime(cfg, tiny_loaded()), cfg)
     record = outcome.record("digest")
     assert record["dropped_train"] > 0 and record["dropped_infer"] > 0
@@ -166,18 +168,19 @@ def test_a_float16_step_whose_gradients_overflow_is_skipped_not_applied():
 
     handle = engine.lm.adapters["q_proj_B"].register_hook(overflow_once)
     try:
-        train(engine.lm, samples, cfg.train, np.random.default_rng(0), torch.device("cpu"))
+        train(engine.lm, samples, cfg.train, np.random.default_rng(0), torch.device("cpu"), pad=PAD)
         assert all(torch.equal(p, fresh[name]) for name, p in engine.lm.adapters.items())
-        train(engine.lm, samples, replace(cfg.train, steps=5), np.random.default_rng(0), torch.device("cpu"))
+        train(engine.lm, samples, replace(cfg.train, steps=5), np.random.default_rng(0), torch.device("cpu"), pad=PAD)
     finally:
         handle.remove()
     assert not torch.equal(engine.lm.adapters["q_proj_B"], fresh["q_proj_B"])
     assert all(torch.isfinite(p).all() for p in engine.lm.trainable())
 
 
-def loop_before_the_merge(lm, samples, config, rng, device, converged=None):
+def loop_before_the_merge(lm, samples, config, rng, device, converged=None, pad=PAD):
     """`ttt.train` as it was before stage 1 and TTT shared one loop (verbatim but for the deadline,
-    unused here, and `lm(ids)`: gradient checkpointing is now the LM's construction setting)."""
+    unused here, `lm(ids)`: gradient checkpointing is now the LM's construction setting, and the
+    padding id passed in)."""
     from transformers import get_cosine_schedule_with_warmup
 
     from arcttt.core.outcome import TrainStats
@@ -196,7 +199,7 @@ def loop_before_the_merge(lm, samples, config, rng, device, converged=None):
         if not batches:
             batches = token_batches(lengths, config.batch_tokens, rng, config.max_batch_samples)
         batch = [samples[i] for i in batches.pop()]
-        ids, targets = collate(batch, device)
+        ids, targets = collate(batch, device, pad)
         loss = masked_loss(lm(ids), ids, targets)
         step(loss)
         schedule.step()
@@ -214,22 +217,23 @@ def loop_before_the_merge(lm, samples, config, rng, device, converged=None):
 
 
 @pytest.mark.parametrize("backend, changes, converged", [
-    ("lean", dict(train__steps=0, train__epochs=3.0, train__max_batch_samples=0, train__batch_tokens=40,
-                  train__warmup=0.2), None),  # several epochs of token batches, a warm-up
-    ("lean", dict(train__steps=60), 0.5),  # stops once converged
-    ("hf", dict(train__steps=12, train__weight_decay=0.1), None),
+    ("lean", {"train.steps": 0, "train.epochs": 3.0, "train.max_batch_samples": 0, "train.batch_tokens": 40,
+              "train.warmup": 0.2}, None),  # several epochs of token batches, a warm-up
+    ("lean", {"train.steps": 60}, 0.5),  # stops once converged
+    ("hf", {"train.steps": 12, "train.weight_decay": 0.1}, None),
 ])
 def test_the_shared_loop_trains_exactly_as_the_loop_before_it(backend, changes, converged):
     from arcttt.core.samples import task_samples
     from arcttt.core.seeding import task_rng
     from arcttt.engine.ttt import train
 
-    cfg = override(config(), model__backend=backend, **changes)
+    cfg = override(config(), {"model.backend": backend, **changes})
     samples = task_samples(SWAP, cfg, task_rng(0, SWAP.id, "train"))
     runs = []
     for loop in (loop_before_the_merge, train):
         lm = Runtime(cfg, tiny_loaded()).lm
-        stats = loop(lm, samples, cfg.train, np.random.default_rng(5), torch.device("cpu"), converged=converged)
+        stats = loop(lm, samples, cfg.train, np.random.default_rng(5), torch.device("cpu"), converged=converged,
+                     pad=PAD)
         runs.append((stats, [p.detach().clone() for p in lm.trainable()]))
     (old, old_weights), (new, new_weights) = runs
     assert (new.steps, new.samples, new.tokens, new.stopped) == (old.steps, old.samples, old.tokens, old.stopped)
@@ -258,6 +262,6 @@ def test_the_loop_reads_no_loss_from_the_device_unless_asked():
         return "enough" if stats.steps == 8 else ""
 
     stats = run_steps(lm, step, warmup_cosine(step.optimizer, 0.0, 10), epochs(samples, cfg.train, np.random.default_rng(0)),
-                      10, torch.device("cpu"), after_step=look)
+                      10, torch.device("cpu"), after_step=look, pad=PAD)
     assert pending == [1, 2, 3, 4, 5, 6, 1, 2] and stats.stopped == "enough" and stats.steps == 8
     assert len(stats.losses) == 8 and all(loss > 0 for loss in stats.losses)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from arcttt.core.encode import grid_length
+from arcttt.core.grids import Grid
 from arcttt.core.tasks import Task
 
 if TYPE_CHECKING:
@@ -75,10 +75,19 @@ MIN_GRANT = 1.0
 """Seconds below which a task is not started (fallback attempts instead)."""
 
 
+def grid_size(grid: Grid) -> int:
+    """A grid's cells and row ends."""
+    return len(grid) * (len(grid[0]) + 1)
+
+
 def task_size(task: Task) -> float:
-    """Tokens of all the task's grids (demonstrations and test inputs)."""
+    """Cells and row ends of all the task's grids (demonstrations and test inputs).
+
+    A measure of the grids, not of any codec's tokens: the budget is shared out before the model
+    (and so its codec) is loaded, and with no model at all for the program expert. The cost model
+    fits seconds to it, so only how sizes compare matters."""
     grids = [g for e in task.train for g in (e.input, e.output)] + [e.input for e in task.test]
-    return float(sum(grid_length(g) for g in grids))
+    return float(sum(grid_size(g) for g in grids))
 
 
 MIN_SPREAD = 2.0

@@ -8,7 +8,7 @@ each. In every symbol format cells 0-9 are ids 0-9 and the row separator is id 1
 A *text format* (`marc`) is written as text and read by the model's own tokenizer (multi-character
 tokens); it is decoded greedily, without a grammar, and parsed back strictly.
 
-Each layout follows its anchor's code (see `source` and the README's "Bring a checkpoint").
+Each layout follows its anchor's code (see `source` and docs/FORMATS.md).
 """
 
 from __future__ import annotations

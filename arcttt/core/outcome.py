@@ -26,6 +26,18 @@ class TrainStats:
 
 
 LOGGED = 3  # candidates per test output whose digest, count and score the log keeps
+LOSS_POINTS = 64
+"""Points of a task's training loss curve the log keeps, evenly spaced (first and last kept).
+With the attempts' digests, it is what `arcttt report` reads beyond the counts: at most 640 bytes
+plus 42 bytes per test output in each task's record, however long training ran."""
+
+
+def loss_curve(losses: list[float], points: int = LOSS_POINTS) -> list[float]:
+    """At most `points` of `losses`, evenly spaced from the first to the last, to 4 decimals."""
+    if len(losses) > points:
+        last = len(losses) - 1
+        losses = [losses[round(i * last / (points - 1))] for i in range(points)]
+    return [round(float(loss), 4) for loss in losses]
 
 
 @dataclass
@@ -66,7 +78,10 @@ class Outcome:
         record["programs"] = self.programs[:LOGGED]
         record["top"] = [[{"grid": grid_digest(r.grid), "found": r.found, "score": round(r.score, 4)}
                           for r in best[:LOGGED]] for best in self.ranked]
+        # Their digests tell a log from another run's beside these predictions (`arcttt report`).
+        record["attempts"] = [[grid_digest(grid) for grid in pair] for pair in self.attempts]
         losses = self.train.losses
+        record["loss_curve"] = loss_curve(losses)
         record.update(status=self.status, config_digest=digest, steps=self.train.steps,
                       samples_trained=self.train.samples, tokens=self.train.tokens, train_seconds=round(self.train.seconds, 2),
                       train_stopped=self.train.stopped or None,

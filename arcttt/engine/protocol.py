@@ -1,6 +1,6 @@
 """The language-model interface both backends implement: what training and decoding may call.
 
-The lean backend (`engine.lm`) implements all of it. The hf backend (`engine.hf`, transformers +
+The lean backend (`engine.lm`, its decoder `engine.decoder`) implements all of it. The hf backend (`engine.hf`, transformers +
 peft) implements training and greedy decoding; what it cannot do (branching a decoding state,
 which the depth-first search, answer scoring and speculative decoding need) it refuses with an
 `ArcError` that names the lean backend, never silently.
@@ -23,8 +23,10 @@ class Decoder(Protocol):
     positions: torch.Tensor
     """Each row's next position after `prefill` (where its answer starts)."""
 
-    def prefill(self, prompts: list[torch.Tensor], new_tokens: int) -> torch.Tensor:
-        """Take the prompts (one row each) with room for `new_tokens` more; each row's next-token logits."""
+    def prefill(self, prompts: list[torch.Tensor], new_tokens: int, pad: int) -> torch.Tensor:
+        """Take the prompts (one row each) with room for `new_tokens` more; each row's next-token
+        logits. `pad`: the codec's padding id, for a decoder that pads prompts to one length
+        (masked: no real token reads it)."""
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
         """Feed one token a row ([batch]: logits [batch, vocab]) or k ([batch, k]: [batch, k, vocab])."""
@@ -44,7 +46,7 @@ class Decoder(Protocol):
 
 @runtime_checkable
 class LM(Protocol):
-    """A causal language model over arcttt's 16 token ids with one trainable task adapter."""
+    """A causal language model over a codec's token ids with one trainable task adapter."""
 
     def reset(self) -> None:
         """Back to the fresh adapter (the base model's function), gradients cleared."""

@@ -56,7 +56,8 @@ def build_lm(model: torch.nn.Module, lora: LoraConfig | None, seed: int, max_pos
     `unmerged`: a stage-1 adapter applied beside the base weights, frozen (for quantized bases).
     """
     from arcttt.engine.hf import HfLM
-    from arcttt.engine.lm import LeanLM, supports, supports_lora
+    from arcttt.engine.lm import LeanLM, supports
+    from arcttt.engine.lora import supports_lora
 
     if backend not in BACKENDS:
         raise ArcError(f"unknown backend {backend!r}; use auto, lean or hf")

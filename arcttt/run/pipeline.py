@@ -161,7 +161,7 @@ def train_task_adapter(task: Task, runtime: Runtime, config: SolveConfig, rng: n
         torch.manual_seed(int(rng.integers(2**62)))
         if config.policy == "adaptive":
             trained.stats, trained.decision = adaptive_train(runtime.lm, data.own, data.extra, config, rng, device,
-                                                             deadline)
+                                                             deadline, pad=runtime.codec.pad)
         else:
-            trained.stats = train(runtime.lm, data.samples, config.train, rng, device, deadline)
+            trained.stats = train(runtime.lm, data.samples, config.train, rng, device, deadline, pad=runtime.codec.pad)
     return trained

@@ -46,7 +46,8 @@ from arcttt.core.outcome import TrainStats
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task
 from arcttt.engine.adapters import ADAPTER_MANIFEST
-from arcttt.engine.model import LoadedModel, base_digest, digestible
+from arcttt.engine.digest import base_digest, digestible
+from arcttt.engine.model import LoadedModel
 from arcttt.engine.ttt import Losses, Stepper, make_optimizer, mean_loss, run_steps, token_batches, warmup_cosine
 from arcttt.engine.runtime import build_lm
 from arcttt.run.provenance import git_commit
@@ -385,7 +386,8 @@ def train_chunks(lm: torch.nn.Module, step: Stepper, corpus: Corpus, config: Pre
     with (out / "losses.jsonl").open("a") as log:
         keeper = Bookkeeper(state, stream, config, lambda s: _save_checkpoint(out / CHECKPOINT, lm, step, s), log,
                             on_step, log_every)
-        stats = run_steps(lm, step, schedule, iter(stream), config.steps - state["step"], device, deadline, keeper)
+        stats = run_steps(lm, step, schedule, iter(stream), config.steps - state["step"], device, deadline, keeper,
+                          pad=codec.pad)
     return f"time budget of {config.time_budget:.0f} s" if stats.stopped == "deadline" else ""
 
 
@@ -425,9 +427,9 @@ def pretrain(loaded: LoadedModel, model_config: ModelConfig, corpus: Corpus, con
     write_text_atomic(out / CONFIG_FILE, pretrain_to_toml(config))  # loadable with `pretrain --config`
     held = held_out_samples(corpus, config, codec)
     if "held_out_start" not in state:
-        state["held_out_start"] = mean_loss(lm, held, config.batch_tokens, loaded.device)
+        state["held_out_start"] = mean_loss(lm, held, config.batch_tokens, loaded.device, codec.pad)
     stopped = train_chunks(lm, step, corpus, config, state, out, on_step, log_every, loaded.device, codec)
-    held_out_end = mean_loss(lm, held, config.batch_tokens, loaded.device)
+    held_out_end = mean_loss(lm, held, config.batch_tokens, loaded.device, codec.pad)
     lm.save(out)
     (out / "README.md").unlink(missing_ok=True)  # peft's empty model card; the manifest says it all
     losses = [x for x in state["losses"] if x == x]

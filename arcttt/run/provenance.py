@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -75,16 +77,41 @@ def contents(config: SolveConfig, task_adapters_in: Path | None = None) -> dict[
     }
 
 
+def cpu_name() -> str:
+    """The CPU's model and core count, as records and logs name a machine without a GPU."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def run_digest(config: SolveConfig, task_adapters_in: Path | None = None) -> str:
     """The digest `--resume` and `merge` compare: config plus model, adapters and arcttt by content."""
     text = json.dumps(contents(config, task_adapters_in), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def git_commit() -> str:
-    """The checked-out commit of arcttt's source (empty outside a git checkout)."""
+# The files whose changes change what a run predicts: a record made with any of them edited
+# names its commit with "+dirty" (results, runs and docs may change freely).
+CODE_PATHS = ("arcttt", "pyproject.toml", "setup.py")
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The checked-out commit of arcttt's source, "+dirty" where its code differs from that commit
+    (empty outside a git checkout)."""
+    where = root or Path(__file__).resolve().parents[2]
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=where, timeout=10).stdout.strip()
+        if not commit:
+            return ""
+        changed = subprocess.run(["git", "status", "--porcelain", "--", *CODE_PATHS], capture_output=True,
+                                 text=True, cwd=where, timeout=30).stdout.strip()
+        return commit + "+dirty" if changed else commit
     except (OSError, subprocess.SubprocessError):
         return ""

@@ -27,12 +27,13 @@ from arcttt.run.outputs import (check_output, finished_count, in_order, sidecar,
                                 write_run_state)
 from arcttt.run.progress import Reporter
 from arcttt.run.provenance import run_digest
-from arcttt.run.shard import Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path, write_manifest
+from arcttt.run.shard import (Manifest, assign, manifest_path, merge, parse_shard, read_manifest, shard_path,
+                              write_manifest)
 
 if TYPE_CHECKING:
     from arcttt.engine.runtime import Runtime
 
-__all__ = ["RunOptions", "RunResult", "run"]
+__all__ = ["RunOptions", "RunResult", "run", "solve_and_score"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,39 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
         write_effective_config(options.out, config, digest)
         write_predictions(options.out, in_order({**kept, **merged}, [t.id for t in tasks]))
     return RunResult(options.out, tasks, merged, tuple(t for entry in gathered for t in entry[3]))
+
+
+def solve_and_score(source: str, solutions: Path | None, tasks: list[Task], config: SolveConfig, options: RunOptions,
+                    workers: int, log: Console) -> dict:
+    """`arcttt solve` after its options are read: run (in `workers` CPU processes, or this one),
+    refuse a run where every task failed, and score where the tasks carry their solutions. The
+    summary it prints; torchrun ranks other than 0 leave here (rank 0 reports for the group)."""
+    if workers > 1:
+        from arcttt.engine.placement import resolve_device
+        from arcttt.run.workers import run_workers
+
+        if resolve_device(config.model.device).type != "cpu":
+            raise ArcError("--workers is for CPU runs (--device resolves to a GPU here); on GPUs use torchrun "
+                           "(one process per device)")
+        predictions = run_workers(source, str(solutions) if solutions else None, [t.id for t in tasks], config,
+                                  options, workers, options.threads or 1)
+        result = RunResult(options.out, tasks, predictions)
+    else:
+        result = run(tasks, config, options, log)
+    if result is None:
+        distributed.leave()
+    summary = {"out": str(result.out), "tasks": len(result.predictions), "config_digest": config.digest}
+    if result.failed and len(set(result.failed)) == len(result.tasks):
+        # Predictions were written (fallbacks), but a run where nothing worked must not pass for one.
+        raise ArcError(f"every task failed ({len(result.tasks)} of {len(result.tasks)}): see the errors above and "
+                       f"the log beside the predictions", source=str(result.out))
+    if all(task.has_solutions for task in result.tasks):
+        from arcttt.core.score import score
+
+        report = score(result.predictions, {task.id: task.solutions for task in result.tasks})
+        summary.update(score=report.score, tasks_solved=len(report.solved), solved=list(report.solved),
+                       outputs_correct=report.outputs_correct, outputs_total=report.outputs_total)
+    return summary
 
 
 def describe_expert(config: SolveConfig) -> str:

@@ -41,8 +41,8 @@ def run_workers(source: str, solutions: str | None, task_ids: list[str], config,
         config_file, tasks_file = Path(scratch) / "config.toml", Path(scratch) / "tasks.txt"
         write_text_atomic(config_file, to_toml(config))
         write_text_atomic(tasks_file, "".join(f"{task}\n" for task in task_ids))
-        common = ["solve", source, "--config", str(config_file), "--tasks", f"@{tasks_file}", "--out", str(out),
-                  "--threads", str(threads)]
+        common = ["solve", source, "--config", str(config_file), "--tasks", f"@{tasks_file}", "--out", str(out)]
+        common += ["--threads", str(threads)] if config.expert != "program" else []  # refused where no model runs
         common += ["--solutions", solutions] if solutions else []
         common += ["--resume"] if options.resume else []
         common += ["--overwrite"] if options.overwrite else []
