@@ -11,17 +11,17 @@ import time
 import pytest
 import torch
 
-from arcttt.engine import threads
 from arcttt.engine.threads import ThreadPolicy
 
 
 class Machine:
     """A simulated clock and CPU counters: `others` cores busy with other processes, `mine` with
-    this one, while `run` lets time pass."""
+    this one, while `run` lets time pass. `stat`: whether /proc/stat can be read."""
 
     def __init__(self):
         self.now, self.busy_seconds, self.own_seconds = 1000.0, 500.0, 2.0
         self.others = self.mine = 0.0
+        self.stat = True
 
     def run(self, seconds: float) -> None:
         self.now += seconds
@@ -34,16 +34,16 @@ class Machine:
     def sleep(self, seconds: float) -> None:
         self.run(seconds)
 
+    def busy_cpu_seconds(self) -> float | None:
+        return self.busy_seconds if self.stat else None
+
+    def own_cpu_seconds(self) -> float:
+        return self.own_seconds
+
 
 @pytest.fixture
-def machine(monkeypatch):
-    """The policy's readers pointed at a `Machine` (the module reads them at call time; it takes no
-    injected reader)."""
-    fake = Machine()
-    monkeypatch.setattr(threads, "time", fake)
-    monkeypatch.setattr(threads, "_busy_cpu_seconds", lambda: fake.busy_seconds)
-    monkeypatch.setattr(threads, "_own_cpu_seconds", lambda: fake.own_seconds)
-    return fake
+def machine():
+    return Machine()
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def test_a_fixed_count_is_used_as_given():
 
 
 def test_a_busy_neighbour_takes_a_core_away_and_gives_it_back(machine):
-    policy = ThreadPolicy(cores=2)
+    policy = ThreadPolicy(cores=2, machine=machine)
     machine.run(1.0)
     assert policy.others_busy() == 0.0
     machine.others = 1.0
@@ -73,7 +73,7 @@ def test_a_busy_neighbour_takes_a_core_away_and_gives_it_back(machine):
 
 
 def test_a_neighbour_counts_by_the_nearest_whole_core(machine):
-    policy = ThreadPolicy(cores=4)
+    policy = ThreadPolicy(cores=4, machine=machine)
     for others, threads_left in ((0.4, 4), (0.6, 3), (2.6, 1), (7.0, 1)):  # never fewer than one
         machine.others = others
         machine.run(2.0)
@@ -81,7 +81,7 @@ def test_a_neighbour_counts_by_the_nearest_whole_core(machine):
 
 
 def test_its_own_work_is_not_a_neighbours(machine):
-    policy = ThreadPolicy(cores=2)
+    policy = ThreadPolicy(cores=2, machine=machine)
     machine.mine = 2.0
     machine.run(1.0)
     assert policy.others_busy() == 0.0
@@ -92,15 +92,15 @@ def test_its_own_work_is_not_a_neighbours(machine):
 
 def test_the_first_look_samples_a_moment_of_the_machine(machine):
     machine.others = 1.0
-    policy = ThreadPolicy(cores=2)
+    policy = ThreadPolicy(cores=2, machine=machine)
     assert policy.choose() == 1  # no time had passed since the policy began: it waited 0.2 s and looked
     assert machine.now == pytest.approx(1000.2)
 
 
-def test_without_proc_stat_every_core_is_used(machine, monkeypatch):
-    monkeypatch.setattr(threads, "_busy_cpu_seconds", lambda: None)
+def test_without_proc_stat_every_core_is_used(machine):
+    machine.stat = False
     machine.others = 1.0
-    policy = ThreadPolicy(cores=2)
+    policy = ThreadPolicy(cores=2, machine=machine)
     machine.run(1.0)
     assert policy.others_busy() is None and policy.choose() == 2
 

@@ -16,27 +16,42 @@ import sys
 import time
 
 
-def _busy_cpu_seconds() -> float | None:
-    """Seconds all cores have spent busy since boot (Linux), or None where /proc/stat is missing."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+class Machine:
+    """What the policy reads of the machine: a clock, the CPU time all cores and this process have
+    spent, and a way to wait. This one reads Linux's /proc/stat and the OS; tests pass another."""
 
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
 
-def _own_cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    @staticmethod
+    def busy_cpu_seconds() -> float | None:
+        """Seconds all cores have spent busy since boot (Linux), or None where /proc/stat is missing."""
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def own_cpu_seconds() -> float:
+        times = os.times()
+        return times.user + times.system
 
 
 class ThreadPolicy:
-    """`fixed` threads always, or (None) the cores that other processes left free, per task."""
+    """`fixed` threads always, or (None) the cores that other processes left free, per task, as
+    `machine` reports them."""
 
-    def __init__(self, fixed: int | None = None, cores: int | None = None):
+    def __init__(self, fixed: int | None = None, cores: int | None = None, machine: Machine | None = None):
         self.fixed = fixed
+        self.machine = machine or Machine()
         if cores is None:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
             # Never more than OMP_NUM_THREADS: whoever set it meant it.
@@ -45,9 +60,8 @@ class ThreadPolicy:
         self.cores = cores
         self._mark = self._sample()
 
-    @staticmethod
-    def _sample() -> tuple[float, float | None, float]:
-        return time.monotonic(), _busy_cpu_seconds(), _own_cpu_seconds()
+    def _sample(self) -> tuple[float, float | None, float]:
+        return self.machine.monotonic(), self.machine.busy_cpu_seconds(), self.machine.own_cpu_seconds()
 
     def others_busy(self) -> float | None:
         """Cores other processes kept busy since the last call (None where it cannot be read)."""
@@ -65,7 +79,7 @@ class ThreadPolicy:
         else:
             busy = self.others_busy()
             if busy is None:  # first look: sample a moment of the machine as it is
-                time.sleep(0.2)
+                self.machine.sleep(0.2)
                 busy = self.others_busy() or 0.0
             threads = max(1, min(self.cores, self.cores - round(busy)))
         torch = sys.modules.get("torch")
