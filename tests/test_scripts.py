@@ -132,6 +132,15 @@ def check_bench_search(tmp: Path) -> None:
     assert report["tasks"] == 3 and report["python"]["applications"] > 0 and report["core"]["applications"] > 0
 
 
+def check_report_screenshots(tmp: Path) -> None:
+    result = one_json(run("report_screenshots", "--quick", "--out-dir", str(tmp), cwd=tmp, timeout=300))
+    if "skipped" in result:  # no Chromium on this machine: the script says so and succeeds
+        assert "apt-get install chromium" in result["skipped"]
+        return
+    assert result["tasks"] == 5 and result["bytes"] > 0 and result["load_ms"] > 0
+    assert all(Path(result[shot]).read_bytes()[:4] == b"\x89PNG" for shot in ("table", "detail"))
+
+
 QUICK = {name.removeprefix("check_"): check for name, check in globals().items() if name.startswith("check_")}
 
 
