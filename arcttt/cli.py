@@ -270,6 +270,7 @@ def leaderboard_run(
     runs: Annotated[Path, typer.Option(help="Where each config's predictions go (resumed if there).")] = Path("runs/leaderboard"),
     fail_on_error: Annotated[bool, typer.Option(help="Exit 1 if any task failed (for CI; low accuracy is no error).")] = False,
     reuse_training: Annotated[bool, typer.Option(help="Configs that differ only in inference share per-task adapters (trained once, saved under --runs); their seconds include that training.")] = False,
+    report: Annotated[bool, typer.Option(help="Also write each record's `arcttt report` page beside its predictions (with the suite's accuracy-vs-time plot).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the records as JSON lines only.")] = False,
 ) -> None:
     """Solve a suite with each config, score it, and append one record per config."""
@@ -281,6 +282,11 @@ def leaderboard_run(
         record = run_suite(chosen, path, runs, err, reuse_training)
         append_record(results, record)
         failed += [f"{record['config']}:{t}" for t in record["failed_tasks"]]
+        if report:
+            from arcttt.run.report import write_report
+
+            written = write_report(Path(record["predictions"]), results=results)
+            err.print(f"wrote {written.path} ({written.tasks} tasks, {written.size // 1024} KiB)", markup=False)
         if as_json:
             print(json.dumps(record))
         else:

@@ -242,3 +242,19 @@ def test_solve_says_how_to_look_and_a_workers_run_reports_from_its_shards(tmp_pa
     missing = arcttt("report", tmp_path / "nothing.json", cwd=tmp_path)
     assert missing.returncode == 1 and missing.stdout == "" and "Traceback" not in missing.stderr
     assert missing.stderr.splitlines() == [f"arcttt: error: {tmp_path / 'nothing.json'}: no such predictions file"]
+
+
+def test_leaderboard_run_writes_a_page_per_record(tmp_path, monkeypatch):
+    suite = tmp_path / "two.toml"
+    suite.write_text(f'name = "two"\nversion = 1\nsource = "{SAMPLE.as_posix()}"\ntasks = ["66e6c45b", "be03b35f"]\n')
+    config = tmp_path / "programs.toml"
+    config.write_text('expert = "program"\n[programs]\ntime_limit = 0.5\n')
+    monkeypatch.chdir(tmp_path)  # records keep paths relative to the working folder
+    result = CliRunner().invoke(app, ["leaderboard", "run", "--suite", str(suite), "--config", str(config),
+                                      "--results", "results.jsonl", "--runs", "runs", "--report", "--json"])
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    page = sidecar(Path(record["predictions"]), "report.html")
+    text = page.read_text(encoding="utf-8")
+    assert f"wrote {page}" in result.stderr and text.count('class="me"') == 1  # its own record, ringed
+    assert all(task_id in text for task_id in ("66e6c45b", "be03b35f"))
