@@ -38,13 +38,6 @@ def default_text(value) -> str:
     return str(value) if value != "" else "none"
 
 
-def knob_value(config, knob: str):
-    """The value of knob `knob` ("train.steps") in `config`."""
-    for part in knob.split("."):
-        config = getattr(config, part)
-    return config
-
-
 def with_default(help: str, default: str) -> str:
     """Help text ending in the default as `--help` shows it (for options whose own default is None,
     which typer would not show). The bracket is escaped: Rich would read it as markup."""
@@ -67,14 +60,14 @@ def knob_options(root: type, after: str, sections: bool = True):
     knob's built-in default."""
     import inspect
 
-    from arcttt.core.knobs import flags_of, is_duration
+    from arcttt.core.knobs import flags_of, is_duration, value_at
 
     defaults = root()
     options = []
     for parameter, (knob, spec) in flags_of(root).items():
         if "." in knob and not sections:
             continue
-        flag, default = spec.metadata["flag"], knob_value(defaults, knob)
+        flag, default = spec.metadata["flag"], value_at(defaults, knob)
         extra = {"parser": duration, "metavar": "DURATION"} if is_duration(spec) else {}
         if flag.metavar:
             extra["metavar"] = flag.metavar

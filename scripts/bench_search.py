@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> dict:
     from arcttt.programs import _core
     from arcttt.programs.search import _grids, size_rules
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from program_search import cpu_name
+    from arcttt.run.provenance import cpu_name
 
     tasks = list(load_source("arc-agi-1/training").tasks)[:args.tasks]
     with tempfile.TemporaryDirectory() as folder:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -25,19 +23,9 @@ from arcttt.core.errors import ArcError, notice
 from arcttt.core.grids import to_json
 from arcttt.core.tasks import Task, load_source
 from arcttt.programs import search_task
+from arcttt.run.provenance import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_name() -> str:
-    """The CPU model and core count, as /proc/cpuinfo names them."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def load_tasks(args: argparse.Namespace) -> list[Task]:

@@ -86,6 +86,11 @@ def knobs_of(root: type) -> Iterator[tuple[str, str, dataclasses.Field]]:
             yield "", spec.name, spec
 
 
+def value_of(config: Any, section: str, name: str) -> Any:
+    """The value of knob (section or "", name) in `config`."""
+    return getattr(getattr(config, section) if section else config, name)
+
+
 def path(section: str, name: str) -> str:
     """A knob as the user names it: "train.steps", or "seed" at the top level."""
     return f"{section}.{name}" if section else name
@@ -139,3 +144,9 @@ def flags_of(root: type) -> dict[str, tuple[str, dataclasses.Field]]:
     """Every knob of `root` with a command-line flag: its parameter name -> (knob path, field)."""
     return {spec.metadata["flag"].parameter: (path(section, name), spec)
             for section, name, spec in knobs_of(root) if spec.metadata.get("flag")}
+
+
+def value_at(config: Any, knob: str) -> Any:
+    """The value of knob `knob` ("train.steps", "seed") in `config`."""
+    section, _, name = knob.rpartition(".")
+    return value_of(config, section, name)

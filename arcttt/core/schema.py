@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from arcttt.core.errors import ArcError, notice, printable
-from arcttt.core.knobs import Check, is_duration, knobs_of, parse_duration, path
+from arcttt.core.knobs import Check, is_duration, knobs_of, parse_duration, path, value_of
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,10 +46,10 @@ class Relation:
     wanted: Any
 
     def holds(self, config: Any) -> bool:
-        return _value(config, *self.needs) == self.wanted
+        return value_of(config, *self.needs) == self.wanted
 
     def reason(self, config: Any, spell: Spell = toml_spelling) -> str:
-        actual = _value(config, *self.needs)
+        actual = value_of(config, *self.needs)
         return f"applies only with {spell(path(*self.needs), self.wanted)} ({self.needs[1]} is {actual})"
 
 
@@ -59,10 +59,6 @@ class RelationError(ArcError):
     def __init__(self, relation: Relation, config: Any, source: str):
         super().__init__(relation.reason(config), source=source, field=path(*relation.knob))
         self.relation, self.config = relation, config
-
-
-def _value(config: Any, section: str, name: str) -> Any:
-    return getattr(getattr(config, section) if section else config, name)
 
 
 @dataclass(frozen=True)
@@ -107,7 +103,7 @@ class Schema:
         """The config itself if every value is in range and every relation of a `given` knob holds;
         else an error naming the field and what is wrong."""
         for (section, name), check in self.rules.items():
-            value = _value(config, section, name)
+            value = value_of(config, section, name)
             problem = check(value)
             if problem:
                 raise ArcError(f"{problem}, got {value!r}", source=source, field=path(section, name))
@@ -115,7 +111,7 @@ class Schema:
         for relation in self.relations:
             # Only a value away from the default says something: a complete file (the effective
             # config written beside a run) gives every knob.
-            moved = _value(config, *relation.knob) != _value(defaults, *relation.knob)
+            moved = value_of(config, *relation.knob) != value_of(defaults, *relation.knob)
             if relation.knob in given and moved and not relation.holds(config):
                 raise RelationError(relation, config, source)
         return config

@@ -26,6 +26,7 @@ from arcttt.core.predictions import Attempts, Predictions, load_predictions
 from arcttt.core.score import outputs_correct, score
 from arcttt.core.tasks import Task, TaskSet, load_dataset, load_solutions, load_source
 from arcttt.run.outputs import read_log, sidecar, state_path
+from arcttt.run.shard import shard_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -110,7 +111,7 @@ def run_files(out: Path) -> list[tuple[Path, ...]]:
         match = pattern.fullmatch(log.name)
         if match:
             groups.setdefault(int(match[2]), set()).add(int(match[1]))
-    complete = [[out.with_name(f"{out.stem}.shard-{i}-of-{n}{out.suffix}") for i in range(n)]
+    complete = [[shard_path(out, i, n) for i in range(n)]
                 for n, found in groups.items() if found == set(range(n))]
     complete.sort(key=lambda files: -max(sidecar(p, "log.jsonl").stat().st_mtime for p in files))
     return candidates + [tuple(files) for files in complete]
@@ -172,9 +173,10 @@ def find_tasks(run: Run, solutions: str | None, notes: list[str]) -> tuple[dict[
             notes.append(f"cannot read a task source the log records: {exc}")
     truths: dict[str, tuple] = {t.id: t.solutions for t in tasks.values() if t.has_solutions}
     if solutions is not None:
-        truths = {task_id: grids for task_id, grids in load_solutions(solutions).items() if task_id in wanted}
-        if not (Path(solutions).is_file() and solutions.endswith("_solutions.json")) and wanted - set(tasks):
-            tasks.update({t.id: t for t in load_source(solutions).tasks if t.id in wanted and t.id not in tasks})
+        read: list[Task] = []  # the tasks of a task source given as solutions, loaded once
+        table = load_solutions(solutions, on_skip=lambda taskset: read.extend(taskset.tasks))
+        truths = {task_id: grids for task_id, grids in table.items() if task_id in wanted}
+        tasks.update({t.id: t for t in read if t.id in wanted and t.id not in tasks})
     lacking = [task_id for task_id in run.predictions if task_id not in tasks]
     if lacking:
         notes.append(f"{len(lacking)} task(s) not found in the sources the log records (e.g. {lacking[0]}): their "
@@ -296,7 +298,8 @@ def header(run: Run, entries: list[dict], truths: dict[str, tuple], notes: list[
     seconds = [entry["seconds"] for entry in entries if isinstance(entry["seconds"], (int, float))]
     machines = sorted({f"{r.get('machine') or 'unknown machine'} {r.get('precision') or ''}".strip()
                        for r in run.records.values()})
-    knobs = "".join(f"<span class=knob><b>{e(k)}</b> {e(v)}</span>" for k, v in knob_values(run.config_text))
+    config_text = run.config_text  # read once: the knobs and the whole file both come from it
+    knobs = "".join(f"<span class=knob><b>{e(k)}</b> {e(v)}</span>" for k, v in knob_values(config_text))
     table = counts(entries)
     rows = "".join(f"<tr><th>{e(expert)}</th>" + "".join(f"<td>{row[s] or ''}</td>" for s in STATUSES)
                    + f"<td>{sum(row.values())}</td></tr>" for expert, row in sorted(table.items()))
@@ -311,7 +314,7 @@ def header(run: Run, entries: list[dict], truths: dict[str, tuple], notes: list[
             f"{median} s a task</p>"
             f"<p>run digest <code>{e(run.digest)}</code>; log {e(logs)}; ran on {e('; '.join(machines) or '-')}</p>"
             f"<p class=knobs>{knobs}</p>"
-            f"<details><summary>effective config</summary><pre>{e(run.config_text) or '(missing)'}</pre></details>"
+            f"<details><summary>effective config</summary><pre>{e(config_text) or '(missing)'}</pre></details>"
             f"<table class=counts><tr><th>expert</th>{''.join(f'<th>{s}</th>' for s in STATUSES)}<th>all</th></tr>"
             f"{rows}</table>")
 

@@ -31,7 +31,7 @@ def smoke(device_name: str) -> dict:
     from arcttt.testing import tiny_gemma
 
     device = torch.device(device_name)
-    base = tiny_gemma().requires_grad_(False).eval()  # the device checks' model: no transfer needed
+    base = tiny_gemma()  # frozen, in eval mode: the device checks' model: no transfer needed
     ids = torch.randint(0, 14, (2, 40), generator=torch.Generator().manual_seed(1))
     reference_lora = None
 
