@@ -238,3 +238,19 @@ def test_inference_is_learnt_from_every_task_even_when_grants_cut_training():
     budget.finished("t0", granted, granted, 4.0, cut=True)
     assert budget.reserve("t1", budget.grant("t1")) == pytest.approx(6.0)  # 1.5 x the 4 s seen
     assert budget.cost_model() == (1.0, 0.0)  # a cut task says nothing of what it needed
+
+
+def test_time_a_stopped_task_gives_back_goes_to_the_task_that_trains():
+    tasks = [sized_task(f"t{i}", 5) for i in range(6)]
+    clock = Clock()
+    budget = Budget.for_tasks(600.0, tasks, clock=clock)
+    for task_id, seconds, cheap in (("t0", 100.0, False), ("t1", 10.0, True), ("t2", 10.0, True)):
+        clock.now += seconds
+        budget.finished(task_id, budget.grant(task_id), seconds, 0.0, cheap=cheap)
+    # Two of three finished tasks ended cheap: each of the others counts as 2/3 x 10 + 1/3 x 100 = 40 s,
+    # and the next one is granted in proportion to the 100 s it needs if it trains.
+    assert budget.expected(task_size(tasks[3])) == pytest.approx(40.0)
+    left = 600.0 - 120.0 - budget.margin
+    assert budget.grant("t3") == pytest.approx(left * 100.0 / (100.0 + 2 * 40.0))
+    # Without the stops learnt apart, every pending task would have counted alike.
+    assert budget.grant("t3") > left / 3

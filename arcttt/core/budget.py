@@ -7,6 +7,12 @@ depends on the policy, the config and the machine (a fixed number of steps makes
 constant; decoding grows with the grids). Until the finished tasks span a factor of 2 in size, all
 tasks count alike. A task that finishes early leaves its time to the tasks after it.
 
+Some tasks end cheap by decision: a verified program spares their training, or the checked policy
+stops them (`engine.policy`). Their seconds are learnt apart (`cheap`), and the share of tasks that
+ended so is the policy's estimate for the tasks to come: each pending task counts as that mix of
+the two costs, while the task about to start is granted in proportion to its full cost, which it
+needs if it goes on. The time stopped tasks give back thus goes to the tasks that train.
+
 Training gets the grant less a reserve for inference, learnt the same way. What a task cannot
 cut short (its batch of views decodes to the end once started; a training step) is kept back as a
 margin: the largest overrun and the longest inference seen, so the run ends within the budget. When less than `MIN_GRANT`
@@ -132,6 +138,8 @@ class Budget:
     """(size, seconds) of each task that ran without its grant cutting it short."""
     inferences: list[tuple[float, float]] = field(default_factory=list, init=False)
     """(size, inference seconds) of each task that ran: a grant does not cut inference short."""
+    cheap: list[tuple[float, float]] = field(default_factory=list, init=False)
+    """(size, seconds) of each task that ended cheap by decision (a verified program, a stop)."""
 
     def __post_init__(self):
         self.started = self.clock()
@@ -141,16 +149,29 @@ class Budget:
         return self.total - self.spent - (self.clock() - self.started)
 
     def cost_model(self) -> tuple[float, float]:
-        """(a, b): a task of `size` tokens is expected to take a + b x size seconds."""
+        """(a, b): a task of `size` tokens that goes on to the end is expected to take a + b x size seconds."""
         return fit_pairs(self.history)
 
-    def grant(self, task_id: str) -> float:
-        """Seconds the task may take (0: none, give it fallback attempts). Nothing below
-        `MIN_GRANT` or below what the task's inference alone is expected to take: decoding a
-        batch of views cannot stop halfway, so such a grant would only overrun."""
+    def expected(self, size: float) -> float:
+        """Seconds a pending task of `size` is expected to take: its full cost, or the mix of full
+        and cheap costs in the share of finished tasks that ended cheap."""
         a, b = self.cost_model()
-        pending = a * len(self.sizes) + b * sum(self.sizes.values())
-        share = (self.left() - self.margin) * (a + b * self.sizes[task_id]) / pending
+        full = a + b * size
+        if not self.cheap:
+            return full
+        share = len(self.cheap) / (len(self.cheap) + len(self.history))
+        ca, cb = fit_pairs(self.cheap)
+        return share * (ca + cb * size) + (1 - share) * full
+
+    def grant(self, task_id: str) -> float:
+        """Seconds the task may take (0: none, give it fallback attempts): its full cost's share
+        beside the others' expected costs. Nothing below `MIN_GRANT` or below what the task's
+        inference alone is expected to take: decoding a batch of views cannot stop halfway, so
+        such a grant would only overrun."""
+        a, b = self.cost_model()
+        full = a + b * self.sizes[task_id]
+        others = sum(self.expected(size) for other, size in self.sizes.items() if other != task_id)
+        share = (self.left() - self.margin) * full / (full + others)
         return share if share >= max(MIN_GRANT, self.inference(task_id)) else 0.0
 
     def inference(self, task_id: str) -> float:
@@ -168,14 +189,17 @@ class Budget:
         return min(1.5 * self.inference(task_id), 0.9 * granted)
 
     def finished(self, task_id: str, granted: float, seconds: float, infer_seconds: float = 0.0,
-                 cut: bool = False) -> None:
+                 cut: bool = False, cheap: bool = False) -> None:
         """Record a task's end: it stops sharing; its overrun and its inference (which cannot be
         cut) size the margin; if its grant did not `cut` it short, its seconds teach the cost
-        model (a cut task's seconds say what it was given, not what it needed)."""
+        model (a cut task's seconds say what it was given, not what it needed): the full cost's,
+        or with `cheap` (it ended cheap by decision) the cheap one's."""
         size = self.sizes.pop(task_id, None)
         if granted > 0:
             self.margin = max(self.margin, seconds - granted, infer_seconds)
-            if size is not None:
+            if size is not None and cheap:  # it ran no inference to learn from
+                self.cheap.append((size, seconds))
+            elif size is not None:
                 self.inferences.append((size, infer_seconds))
                 if not cut:
                     self.history.append((size, seconds))

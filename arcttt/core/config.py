@@ -229,11 +229,14 @@ class SolveConfig:
         Flag("--budget", "Time for the whole run (per process); each task gets a share of what is left (0: no limit)." + DURATION_HELP, metavar="DURATION"))
     """Seconds for the whole run, per process (0: no limit): each task gets a share of the time
     left, weighted by its size (`arcttt.core.budget`); resumed runs count earlier invocations' time."""
-    policy: str = knob("fixed", one_of("fixed", "adaptive"),
-        Flag("--policy", "fixed (train.steps for every task) or adaptive (skip TTT when in-context suffices, stop when converged).", "training"))
+    policy: str = knob("fixed", one_of("fixed", "adaptive", "checked"),
+        Flag("--policy", "fixed (train.steps for every task), adaptive (skip TTT when in-context suffices, stop when converged) or checked (stop a task, and skip its inference, when it reproduces none of its own demonstrations).", "training"))
     """"fixed": `train.steps` steps for every task. "adaptive": no training when the model already
     predicts the task's leave-one-out samples (mean loss <= `icl_loss`), else up to
-    `max_rounds` x `train.steps` steps, stopping once a round's mean loss is <= `converged_loss`."""
+    `max_rounds` x `train.steps` steps, stopping once a round's mean loss is <= `converged_loss`.
+    "checked": `train.steps` steps, with held-out checks every `check_every` steps that stop a task
+    (training and inference) where the adapter reproduces too little of its own demonstrations
+    (`arcttt.engine.policy`)."""
     icl_loss: float = knob(0.02, at_least(0))
     """Adaptive: the fresh model's mean loss on the leave-one-out samples below which TTT is skipped."""
     max_rounds: int = knob(2, at_least(1))
@@ -241,6 +244,17 @@ class SolveConfig:
     converged_loss: float = knob(0.02, at_least(0))
     """Adaptive: a round whose mean loss is at most this ends training. Adaptive also skips
     training when `expert = "both"` and a verified program exists (its answers are the attempts)."""
+    check_every: int = knob(8, at_least(1), new=True)
+    """Checked: training steps between held-out checks (one more at the end of training)."""
+    held_out: int = knob(3, at_least(1), new=True)
+    """Checked: demonstrations a held-out check reproduces (the first ones, identity view)."""
+    give_up_below: float = knob(0.9, between(0, 1), new=True)
+    """Checked: a check that finds no demonstration reproduced whole and less than this share of
+    their answer tokens right stops the task: no more training, no inference (its attempts are
+    the programs', else its test inputs). 0 never stops (the fit's observing runs)."""
+    stop_fitted: bool = knob(False, boolean, new=True)
+    """Checked: a check that finds every checked demonstration reproduced whole ends training
+    there (inference follows)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -301,6 +315,8 @@ LEGACY_VALUES: dict[tuple[str, str], Any] = {("", "expert"): "ttt"}
 RELATIONS = (
     Relation(("train", "epochs"), needs=("train", "steps"), wanted=0),
     Relation(("infer", "min_prob"), needs=("infer", "sampler"), wanted="dfs"),
+    *(Relation(("", name), needs=("", "policy"), wanted="checked")
+      for name in ("check_every", "held_out", "give_up_below", "stop_fitted")),
 )
 
 

@@ -1,4 +1,4 @@
-"""How much test-time training a task gets: the fixed recipe, or the adaptive policy.
+"""How much test-time training a task gets: the fixed recipe, the adaptive policy, or the checked one.
 
 Adaptive (`policy = "adaptive"`):
 1. In-context first: the fresh adapter is the base (stage-1) model itself, so its mean loss on
@@ -8,8 +8,18 @@ Adaptive (`policy = "adaptive"`):
    stop as soon as the last `ttt.CHECK_EVERY` steps' mean loss is at most `converged_loss`;
    tasks that converge early leave their time to the tasks after them (under `--budget`).
 
-The decision is a dict for the task's log record. Both steps depend only on the seed and the
-task, so the decisions are deterministic (a deadline can still cut training short).
+Checked (`policy = "checked"`): train as the fixed recipe does, and every `check_every` steps
+(and once more at the end) run the held-out check (`engine.checks`): the share of the task's own
+demonstrations' answer tokens the adapter reproduces, and how many it reproduces whole. From step
+`check_every` on, a task that reproduces none whole and gets less than `give_up_below` of the
+tokens right stops ("hopeless"): no more training, and no inference (the costly views), so its
+time goes to the tasks after it. With `stop_fitted`, a task that reproduces every checked
+demonstration whole stops training there and goes on to inference. The thresholds were fitted on
+ARC-AGI-1 training tasks by `scripts/fit_ttt_policy.py`. A check before training (step 0) is
+logged for the fit and never decides.
+
+The decision is a dict for the task's log record. Both policies' steps depend only on the seed and
+the task, so the decisions are deterministic (a deadline can still cut training short).
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ from torch import nn
 from arcttt.core.config import SolveConfig
 from arcttt.core.formats import Encoded
 from arcttt.core.outcome import TrainStats
-from arcttt.engine.ttt import mean_loss, total_steps, train
+from arcttt.engine.checks import HeldOut, held_out_check
+from arcttt.engine.ttt import Losses, mean_loss, total_steps, train
 
 PROBE_SAMPLES = 16
 """Leave-one-out samples the in-context probe scores (a forward pass, no training)."""
@@ -50,4 +61,51 @@ def adaptive_train(lm: nn.Module, own: list[Encoded], extra: list[Encoded], conf
     stats = train(lm, samples, replace(config.train, steps=steps), rng, device, deadline,
                   converged=config.converged_loss, pad=pad)
     decision.update(chose="ttt", steps=stats.steps, stopped=stats.stopped or "all steps")
+    return stats, decision
+
+
+def verdict(held_out: HeldOut, config: SolveConfig) -> str:
+    """What the checked policy makes of one check: "hopeless", "fitted" (with `stop_fitted`), or ""."""
+    if held_out.exact == 0 and held_out.accuracy < config.give_up_below:
+        return "hopeless"
+    if config.stop_fitted and held_out.checked and held_out.exact == held_out.checked:
+        return "fitted"
+    return ""
+
+
+def checked_train(lm: nn.Module, samples: list[Encoded], held_out: list[Encoded], config: SolveConfig,
+                  rng: np.random.Generator, device: torch.device, deadline: float | None = None, *,
+                  pad: int) -> tuple[TrainStats, dict]:
+    """Train `lm` on `samples` as the checked policy decides, checking `held_out` (the identity
+    leave-one-out samples, `engine.checks.held_out_samples`); the stats and the decision, whose
+    "infer" says whether the model's inference is worth running."""
+    decision: dict = {"policy": "checked", "checks": [], "infer": True}
+    n_steps = total_steps([len(s) for s in samples], config.train)
+
+    def check(step: int, losses: Losses | None) -> HeldOut:
+        began = time.monotonic()
+        result = held_out_check(lm, held_out, config.train.batch_tokens, device, pad)
+        loss = losses.recent_mean(min(config.check_every, len(losses))) if losses is not None and len(losses) else None
+        decision["checks"].append({"step": step, **result.record(), "loss": None if loss is None else round(loss, 4),
+                                   "seconds": round(time.monotonic() - began, 2)})
+        return result
+
+    def after_step(stats: TrainStats, losses: Losses) -> str:
+        if not held_out or (stats.steps % config.check_every and stats.steps < n_steps):
+            return ""
+        found = verdict(check(stats.steps, losses), config)
+        if found == "hopeless":
+            decision["infer"] = False
+        if found == "hopeless" or (found == "fitted" and stats.steps < n_steps):
+            return found
+        return ""
+
+    if not samples:
+        decision["chose"] = "no training"
+        return TrainStats(), decision
+    if held_out:
+        check(0, None)
+    stats = train(lm, samples, config.train, rng, device, deadline, pad=pad, after_step=after_step)
+    decision.update(chose="ttt" if decision["infer"] else "stopped", steps=stats.steps, of=n_steps,
+                    stopped=stats.stopped or "all steps")
     return stats, decision

@@ -242,13 +242,14 @@ CHECK_EVERY = 8
 
 def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.random.Generator,
           device: torch.device, deadline: float | None = None, converged: float | None = None, *,
-          pad: int) -> TrainStats:
+          pad: int, after_step: AfterStep | None = None) -> TrainStats:
     """Train `lm`'s adapter on a task's `samples` (padded with `pad`, the codec's): token-budget
     batches, AdamW, warm-up then cosine decay.
 
     With `converged`, training ends early ("converged") once the mean loss of the last
-    `CHECK_EVERY` steps is at most that. Gradient checkpointing is the LM's own setting (it is
-    built with `config.gradient_checkpointing`)."""
+    `CHECK_EVERY` steps is at most that; `after_step` may stop it for a reason of its own (a
+    policy's checks). Gradient checkpointing is the LM's own setting (it is built with
+    `config.gradient_checkpointing`)."""
     if not samples:
         return TrainStats()
     params = lm.trainable()
@@ -258,6 +259,8 @@ def train(lm: nn.Module, samples: list[Encoded], config: TrainConfig, rng: np.ra
 
     def check(stats: TrainStats, losses: Losses) -> str:
         due = converged is not None and not stats.stopped and stats.steps % CHECK_EVERY == 0 and stats.steps < n_steps
-        return "converged" if due and losses.recent_mean(CHECK_EVERY) <= converged else ""
+        if due and losses.recent_mean(CHECK_EVERY) <= converged:
+            return "converged"
+        return after_step(stats, losses) if after_step is not None else ""
 
     return run_steps(lm, step, schedule, epochs(samples, config, rng), n_steps, device, deadline, check, pad=pad)

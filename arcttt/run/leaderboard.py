@@ -223,6 +223,10 @@ def run_suite(suite: Suite, config_path: Path, runs_dir: Path, log, reuse_traini
         "expert": config.expert,
         "programs_found": sum(bool(r.get("programs")) for r in latest.values()),
         "ttt_skipped": sum(bool((r.get("decision") or {}).get("ttt_skipped")) for r in latest.values()),
+        "ttt_stopped": sum((r.get("decision") or {}).get("chose") == "stopped" for r in latest.values()),
+        "seconds_total": round(sum(seconds), 1),
+        "seconds_saved": round(sum((r.get("decision") or {}).get("ttt_seconds_saved") or 0.0 for r in latest.values()
+                                   if (r.get("decision") or {}).get("chose") == "stopped"), 1),
         "training_reused": portable(options.task_adapters_in) if training is not None else "",
         "oracle": oracle(list(latest.values())),
         "peak_memory_mib": peak_memory_mib() if measured else None,
@@ -308,7 +312,7 @@ def read_records(results: Path) -> list[dict]:
 
 
 COLUMNS = ("suite", "config", "score", "Δ", "solved", "outputs", "pass@any", "pass@1", "s/task (median)", "s/task (p90)",
-           "tokens trained", "peak MiB", "model", "adapter", "commit", "machine", "date")
+           "s (all tasks)", "TTT stopped", "tokens trained", "peak MiB", "model", "adapter", "commit", "machine", "date")
 # What fits 80 columns: the commit tells apart records of one config name made at different commits.
 COMPACT = ("suite", "config", "solved", "score", "Δ", "s/task (median)", "commit")
 SHORT = {"s/task (median)": "s/task"}  # compact headers; the table's caption says what s/task is
@@ -321,6 +325,15 @@ def oracle_cells(record: dict) -> list[str]:
     if not stats.get("outputs"):
         return ["-", "-"]
     return [f"{stats['found']}/{stats['outputs']}", f"{stats['rank1']}/{stats['outputs']}"]
+
+
+def total_cell(record: dict) -> str:
+    """All tasks' seconds together, with the policy's estimate of what its stops saved ("-" in
+    records from before the total was recorded)."""
+    if "seconds_total" not in record:
+        return "-"
+    saved = record.get("seconds_saved")
+    return f"{record['seconds_total']:.0f}" + (f" (saved ~{saved:.0f})" if saved else "")
 
 
 def peak_cell(record: dict) -> str:
@@ -351,7 +364,8 @@ def table_rows(records: list[dict], baseline: str | None = None) -> list[dict[st
         cells = [
             r["suite"], r["config"], f"{r['score']:.3f}", delta, f"{r['tasks_solved']}/{r['tasks']}",
             f"{r['outputs_correct']}/{r['outputs_total']}", *oracle_cells(r), f"{r['seconds_per_task_median']:.1f}",
-            f"{r['seconds_per_task_p90']:.1f}", str(r["tokens_trained"]), peak_cell(r),
+            f"{r['seconds_per_task_p90']:.1f}", total_cell(r), str(r.get("ttt_stopped", "-")),
+            str(r["tokens_trained"]), peak_cell(r),
             r["model"], r["adapter_digest"] or "none", r["commit"], r["machine"], r["date"][:10],
         ]
         rows.append(dict(zip(COLUMNS, cells)))

@@ -86,13 +86,17 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
                 check_same_precision(files.log, precision, out)
         threads = ThreadPolicy(options.threads)
         trained: list[float] = []  # training seconds of the tasks that trained: what a skip saves
+        inferred: list[float] = []  # inference seconds of the tasks the model answered: what a stop saves
         for task in pending:
             hooks.start(task)
             used = threads.choose()
             outcome = run_one(task, runtime, config, options, budget, solve, clock)
             outcome.threads = used
-            if outcome.train.steps:
+            if outcome.decision.get("chose") == "stopped":  # the checked policy stopped it
+                outcome.decision["ttt_seconds_saved"] = stop_savings(outcome, inferred)
+            elif outcome.train.steps:
                 trained.append(outcome.train.seconds)
+                inferred.append(max(0.0, outcome.seconds - outcome.train.seconds - outcome.program_seconds))
             elif outcome.decision.get("ttt_skipped"):  # a verified program made training needless
                 outcome.decision["ttt_seconds_saved"] = round(sum(trained) / len(trained), 1) if trained else None
             judge(outcome, task)
@@ -100,6 +104,16 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
                                                      "source": recorded_source(task)})
             hooks.done(outcome)
         return files.close()
+
+
+def stop_savings(outcome: Outcome, inferred: list[float]) -> float | None:
+    """What the checked policy's stop saved, estimated: the steps left at the task's own pace, and
+    the inference the tasks answered so far took on average (None before any was answered)."""
+    if not inferred:
+        return None
+    stats, steps = outcome.train, outcome.decision.get("of", 0)
+    left = stats.seconds / stats.steps * max(0, steps - stats.steps) if stats.steps else 0.0
+    return round(left + sum(inferred) / len(inferred), 1)
 
 
 def machine(runtime: Runtime | None) -> str:
@@ -150,7 +164,9 @@ def run_one(task: Task, runtime: Runtime | None, config: SolveConfig, options: R
     if budget is not None:
         outcome.seconds = clock() - began
         cut = outcome.train.stopped == "deadline" or outcome.search_cut
-        budget.finished(task.id, deadlines.granted, outcome.seconds, outcome.seconds - outcome.train.seconds, cut)
+        cheap = outcome.decision.get("chose") in ("program", "stopped")
+        budget.finished(task.id, deadlines.granted, outcome.seconds, outcome.seconds - outcome.train.seconds, cut,
+                        cheap)
         outcome.granted, outcome.budget_left = round(deadlines.granted, 2), round(budget.left(), 1)
     return outcome
 

@@ -22,7 +22,7 @@ from arcttt.core.config import SolveConfig
 from arcttt.core.errors import ArcError
 from arcttt.core.outcome import Outcome, TrainStats
 from arcttt.core.samples import task_views, training_data
-from arcttt.core.ranking import Ranked, attempts, ranked, with_programs
+from arcttt.core.ranking import Found, Ranked, attempts, ranked, with_programs
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, safe_name
 from arcttt.programs import SearchResult, search_task
@@ -48,10 +48,13 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
     if config.expert == "program" or (found is not None and found.trusted and skips_training(config)):
         return program_outcome(task, found, config, time.monotonic() - start)
     trained = adapt(task, runtime, config, deadlines, task_adapters_in, task_adapters_out)
-    views = task_views(task, config)
-    prompts = prompts_for(task, views, config.infer, runtime.codec)
-    answers, search_cut = predict(runtime.lm, task, prompts, config.infer, runtime.device,
-                                  deadlines.inference(time.monotonic()), runtime.codec)
+    if trained.decision.get("infer", True):
+        views = task_views(task, config)
+        prompts = prompts_for(task, views, config.infer, runtime.codec)
+        answers, search_cut = predict(runtime.lm, task, prompts, config.infer, runtime.device,
+                                      deadlines.inference(time.monotonic()), runtime.codec)
+    else:  # the checked policy found the model hopeless here: the programs' answers, else the inputs
+        prompts, answers, search_cut = [], [Found(()) for _ in task.test], False
     best = [ranked(a, config.infer.scoring, config.infer.per_view, config.infer.hit_weight, config.infer.hit_count)
             for a in answers]
     if found is not None and found.found:
@@ -150,7 +153,8 @@ def train_task_adapter(task: Task, runtime: Runtime, config: SolveConfig, rng: n
     as `config.policy` says."""
     import torch  # torch-free for --expert program
 
-    from arcttt.engine.policy import adaptive_train
+    from arcttt.engine.checks import held_out_samples
+    from arcttt.engine.policy import adaptive_train, checked_train
     from arcttt.engine.ttt import train
 
     data = training_data(task, runtime.pool, config, rng, runtime.codec)
@@ -162,6 +166,11 @@ def train_task_adapter(task: Task, runtime: Runtime, config: SolveConfig, rng: n
         if config.policy == "adaptive":
             trained.stats, trained.decision = adaptive_train(runtime.lm, data.own, data.extra, config, rng, device,
                                                              deadline, pad=runtime.codec.pad)
+        elif config.policy == "checked":
+            held_out = held_out_samples(task, runtime.codec, config.train.max_tokens or config.infer.max_tokens,
+                                        config.held_out)
+            trained.stats, trained.decision = checked_train(runtime.lm, data.samples, held_out, config, rng, device,
+                                                            deadline, pad=runtime.codec.pad)
         else:
             trained.stats = train(runtime.lm, data.samples, config.train, rng, device, deadline, pad=runtime.codec.pad)
     return trained
