@@ -73,6 +73,8 @@ def test_two_configs_give_two_records_and_a_table(setup):
         assert record["peak_memory_window"] == "config" and record["machine"] and record["date"]
         assert record["adapter"] == "" and record["predictions"].startswith("runs/tiny/")  # not absolute
     assert icl["tokens_trained"] == 0 < ttt["tokens_trained"]
+    assert icl["ttt_stopped"] == ttt["ttt_stopped"] == 0 and ttt["seconds_saved"] == 0
+    assert ttt["seconds_total"] >= 2 * ttt["seconds_per_task_median"] * 0.99 > 0  # two tasks' seconds
     assert icl["config_digest"] != ttt["config_digest"]
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert records == [icl, ttt]

@@ -141,6 +141,15 @@ def check_report_screenshots(tmp: Path) -> None:
     assert all(Path(result[shot]).read_bytes()[:4] == b"\x89PNG" for shot in ("table", "detail"))
 
 
+def check_fit_ttt_policy(tmp: Path) -> None:
+    fit = one_json(run("fit_ttt_policy", "--quick", "--json", "--out", str(tmp / "fit"), cwd=tmp, timeout=300))
+    assert fit["tasks_trained"] == 2 and all(sorted(t["checks"]) == ["0", "1", "2"] for t in fit["per_task"])
+    assert {r["signal"] for r in fit["rules"]} == {"accuracy", "changed"} and fit["cpu"]
+    stops = one_json(run("fit_ttt_policy", "--compare", str(tmp / "fit" / "predictions.log.jsonl"),
+                         str(tmp / "fit" / "predictions.log.jsonl"), "--json", cwd=tmp))
+    assert stops["tasks"] == 2 and stops["stopped"] == 0 and stops["default_seconds"] == stops["checked_seconds"]
+
+
 QUICK = {name.removeprefix("check_"): check for name, check in globals().items() if name.startswith("check_")}
 
 

@@ -248,10 +248,14 @@ class SolveConfig:
     """Checked: training steps between held-out checks (one more at the end of training)."""
     held_out: int = knob(3, at_least(1), new=True)
     """Checked: demonstrations a held-out check reproduces (the first ones, identity view)."""
-    give_up_below: float = knob(0.9, between(0, 1), new=True)
-    """Checked: a check that finds no demonstration reproduced whole and less than this share of
-    their answer tokens right stops the task: no more training, no inference (its attempts are
-    the programs', else its test inputs). 0 never stops (the fit's observing runs)."""
+    give_up_below: float = knob(0.7, between(0, 1), new=True)
+    """Checked: a check that finds no demonstration reproduced whole and less than this share right
+    of the answer tokens that copying the input would get wrong stops the task: no more training,
+    no inference (its attempts are the programs', else its test inputs). 0 never stops (with a
+    large `prior_tokens`: the fit's observing runs). Fitted on ARC-AGI-1 training tasks."""
+    prior_tokens: int = knob(300, at_least(1), new=True)
+    """Checked: a task whose training samples average more tokens than this goes on only while a
+    check finds a demonstration reproduced whole. Fitted on ARC-AGI-1 training tasks."""
     stop_fitted: bool = knob(False, boolean, new=True)
     """Checked: a check that finds every checked demonstration reproduced whole ends training
     there (inference follows)."""
@@ -316,7 +320,7 @@ RELATIONS = (
     Relation(("train", "epochs"), needs=("train", "steps"), wanted=0),
     Relation(("infer", "min_prob"), needs=("infer", "sampler"), wanted="dfs"),
     *(Relation(("", name), needs=("", "policy"), wanted="checked")
-      for name in ("check_every", "held_out", "give_up_below", "stop_fitted")),
+      for name in ("check_every", "held_out", "give_up_below", "prior_tokens", "stop_fitted")),
 )
 
 

@@ -22,7 +22,8 @@ class TrainStats:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     stopped: str = ""
-    """Why training ended before its steps: "converged" or "deadline" (empty: it ran them all)."""
+    """Why training ended before its steps: "converged", "deadline", or the checked policy's "hopeless"
+    or "fitted" (empty: it ran them all; "hopeless" also after the last step, when the end check says so)."""
 
 
 LOGGED = 3  # candidates per test output whose digest, count and score the log keeps

@@ -9,14 +9,17 @@ Adaptive (`policy = "adaptive"`):
    tasks that converge early leave their time to the tasks after them (under `--budget`).
 
 Checked (`policy = "checked"`): train as the fixed recipe does, and every `check_every` steps
-(and once more at the end) run the held-out check (`engine.checks`): the share of the task's own
-demonstrations' answer tokens the adapter reproduces, and how many it reproduces whole. From step
-`check_every` on, a task that reproduces none whole and gets less than `give_up_below` of the
-tokens right stops ("hopeless"): no more training, and no inference (the costly views), so its
-time goes to the tasks after it. With `stop_fitted`, a task that reproduces every checked
-demonstration whole stops training there and goes on to inference. The thresholds were fitted on
-ARC-AGI-1 training tasks by `scripts/fit_ttt_policy.py`. A check before training (step 0) is
-logged for the fit and never decides.
+(and once more at the end) run the held-out check (`engine.checks`): how much of the task's own
+demonstrations the adapter reproduces, teacher-forced: the share of the answer tokens that copying
+the input would get wrong which it gets right ("changed"), and how many demonstrations it gets
+whole. From step `check_every` on, a task with none whole and "changed" below `give_up_below`
+stops ("hopeless"): no more training and no inference (the costly views), so its time goes to the
+tasks after it. The prior comes first: a task whose training samples average more than
+`prior_tokens` tokens, which 32 steps on a CPU have not been seen to solve, goes on only while a
+check finds a demonstration whole. With `stop_fitted`, a task that reproduces every checked
+demonstration whole stops training there and goes on to inference. The thresholds were fitted
+on ARC-AGI-1 training tasks by `scripts/fit_ttt_policy.py`. A check before training (step 0)
+is logged for the fit and never decides.
 
 The decision is a dict for the task's log record. Both policies' steps depend only on the seed and
 the task, so the decisions are deterministic (a deadline can still cut training short).
@@ -64,9 +67,10 @@ def adaptive_train(lm: nn.Module, own: list[Encoded], extra: list[Encoded], conf
     return stats, decision
 
 
-def verdict(held_out: HeldOut, config: SolveConfig) -> str:
-    """What the checked policy makes of one check: "hopeless", "fitted" (with `stop_fitted`), or ""."""
-    if held_out.exact == 0 and held_out.accuracy < config.give_up_below:
+def verdict(held_out: HeldOut, config: SolveConfig, promising: bool = True) -> str:
+    """What the checked policy makes of one check: "hopeless", "fitted" (with `stop_fitted`), or "".
+    A task the prior finds unpromising is hopeless unless a demonstration is reproduced whole."""
+    if held_out.exact == 0 and (not promising or held_out.changed_accuracy < config.give_up_below):
         return "hopeless"
     if config.stop_fitted and held_out.checked and held_out.exact == held_out.checked:
         return "fitted"
@@ -81,6 +85,9 @@ def checked_train(lm: nn.Module, samples: list[Encoded], held_out: list[Encoded]
     "infer" says whether the model's inference is worth running."""
     decision: dict = {"policy": "checked", "checks": [], "infer": True}
     n_steps = total_steps([len(s) for s in samples], config.train)
+    sample_tokens = sum(len(s) for s in samples) / max(len(samples), 1)
+    promising = sample_tokens <= config.prior_tokens
+    decision.update(sample_tokens=round(sample_tokens, 1), prior="promising" if promising else "unpromising")
 
     def check(step: int, losses: Losses | None) -> HeldOut:
         began = time.monotonic()
@@ -93,7 +100,7 @@ def checked_train(lm: nn.Module, samples: list[Encoded], held_out: list[Encoded]
     def after_step(stats: TrainStats, losses: Losses) -> str:
         if not held_out or (stats.steps % config.check_every and stats.steps < n_steps):
             return ""
-        found = verdict(check(stats.steps, losses), config)
+        found = verdict(check(stats.steps, losses), config, promising)
         if found == "hopeless":
             decision["infer"] = False
         if found == "hopeless" or (found == "fitted" and stats.steps < n_steps):

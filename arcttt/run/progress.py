@@ -32,6 +32,11 @@ def describe(outcome: Outcome) -> str:
         parts.append(f"in-context only (probe loss {outcome.decision['probe_loss']})")
     elif outcome.train.stopped:
         parts.append(f"stopped: {outcome.train.stopped}")
+    checks = outcome.decision.get("checks")
+    if checks:  # the checked policy's last held-out check
+        last = checks[-1]
+        parts.append(f"held-out {last['accuracy']:.2f}, {last['exact']}/{last['checked']} whole at step {last['step']}"
+                     + ("" if outcome.decision.get("infer", True) else ", no inference"))
     if outcome.skipped:
         parts.append(f"skipped ({printable(outcome.skipped)})")
     if outcome.neighbours:
