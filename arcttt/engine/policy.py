@@ -37,7 +37,7 @@ from torch import nn
 from arcttt.core.config import SolveConfig
 from arcttt.core.formats import Encoded
 from arcttt.core.outcome import TrainStats
-from arcttt.engine.checks import HeldOut, held_out_check
+from arcttt.engine.checks import HeldOut, Probe, held_out_check
 from arcttt.engine.ttt import Losses, mean_loss, total_steps, train
 
 PROBE_SAMPLES = 16
@@ -77,12 +77,12 @@ def verdict(held_out: HeldOut, config: SolveConfig, promising: bool = True) -> s
     return ""
 
 
-def checked_train(lm: nn.Module, samples: list[Encoded], held_out: list[Encoded], config: SolveConfig,
+def checked_train(lm: nn.Module, samples: list[Encoded], held_out: list[Probe], config: SolveConfig,
                   rng: np.random.Generator, device: torch.device, deadline: float | None = None, *,
                   pad: int) -> tuple[TrainStats, dict]:
-    """Train `lm` on `samples` as the checked policy decides, checking `held_out` (the identity
-    leave-one-out samples, `engine.checks.held_out_samples`); the stats and the decision, whose
-    "infer" says whether the model's inference is worth running."""
+    """Train `lm` on `samples` as the checked policy decides, checking the `held_out` probes (the
+    identity leave-one-out samples, `engine.checks.held_out_samples`); the stats and the decision,
+    whose "infer" says whether the model's inference is worth running."""
     decision: dict = {"policy": "checked", "checks": [], "infer": True}
     n_steps = total_steps([len(s) for s in samples], config.train)
     sample_tokens = sum(len(s) for s in samples) / max(len(samples), 1)
