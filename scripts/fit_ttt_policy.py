@@ -2,12 +2,12 @@
 
 Usage:
   python scripts/fit_ttt_policy.py                         # run the observing solve, then fit
-  python scripts/fit_ttt_policy.py --log runs/fit-policy-2/predictions.log.jsonl --json
+  python scripts/fit_ttt_policy.py --log runs/fit-policy/predictions.log.jsonl --json
   python scripts/fit_ttt_policy.py --compare DEFAULT_LOG CHECKED_LOG   # stops against the default
   python scripts/fit_ttt_policy.py --quick --out DIR       # 2 tiny training tasks, 2 steps: for CI
 The observing run is the default CPU solver (configs/cpu-combined.toml) with `policy = "checked"`
-that never stops (`give_up_below = 0`, no size prior): every task that trains is checked before training and
-every `check_every` steps, then answered as today's default answers it. Program search gets 2 s a
+that never stops (`give_up_below = 0`, no size prior): every task that trains is checked before
+training and every `check_every` steps, then answered as today's default answers it. Program search gets 2 s a
 task here: it only sorts out the tasks a verified program spares training, which the policy never
 sees. The tasks: `--small` of the training set's tasks under 420 tokens and `--mid` of 420-1,430
 tokens (the sizes of the cpu-dev and cpu-dev-2 suites), evenly spaced through each size band.

@@ -297,7 +297,7 @@ def test_renamed_knobs_keep_the_digest_under_their_old_names():
     old = config.to_dict()
     del old["expert"], old["programs"]
     for section, name in ADDED_SINCE_DIGEST:  # knobs added since, at their defaults, are not hashed
-        del (old[section] if name else old)[name or section]
+        del (old[section] if section and name else old)[name or section]  # ("", knob): a top-level one
     old["time_budget"] = old.pop("train_budget")
     old["model"]["engine"] = old["model"].pop("backend")
     old["train"]["batch_size"] = old["train"].pop("max_batch_samples")
