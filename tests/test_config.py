@@ -274,7 +274,7 @@ PRESET_DIGESTS = {
     # The checked TTT policy (issue 30), alone and with the default under an equal budget:
     "cpu-combined-checked.toml": "73d5a928bb176309",
     "cpu-combined-budget-4m30s.toml": "675ee94c3c14d40c",
-    "cpu-combined-checked-budget-4m30s.toml": "89cefdfff9fd35bf",
+    "cpu-checked-budget-4m30s.toml": "89cefdfff9fd35bf",
 }
 PRESETS = Path(__file__).parent.parent / "configs"
 
