@@ -2,7 +2,8 @@
 
 Usage:
   python scripts/fit_ttt_policy.py                         # run the observing solve, then fit
-  python scripts/fit_ttt_policy.py --log runs/fit-policy/predictions.log.jsonl --json
+  python scripts/fit_ttt_policy.py --log data/fits/checked-policy-arc-agi-1-training.log.jsonl
+                                                           # the committed observing run: the defaults' fit
   python scripts/fit_ttt_policy.py --compare DEFAULT_LOG CHECKED_LOG   # stops against the default
   python scripts/fit_ttt_policy.py --quick --out DIR       # 2 tiny training tasks, 2 steps: for CI
 The observing run is the default CPU solver (configs/cpu-combined.toml) with `policy = "checked"`

@@ -148,6 +148,16 @@ def check_fit_ttt_policy(tmp: Path) -> None:
     stops = one_json(run("fit_ttt_policy", "--compare", str(tmp / "fit" / "predictions.log.jsonl"),
                          str(tmp / "fit" / "predictions.log.jsonl"), "--json", cwd=tmp))
     assert stops["tasks"] == 2 and stops["stopped"] == 0 and stops["default_seconds"] == stops["checked_seconds"]
+    # The committed observing run on ARC-AGI-1 training fits exactly the checked policy's defaults.
+    from arcttt.core.config import SolveConfig
+
+    committed = one_json(run("fit_ttt_policy", "--log", str(ROOT / "data" / "fits" /
+                             "checked-policy-arc-agi-1-training.log.jsonl"), "--json", cwd=tmp))
+    defaults = SolveConfig()
+    assert committed["tasks_trained"] == 19 and committed["solved"] == 5
+    assert (committed["chosen"]["signal"], committed["chosen"]["check_every"], committed["chosen"]["give_up_below"],
+            committed["chosen_prior"]["prior_tokens"]) == ("changed", defaults.check_every, defaults.give_up_below,
+                                                           defaults.prior_tokens)
 
 
 QUICK = {name.removeprefix("check_"): check for name, check in globals().items() if name.startswith("check_")}
