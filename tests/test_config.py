@@ -275,6 +275,8 @@ PRESET_DIGESTS = {
     "cpu-combined-checked.toml": "73d5a928bb176309",
     "cpu-combined-budget-4m30s.toml": "675ee94c3c14d40c",
     "cpu-checked-budget-4m30s.toml": "89cefdfff9fd35bf",
+    "cpu-combined-budget-7m.toml": "8748b719e2294a40",
+    "cpu-checked-budget-7m.toml": "d22e9fdac2b1da6c",
 }
 PRESETS = Path(__file__).parent.parent / "configs"
 
