@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 
 from arcttt.core.durable import write_text_atomic
+from arcttt.core.encode import task_tokens
 from arcttt.core.grids import to_json
 from arcttt.core.tasks import load_source
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_suite import task_tokens  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
 

@@ -29,7 +29,7 @@ import json
 import sys
 from pathlib import Path
 
-from arcttt.core.encode import encode
+from arcttt.core.encode import task_tokens
 from arcttt.core.tasks import Task, load_source
 from arcttt.run.provenance import cpu_name
 
@@ -40,11 +40,6 @@ BINS = {"accuracy": ((0.95, 1.01), (0.9, 0.95), (0.8, 0.9), (0.0, 0.8)),
         "changed": ((0.8, 1.01), (0.6, 0.8), (0.4, 0.6), (0.0, 0.4))}
 SIGNALS = tuple(BINS)
 PRIOR_GRID = (200, 300, 400, 500, 600, 1_000_000)
-
-
-def task_tokens(task: Task) -> int:
-    """Tokens of the longest test prompt with its answer (as scripts/make_suite.py measures them)."""
-    return max(len(encode(task.train, example, max_tokens=1 << 20)) for example in task.test)
 
 
 def chosen_tasks(source: str, counts: dict[str, int]) -> list[Task]:
@@ -79,11 +74,9 @@ def observe(tasks: list[Task], out: Path, quick: bool = False) -> Path:
 
 def latest_records(log: Path) -> dict[str, dict]:
     """Each task's last record in a run's log (a resumed task's last one is its outcome)."""
-    records = {}
-    for line in log.read_text().splitlines():
-        record = json.loads(line)
-        records[record["task_id"]] = record
-    return records
+    from arcttt.run.outputs import read_log
+
+    return {record["task_id"]: record for record in read_log(log)}
 
 
 def trained_records(log: Path) -> list[dict]:

@@ -15,16 +15,11 @@ import sys
 from pathlib import Path
 
 from arcttt.core.durable import write_text_atomic
-from arcttt.core.encode import encode
+from arcttt.core.encode import task_tokens
 from arcttt.core.tasks import load_source
 from arcttt.run.leaderboard import SUITES, load_suite
 
 SAMPLE_TASKS = Path(__file__).resolve().parent.parent / "data" / "sample"
-
-
-def task_tokens(task) -> int:
-    """Tokens of the longest test prompt with its answer: what TTT and decoding must hold."""
-    return max(len(encode(task.train, example, max_tokens=1 << 20)) for example in task.test)
 
 
 def suite_text(name: str, source: str, count: int, max_tokens: int, every: bool, version: int) -> str:

@@ -152,16 +152,20 @@ class Budget:
         """(a, b): a task of `size` tokens that goes on to the end is expected to take a + b x size seconds."""
         return fit_pairs(self.history)
 
-    def expected(self, size: float) -> float:
-        """Seconds a pending task of `size` is expected to take: its full cost, or the mix of full
-        and cheap costs in the share of finished tasks that ended cheap."""
+    def expected_line(self) -> tuple[float, float]:
+        """(a, b): a pending task of `size` is expected to take a + b x size seconds: its full
+        cost, or the mix of full and cheap costs in the share of finished tasks that ended cheap."""
         a, b = self.cost_model()
-        full = a + b * size
         if not self.cheap:
-            return full
+            return a, b
         share = len(self.cheap) / (len(self.cheap) + len(self.history))
         ca, cb = fit_pairs(self.cheap)
-        return share * (ca + cb * size) + (1 - share) * full
+        return share * ca + (1 - share) * a, share * cb + (1 - share) * b
+
+    def expected(self, size: float) -> float:
+        """Seconds a pending task of `size` is expected to take (`expected_line`)."""
+        a, b = self.expected_line()
+        return a + b * size
 
     def grant(self, task_id: str) -> float:
         """Seconds the task may take (0: none, give it fallback attempts): its full cost's share
@@ -169,8 +173,10 @@ class Budget:
         inference alone is expected to take: decoding a batch of views cannot stop halfway, so
         such a grant would only overrun."""
         a, b = self.cost_model()
-        full = a + b * self.sizes[task_id]
-        others = sum(self.expected(size) for other, size in self.sizes.items() if other != task_id)
+        size = self.sizes[task_id]
+        full = a + b * size
+        ea, eb = self.expected_line()  # linear in size: the others' sum needs one fit, not one each
+        others = ea * (len(self.sizes) - 1) + eb * (sum(self.sizes.values()) - size)
         share = (self.left() - self.margin) * full / (full + others)
         return share if share >= max(MIN_GRANT, self.inference(task_id)) else 0.0
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from arcttt.core.formats import ARCTTT, Encoded  # noqa: F401  (Encoded is imported from here)
 from arcttt.core.grids import Grid
-from arcttt.core.tasks import Example
+from arcttt.core.tasks import Example, Task
 
 NL, IN, OUT, END, BOS, PAD = 10, 11, 12, 13, 14, 15
 # What each id stands for; a model adapter looks each symbol up on its own in its tokenizer.
@@ -41,6 +41,12 @@ def encode(context: tuple[Example, ...], query: Example, max_tokens: int = 8192,
            with_answer: bool = True, demo_loss: bool = True, reserve: int = 0) -> Encoded | None:
     """Encode a sample in arcttt's format: see `SymbolFormat.encode`."""
     return ARCTTT.encode(context, query, max_tokens, with_answer, demo_loss, reserve)
+
+
+def task_tokens(task: Task) -> int:
+    """Tokens of the task's longest test prompt with its answer: what TTT and decoding must hold
+    (how the suites and the policy fit order tasks by size)."""
+    return max(len(encode(task.train, example, max_tokens=1 << 20)) for example in task.test)
 
 
 def decode_grid(ids: list[int] | tuple[int, ...]) -> Grid | None:

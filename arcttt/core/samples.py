@@ -35,13 +35,18 @@ class TrainingData:
         return sum(len(e.dropped) for e in self.own)
 
 
+def training_max_tokens(config: SolveConfig) -> int:
+    """The longest training sequence: `train.max_tokens`, else (0) what inference holds."""
+    return config.train.max_tokens or config.infer.max_tokens
+
+
 def task_samples(task: Task, config: SolveConfig, rng: np.random.Generator, cap: int | None = None,
                  codec: Codec = ARCTTT) -> list[Encoded]:
     """The task's augmented leave-one-out samples, encoded within the training token limit."""
     train = config.train
     samples = leave_one_out(task, rng, cap or train.max_examples, AugmentSpace(colours=train.colours),
                             train.leave_two_out, train.extras)
-    max_tokens = train.max_tokens or config.infer.max_tokens
+    max_tokens = training_max_tokens(config)
     return [e for s in samples
             if (e := codec.encode(s.context, s.query, max_tokens, demo_loss=train.demo_loss)) is not None]
 

@@ -103,10 +103,11 @@ def held_out_check(lm: nn.Module, probes: list[Probe], batch_tokens: int, device
             exact += int(((per_row == counts) & (counts > 0)).sum())
             losses = nn.functional.cross_entropy(logits.transpose(1, 2), truth, reduction="none")
             loss += float((losses * wanted).sum())
+            on_host = hits.cpu()  # one transfer a batch, not one a row
             for row, i in enumerate(batch):  # the answer is the tail: predicted from one position before
                 probe = probes[i]
                 end = len(probe.sample) - 1
-                tail = hits[row, end - len(probe.changed):end].cpu()
+                tail = on_host[row, end - len(probe.changed):end]
                 mask = torch.tensor(probe.changed, dtype=torch.bool)
                 changed_right += int(tail[mask].sum())
                 changed += int(mask.sum())

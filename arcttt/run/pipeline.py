@@ -21,7 +21,7 @@ from arcttt.core.budget import Deadlines
 from arcttt.core.config import SolveConfig
 from arcttt.core.errors import ArcError
 from arcttt.core.outcome import Outcome, TrainStats
-from arcttt.core.samples import task_views, training_data
+from arcttt.core.samples import task_views, training_data, training_max_tokens
 from arcttt.core.ranking import Found, Ranked, attempts, ranked, with_programs
 from arcttt.core.seeding import task_rng
 from arcttt.core.tasks import Task, safe_name
@@ -167,8 +167,7 @@ def train_task_adapter(task: Task, runtime: Runtime, config: SolveConfig, rng: n
             trained.stats, trained.decision = adaptive_train(runtime.lm, data.own, data.extra, config, rng, device,
                                                              deadline, pad=runtime.codec.pad)
         elif config.policy == "checked":
-            held_out = held_out_samples(task, runtime.codec, config.train.max_tokens or config.infer.max_tokens,
-                                        config.held_out)
+            held_out = held_out_samples(task, runtime.codec, training_max_tokens(config), config.held_out)
             trained.stats, trained.decision = checked_train(runtime.lm, data.samples, held_out, config, rng, device,
                                                             deadline, pad=runtime.codec.pad)
         else:
