@@ -65,7 +65,7 @@ def observe(tasks: list[Task], out: Path, quick: bool = False) -> Path:
     from arcttt.run.solve import RunOptions, run
 
     config = override(load_config(ROOT / "configs" / "cpu-combined.toml"),
-                      {"policy": "checked", "give_up_below": 0.0, "prior_tokens": 1 << 30,
+                      {"policy": "checked", "give_up_below": 0.0, "prior_tokens": 1 << 30, "check_first": True,
                        "programs.time_limit": 2.0, **(QUICK if quick else {})})
     predictions = out / "predictions.json"
     run(tasks, config, RunOptions(predictions, resume=True), Console(stderr=True))

@@ -1,9 +1,11 @@
 """The checked policy: held-out checks while training, and the decisions they make."""
 
 import json
+import time
 
 import pytest
 
+from arcttt.core.budget import Deadlines
 from arcttt.core.config import SolveConfig, override
 from arcttt.core.encode import ARCTTT
 from arcttt.core.schema import RelationError
@@ -33,7 +35,7 @@ def test_a_task_whose_loss_never_falls_stops_at_the_first_check_and_skips_infere
     decision = outcome.decision
     assert outcome.train.steps == 8 and outcome.train.stopped == "hopeless"
     assert decision["chose"] == "stopped" and decision["infer"] is False
-    assert [c["step"] for c in decision["checks"]] == [0, 8]
+    assert [c["step"] for c in decision["checks"]] == [8]  # none before training without check_first
     assert decision["checks"][-1]["exact"] == 0 and decision["checks"][-1]["accuracy"] < 0.99
     # No view was decoded: the attempts are the test input's fallback.
     assert outcome.candidates == 0 and outcome.attempts[0][0] == SWAP.test[0].input
@@ -41,13 +43,25 @@ def test_a_task_whose_loss_never_falls_stops_at_the_first_check_and_skips_infere
 
 
 def test_a_task_that_converges_trains_every_step_and_is_answered():
-    cfg = config(give_up_below=0.5)
+    cfg = config(give_up_below=0.5, check_first=True)
     outcome = solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg)
     decision = outcome.decision
     assert outcome.train.steps == 40 and decision["chose"] == "ttt" and decision["stopped"] == "all steps"
-    assert [c["step"] for c in decision["checks"]] == [0, 8, 16, 24, 32, 40]
+    assert [c["step"] for c in decision["checks"]] == [0, 8, 16, 24, 32, 40]  # step 0: check_first
     assert decision["checks"][-1]["exact"] == decision["checks"][-1]["checked"] == 3
     assert outcome.candidates > 0 and outcome.attempts[0][0] == SWAP.test[0].output
+
+
+@pytest.mark.parametrize("give_up_below, infers", [(0.99, False), (0.0, True)])
+def test_a_task_a_deadline_cuts_is_checked_where_it_stopped_and_skips_a_hopeless_inference(give_up_below, infers):
+    # A training deadline already past: one step runs (the deadline is read after each), then the check.
+    cfg = config(**{"train.lr": 1e-12, "give_up_below": give_up_below})
+    outcome = solve_task(SWAP, Runtime(cfg, tiny_loaded()), cfg, Deadlines(train=time.monotonic() - 1.0))
+    decision = outcome.decision
+    assert outcome.train.steps == 1 and outcome.train.stopped == "deadline"
+    assert [c["step"] for c in decision["checks"]] == [1]
+    assert decision["infer"] is infers and decision["chose"] == ("ttt" if infers else "stopped")
+    assert (outcome.candidates > 0) is infers
 
 
 def test_stop_fitted_ends_training_at_the_first_check_that_reproduces_every_demonstration():

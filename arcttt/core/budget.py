@@ -15,9 +15,15 @@ needs if it goes on. The time stopped tasks give back thus goes to the tasks tha
 
 Training gets the grant less a reserve for inference, learnt the same way. What a task cannot
 cut short (its batch of views decodes to the end once started; a training step) is kept back as a
-margin: the largest overrun and the longest inference seen, so the run ends within the budget. When less than `MIN_GRANT`
-seconds would be left for a task, it gets its fallback attempts without running the model:
-every task still gets attempts.
+margin: the largest overrun and the longest inference seen (or, when longer, 1.5x the inference
+expected of the largest task still to come), so the run ends within the budget. When less than
+`MIN_GRANT` seconds would be left for a task, it gets its fallback attempts without running the
+model: every task still gets attempts.
+
+The run loop (`run.loop`) first searches every task's programs, each within its share of half
+the time left, and finishes the tasks a trusted program solves; the model then takes the others
+smallest first: the cheapest, and on a CPU the likeliest to be solved, so that what the budget
+cuts at the end is the least promising.
 
 With `--resume` the budget covers the whole run: seconds that earlier invocations logged count as
 spent. Under sharding each process (rank or worker) has the budget for its own shard.
@@ -177,8 +183,14 @@ class Budget:
         full = a + b * size
         ea, eb = self.expected_line()  # linear in size: the others' sum needs one fit, not one each
         others = ea * (len(self.sizes) - 1) + eb * (sum(self.sizes.values()) - size)
-        share = (self.left() - self.margin) * full / (full + others)
+        share = (self.left() - self.kept_back()) * full / (full + others)
         return share if share >= max(MIN_GRANT, self.inference(task_id)) else 0.0
+
+    def kept_back(self) -> float:
+        """Seconds no grant may use: the margin, or more where the largest pending task's inference
+        is expected to be longer (tasks run smallest first, so the longest seen may be short of it)."""
+        largest = max(self.sizes, key=self.sizes.__getitem__, default=None)
+        return max(self.margin, 1.5 * self.inference(largest)) if largest is not None else self.margin
 
     def inference(self, task_id: str) -> float:
         """Seconds the task's inference is expected to take (0 before any task finished)."""
@@ -204,7 +216,8 @@ class Budget:
         if granted > 0:
             self.margin = max(self.margin, seconds - granted, infer_seconds)
             if size is not None and cheap:  # it ran no inference to learn from
-                self.cheap.append((size, seconds))
+                if not cut:  # a stop where a grant cut training says what it was given, as above
+                    self.cheap.append((size, seconds))
             elif size is not None:
                 self.inferences.append((size, infer_seconds))
                 if not cut:

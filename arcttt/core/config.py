@@ -259,6 +259,8 @@ class SolveConfig:
     stop_fitted: bool = knob(False, boolean, new=True)
     """Checked: a check that finds every checked demonstration reproduced whole ends training
     there (inference follows)."""
+    check_first: bool = knob(False, boolean, new=True)
+    """Checked: also check before training (step 0), for the fit's observing runs; it never decides."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -320,7 +322,7 @@ RELATIONS = (
     Relation(("train", "epochs"), needs=("train", "steps"), wanted=0),
     Relation(("infer", "min_prob"), needs=("infer", "sampler"), wanted="dfs"),
     *(Relation(("", name), needs=("", "policy"), wanted="checked")
-      for name in ("check_every", "held_out", "give_up_below", "prior_tokens", "stop_fitted")),
+      for name in ("check_every", "held_out", "give_up_below", "prior_tokens", "stop_fitted", "check_first")),
 )
 
 

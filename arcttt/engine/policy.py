@@ -18,8 +18,10 @@ tasks after it. The prior comes first: a task whose training samples average mor
 `prior_tokens` tokens, which 32 steps on a CPU have not been seen to solve, goes on only while a
 check finds a demonstration whole. With `stop_fitted`, a task that reproduces every checked
 demonstration whole stops training there and goes on to inference. The thresholds were fitted
-on ARC-AGI-1 training tasks by `scripts/fit_ttt_policy.py`. A check before training (step 0)
-is logged for the fit and never decides.
+on ARC-AGI-1 training tasks by `scripts/fit_ttt_policy.py`. With `check_first` a check before
+training (step 0) is logged for the fit; it never decides. A task whose deadline (a grant of
+the run budget) cuts its training short is checked where it stopped, and a hopeless verdict
+there skips its inference too, so the time goes to the tasks after it.
 
 The decision is a dict for the task's log record. Both policies' steps depend only on the seed and
 the task, so the decisions are deterministic (a deadline can still cut training short).
@@ -110,9 +112,14 @@ def checked_train(lm: nn.Module, samples: list[Encoded], held_out: list[Probe], 
     if not samples:
         decision["chose"] = "no training"
         return TrainStats(), decision
-    if held_out:
+    if held_out and config.check_first:
         check(0, None)
     stats = train(lm, samples, config.train, rng, device, deadline, pad=pad, after_step=after_step)
+    checked_last = decision["checks"] and decision["checks"][-1]["step"] == stats.steps
+    if held_out and stats.stopped == "deadline" and stats.steps and not checked_last:
+        # Cut short (a grant of the run budget): a check says whether inference is still worth it.
+        if verdict(check(stats.steps, None), config, promising) == "hopeless":
+            decision["infer"] = False
     decision.update(chose="ttt" if decision["infer"] else "stopped", steps=stats.steps, of=n_steps,
                     stopped=stats.stopped or "all steps")
     return stats, decision

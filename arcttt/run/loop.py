@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from arcttt.core.budget import Budget, Deadlines
+from arcttt.core.budget import Budget, Deadlines, earliest, task_size
 from arcttt.core.config import SolveConfig
 from arcttt.core.durable import output_lock
 from arcttt.core.outcome import Outcome
@@ -21,7 +21,8 @@ from arcttt.core.ranking import answer_rank
 from arcttt.core.tasks import Task
 from arcttt.engine.threads import ThreadPolicy
 from arcttt.run.outputs import RunFiles, check_same_precision, spent_seconds
-from arcttt.run.pipeline import solve_task
+from arcttt.programs import SearchResult
+from arcttt.run.pipeline import program_outcome, search_programs, skips_training, solve_task
 from arcttt.run.provenance import cpu_name, run_digest
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ class Hooks:
 
     start: Callable[[Task], None] = field(default=lambda task: None)
     done: Callable[[Outcome], None] = field(default=lambda outcome: None)
+    searching: Callable[[Task], None] = field(default=lambda task: None)
+    """A task's programs are searched before the model's turn (`search_first`)."""
+    searched: Callable[[int, int], None] = field(default=lambda trusted, searched: None)
+    """The first search is over: tasks a trusted program finished, of those searched."""
 
 
 SolveTask = Callable[..., Outcome]
@@ -73,37 +78,97 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
         files = RunFiles.open(out, config, digest, [t.id for t in tasks], options.resume, options.overwrite,
                               options.task_adapters_in)
         pending = [task for task in tasks if task.id not in files.done]
-        # The budget's clock starts before the model loads: loading is part of the run's time.
+        # The budget's clock starts before the programs are searched and the model loads: both are
+        # part of the run's time.
         budget = (Budget.for_tasks(config.budget, pending, clock=clock,
                                    spent=spent_seconds(files.log, config.budget) if options.resume else 0.0)
                   if config.budget > 0 else None)
+        recorder = Recorder(files, digest, hooks)
+        searched: dict[str, SearchResult] = {}
+        if searches_first(config):
+            searched = search_first(pending, config, budget, hooks, recorder.finish)
+            pending = [task for task in pending if task.id in searched]
+        if budget is not None:  # the smallest tasks first: the cheapest, and the likeliest solved
+            pending.sort(key=task_size)
         runtime = runtime_factory() if pending else None
-        precision = runtime.precision if runtime is not None else ""
-        where = machine(runtime)
         if runtime is not None:
+            recorder.precision, recorder.where = runtime.precision, machine(runtime)
             attach_pool(runtime, config, run_tasks or tasks)
             if options.resume:
-                check_same_precision(files.log, precision, out)
+                check_same_precision(files.log, runtime.precision, out)
         threads = ThreadPolicy(options.threads)
-        trained: list[float] = []  # training seconds of the tasks that trained: what a skip saves
-        inferred: list[float] = []  # inference seconds of the tasks the model answered: what a stop saves
         for task in pending:
             hooks.start(task)
             used = threads.choose()
-            outcome = run_one(task, runtime, config, options, budget, solve, clock)
+            outcome = run_one(task, runtime, config, options, budget, solve, clock, searched.get(task.id))
             outcome.threads = used
-            if outcome.decision.get("chose") == "stopped":  # the checked policy stopped it
-                outcome.decision["ttt_seconds_saved"] = stop_savings(outcome, inferred)
-            elif outcome.train.steps:
-                trained.append(outcome.train.seconds)
-                inferred.append(max(0.0, outcome.seconds - outcome.train.seconds - outcome.program_seconds))
-            elif outcome.decision.get("ttt_skipped"):  # a verified program made training needless
-                outcome.decision["ttt_seconds_saved"] = round(sum(trained) / len(trained), 1) if trained else None
-            judge(outcome, task)
-            files.record(task.id, outcome.attempts, {**outcome.record(digest), "precision": precision, "machine": where,
-                                                     "source": recorded_source(task)})
-            hooks.done(outcome)
+            recorder.finish(task, outcome)
         return files.close()
+
+
+@dataclass
+class Recorder:
+    """Writes each finished task (its attempts, its log record) and says so to the hooks; the
+    time a skip or a stop saved is estimated from the tasks that trained before it."""
+
+    files: RunFiles
+    digest: str
+    hooks: Hooks
+    precision: str = ""  # the model's, once loaded ("" for tasks finished without it)
+    where: str = field(default_factory=lambda: machine(None))  # the machine's name
+    trained: list[float] = field(default_factory=list)
+    """Training seconds of the tasks that trained: what a skip saves."""
+    inferred: list[float] = field(default_factory=list)
+    """Inference seconds of the tasks the model answered: what a stop saves."""
+
+    def finish(self, task: Task, outcome: Outcome) -> None:
+        if outcome.decision.get("chose") == "stopped":  # the checked policy stopped it
+            outcome.decision["ttt_seconds_saved"] = stop_savings(outcome, self.inferred)
+        elif outcome.train.steps:
+            self.trained.append(outcome.train.seconds)
+            self.inferred.append(max(0.0, outcome.seconds - outcome.train.seconds - outcome.program_seconds))
+        elif outcome.decision.get("ttt_skipped"):  # a verified program made training needless
+            trained = self.trained
+            outcome.decision["ttt_seconds_saved"] = round(sum(trained) / len(trained), 1) if trained else None
+        judge(outcome, task)
+        self.files.record(task.id, outcome.attempts, {**outcome.record(self.digest), "precision": self.precision,
+                                                      "machine": self.where, "source": recorded_source(task)})
+        self.hooks.done(outcome)
+
+
+def searches_first(config: SolveConfig) -> bool:
+    """Whether the run searches every task's programs before the model trains on any: when both
+    experts answer and a trusted program spares a task its training."""
+    return config.expert == "both" and skips_training(config)
+
+
+SEARCH_SHARE = 0.5
+"""Under a run budget, the most of the time left that searching the tasks' programs first may use."""
+
+
+def search_first(tasks: list[Task], config: SolveConfig, budget: Budget | None, hooks: Hooks,
+                 finish: Callable[[Task, Outcome], None]) -> dict[str, SearchResult]:
+    """Search every task's programs before the model loads, so that no task a program solves in
+    seconds waits behind others' training (or is skipped when a run budget runs out). A task with a
+    trusted program is finished here; the others' results are returned for their turn with the
+    model. Under a budget each search may use its share of `SEARCH_SHARE` of the time left."""
+    untrusted: dict[str, SearchResult] = {}
+    for i, task in enumerate(tasks):
+        hooks.searching(task)
+        now = time.monotonic()
+        deadlines = Deadlines.for_task(config, now)
+        if budget is not None:
+            share = max(0.0, budget.left() - budget.kept_back()) * SEARCH_SHARE / (len(tasks) - i)
+            deadlines = replace(deadlines, task=earliest(deadlines.task, now + share))
+        found = search_programs(task, config, deadlines)
+        if found.trusted:
+            if budget is not None:
+                budget.finished(task.id, 0.0, found.seconds)  # it leaves the sharing, as a skipped task does
+            finish(task, program_outcome(task, found, config, found.seconds))
+        else:
+            untrusted[task.id] = found
+    hooks.searched(len(tasks) - len(untrusted), len(tasks))
+    return untrusted
 
 
 def stop_savings(outcome: Outcome, inferred: list[float]) -> float | None:
@@ -142,9 +207,10 @@ def attach_pool(runtime: Runtime, config: SolveConfig, run_tasks: list[Task]) ->
 
 
 def run_one(task: Task, runtime: Runtime | None, config: SolveConfig, options: RunOptions, budget: Budget | None,
-            solve: SolveTask, clock: Callable[[], float]) -> Outcome:
+            solve: SolveTask, clock: Callable[[], float], searched: SearchResult | None = None) -> Outcome:
     """One task under the run budget: skipped when its time is spent, failed (not fatal) on any
-    error but a bug in arcttt; the budget learns from what it cost."""
+    error but a bug in arcttt; the budget learns from what it cost. `searched`: its programs,
+    when the run searched them first (`search_first`)."""
     began = clock()
     if budget is None:
         deadlines = Deadlines.for_task(config, began)
@@ -155,18 +221,20 @@ def run_one(task: Task, runtime: Runtime | None, config: SolveConfig, options: R
             return Outcome(task.id, fallback_attempts(task), 0.0, skipped="the run budget is spent",
                            granted=0.0, budget_left=round(budget.left(), 1))
     try:
-        outcome = solve(task, runtime, config, deadlines, options.task_adapters_in, options.task_adapters_out)
+        outcome = solve(task, runtime, config, deadlines, options.task_adapters_in, options.task_adapters_out,
+                        **({"searched": searched} if searched is not None else {}))
     except Exception as exc:  # one task's failure (out of memory, a bad adapter) must not lose the run
         if is_arcttt_bug(exc):
             raise
         outcome = Outcome(task.id, fallback_attempts(task), 0.0, error=f"{type(exc).__name__}: {exc}")
         traceback.print_exc()
     if budget is not None:
-        outcome.seconds = clock() - began
+        spent = clock() - began
         cut = outcome.train.stopped == "deadline" or outcome.search_cut
         cheap = outcome.decision.get("chose") in ("program", "stopped")
-        budget.finished(task.id, deadlines.granted, outcome.seconds, outcome.seconds - outcome.train.seconds, cut,
-                        cheap)
+        searching = outcome.program_seconds if searched is None else 0.0  # a first search was not in its grant
+        budget.finished(task.id, deadlines.granted, spent, spent - outcome.train.seconds - searching, cut, cheap)
+        outcome.seconds = spent + (searched.seconds if searched is not None else 0.0)
         outcome.granted, outcome.budget_left = round(deadlines.granted, 2), round(budget.left(), 1)
     return outcome
 

@@ -34,15 +34,18 @@ ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 
 
 def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlines: Deadlines | None = None,
-               task_adapters_in: Path | None = None, task_adapters_out: Path | None = None) -> Outcome:
+               task_adapters_in: Path | None = None, task_adapters_out: Path | None = None,
+               searched: SearchResult | None = None) -> Outcome:
     """Solve one task: search for programs that reproduce its demonstrations; train a fresh
     adapter on them, predict under views, vote; join the two experts' answers.
 
     `deadlines`: when training, inference and the task must stop (default: the config's
-    per-task limits from now). `runtime` may be None when `config.expert` is "program"."""
-    start = time.monotonic()
-    deadlines = deadlines or Deadlines.for_task(config, start)
-    found = search_programs(task, config, deadlines)
+    per-task limits from now). `runtime` may be None when `config.expert` is "program".
+    `searched`: the programs found when the run searched first (`run.loop.search_first`); their
+    seconds count in the task's."""
+    start = time.monotonic() - (searched.seconds if searched is not None else 0.0)
+    deadlines = deadlines or Deadlines.for_task(config, time.monotonic())
+    found = searched if searched is not None else search_programs(task, config, deadlines)
     # Only a trusted candidate spares training (programs.search.TRUSTED_LAYERS): a tall stack of
     # pieces fits the demonstrations by accident too often to stand alone.
     if config.expert == "program" or (found is not None and found.trusted and skips_training(config)):

@@ -82,6 +82,18 @@ class Reporter:
         if self.bar is not None:
             self.bar.update(self.bar_task, description=f"solving {escape(printable(task.id))}")
 
+    def searching(self, task: Task) -> None:
+        if self.bar is not None:
+            self.bar.update(self.bar_task, description=f"searching programs for {escape(printable(task.id))}")
+
+    def searched(self, trusted: int, searched: int) -> None:
+        line = (f"{self.prefix}programs searched first: {trusted} of {searched} tasks solved by a trusted program; "
+                f"the model takes the other {searched - trusted}")
+        if self.bar is not None:
+            self.bar.console.print(line, markup=False)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     def done(self, outcome: Outcome) -> None:
         self.count += 1
         line = f"{self.prefix}[{self.count}/{self.total}] {describe(outcome)}"

@@ -90,7 +90,7 @@ def run(tasks: list[Task], config: SolveConfig, options: RunOptions, log: Consol
                   overall_total=len(tasks)) as reporter:
         predictions = solve_all(mine, config, replace(options, out=target),
                                 lambda: runtime_for(engine_config, with_adapter),
-                                Hooks(reporter.start, done), run_tasks=tasks)
+                                Hooks(reporter.start, done, reporter.searching, reporter.searched), run_tasks=tasks)
     if rank is None:
         return RunResult(target, mine, predictions, tuple(failed))
     gathered = distributed.gather_to_zero((str(target), manifest, predictions, failed))
