@@ -69,8 +69,9 @@ def simulated_solver(clock, rng, per_task):
     return solve
 
 
+@pytest.mark.parametrize("policy", ["fixed", "checked"])  # shares of the time left; all of it
 @pytest.mark.parametrize("seed", range(12))
-def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(seed, tmp_path):
+def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(seed, policy, tmp_path):
     """The real run loop (`solve_all`) with a simulated task solver on a simulated clock."""
     rng = np.random.default_rng(seed)
     tasks = [sized_task(f"t{i}", int(rng.integers(1, 30))) for i in range(int(rng.integers(5, 40)))]
@@ -83,8 +84,8 @@ def test_a_simulated_run_never_exceeds_the_budget_and_every_task_gets_attempts(s
         return FakeRuntime()
 
     out = tmp_path / "p.json"
-    run_all(tasks, override(CONFIG, {"budget": total}), out, load, solve=simulated_solver(clock, rng, per_task),
-            clock=clock)
+    run_all(tasks, override(CONFIG, {"budget": total, "policy": policy}), out, load,
+            solve=simulated_solver(clock, rng, per_task), clock=clock)
     assert clock.now <= total
     records = [json.loads(line) for line in sidecar(out, "log.jsonl").read_text().splitlines()]
     # Under a budget the smallest tasks run first (the sort is stable).
@@ -238,7 +239,28 @@ def test_inference_is_learnt_from_every_task_even_when_grants_cut_training():
     assert budget.reserve("t0", granted) == pytest.approx(granted / 3)  # nothing known yet
     budget.finished("t0", granted, granted, 4.0, cut=True)
     assert budget.reserve("t1", budget.grant("t1")) == pytest.approx(6.0)  # 1.5 x the 4 s seen
-    assert budget.cost_model() == (1.0, 0.0)  # a cut task says nothing of what it needed
+    assert budget.cost_model() == (pytest.approx(granted), 0.0)  # a cut task: at least what it was given
+    budget.finished("t1", 50.0, 30.0, 4.0)
+    assert budget.cost_model() == (30.0, 0.0)  # once one finishes uncut, only such tasks count
+
+
+def test_a_stopped_task_beside_only_cut_ones_does_not_make_the_full_cost_look_cheap():
+    tasks = [sized_task(f"t{i}", 5) for i in range(4)]
+    clock = Clock()
+    budget = Budget.for_tasks(400.0, tasks, clock=clock)
+    budget.finished("t0", 10.0, 10.0, 2.0, cut=True)  # needed 10 s or more
+    budget.finished("t1", 20.0, 20.0, cheap=True)  # stopped: 20 s
+    # A full task is expected to take at least 10 s, the pending mix 15 s: the next one's share
+    # is 10/25 of the time left, not 1/11 (the "every task alike" placeholder beside 20 s).
+    assert budget.grant("t2") == pytest.approx((400.0 - budget.kept_back()) * 10 / 25)
+
+
+def test_under_the_checked_policy_a_task_may_take_all_the_time_left():
+    tasks = [sized_task(f"t{i}", 5) for i in range(4)]
+    budget = Budget.for_tasks(400.0, tasks, clock=Clock())
+    checked = override(CONFIG, {"policy": "checked"})
+    assert budget.deadlines("t0", checked).granted == pytest.approx(400.0 - budget.kept_back())
+    assert budget.deadlines("t0", CONFIG).granted == pytest.approx((400.0 - budget.kept_back()) / 4)
 
 
 def test_time_a_stopped_task_gives_back_goes_to_the_task_that_trains():

@@ -84,3 +84,22 @@ def test_under_a_budget_each_search_keeps_to_its_share_and_the_model_takes_the_s
     # Half of what is left (less the 2% margin) over the tasks still to search: never the 10 s limit.
     assert limits == pytest.approx([(12.0 - 0.24) / 2 / 2, (12.0 - 0.24) / 2 / 1], abs=0.05)
     assert [task_id for task_id, _ in calls] == ["noise", "big-noise"]
+
+
+def test_a_task_the_budget_skips_keeps_its_programs_candidates(tmp_path, monkeypatch):
+    guess = ((1,),)
+    now = [0.0]
+
+    def search(task, config, deadlines):
+        return SearchResult(True, ("guess",), ((guess,),), 0.5, 1, 1, False, kinds=("pieces",))
+
+    def load():
+        now[0] = 100.0  # loading the model spends the whole budget
+        return None
+
+    monkeypatch.setattr(loop, "search_programs", search)
+    out = tmp_path / "p.json"
+    run_all([NOISE], override(BOTH, {"budget": 10.0}), out, load, solve=stub_solver([]), clock=lambda: now[0])
+    (record,) = records(out)
+    assert record["status"] == "skipped" and record["programs"] == ["guess"]
+    assert json.loads(out.read_text())["noise"][0]["attempt_1"] == [[1]]

@@ -20,6 +20,11 @@ expected of the largest task still to come), so the run ends within the budget. 
 `MIN_GRANT` seconds would be left for a task, it gets its fallback attempts without running the
 model: every task still gets attempts.
 
+Under the checked policy a task is granted all the time left instead (less the margin): it takes
+what its steps need, since training cut to a share seldom solves a task, and a hopeless task
+stops at its first check and leaves the rest to the next. So the tasks train whole in the order
+they come, until the budget runs out.
+
 The run loop (`run.loop`) first searches every task's programs, each within its share of half
 the time left, and finishes the tasks a trusted program solves; the model then takes the others
 smallest first: the cheapest, and on a CPU the likeliest to be solved, so that what the budget
@@ -144,6 +149,8 @@ class Budget:
     """(size, seconds) of each task that ran without its grant cutting it short."""
     inferences: list[tuple[float, float]] = field(default_factory=list, init=False)
     """(size, inference seconds) of each task that ran: a grant does not cut inference short."""
+    cut: list[tuple[float, float]] = field(default_factory=list, init=False)
+    """(size, seconds) of each task its grant cut short: less than it needed."""
     cheap: list[tuple[float, float]] = field(default_factory=list, init=False)
     """(size, seconds) of each task that ended cheap by decision (a verified program, a stop)."""
 
@@ -155,16 +162,20 @@ class Budget:
         return self.total - self.spent - (self.clock() - self.started)
 
     def cost_model(self) -> tuple[float, float]:
-        """(a, b): a task of `size` tokens that goes on to the end is expected to take a + b x size seconds."""
-        return fit_pairs(self.history)
+        """(a, b): a task of `size` tokens that goes on to the end is expected to take a + b x size
+        seconds. Before any finished uncut, the cut ones' seconds (a lower bound); before any
+        finished at all, (1, 0): every task alike."""
+        return fit_pairs(self.history or self.cut)
 
     def expected_line(self) -> tuple[float, float]:
         """(a, b): a pending task of `size` is expected to take a + b x size seconds: its full
-        cost, or the mix of full and cheap costs in the share of finished tasks that ended cheap."""
+        cost, or the mix of full and cheap costs in the share of finished tasks that ended cheap.
+        With no full cost known yet every task counts alike: a cheap cost in seconds beside the
+        placeholder would count the cheap tasks as the costly ones."""
         a, b = self.cost_model()
-        if not self.cheap:
+        if not self.cheap or not (self.history or self.cut):
             return a, b
-        share = len(self.cheap) / (len(self.cheap) + len(self.history))
+        share = len(self.cheap) / (len(self.cheap) + len(self.history) + len(self.cut))
         ca, cb = fit_pairs(self.cheap)
         return share * ca + (1 - share) * a, share * cb + (1 - share) * b
 
@@ -173,17 +184,22 @@ class Budget:
         a, b = self.expected_line()
         return a + b * size
 
-    def grant(self, task_id: str) -> float:
+    def grant(self, task_id: str, whole: bool = False) -> float:
         """Seconds the task may take (0: none, give it fallback attempts): its full cost's share
-        beside the others' expected costs. Nothing below `MIN_GRANT` or below what the task's
-        inference alone is expected to take: decoding a batch of views cannot stop halfway, so
-        such a grant would only overrun."""
-        a, b = self.cost_model()
-        size = self.sizes[task_id]
-        full = a + b * size
-        ea, eb = self.expected_line()  # linear in size: the others' sum needs one fit, not one each
-        others = ea * (len(self.sizes) - 1) + eb * (sum(self.sizes.values()) - size)
-        share = (self.left() - self.kept_back()) * full / (full + others)
+        beside the others' expected costs, or with `whole` all the time left (the task takes what
+        its steps need). Nothing below `MIN_GRANT` or below what the task's inference alone is
+        expected to take: decoding a batch of views cannot stop halfway, so such a grant would
+        only overrun."""
+        left = self.left() - self.kept_back()
+        if whole:
+            share = left
+        else:
+            a, b = self.cost_model()
+            size = self.sizes[task_id]
+            full = a + b * size
+            ea, eb = self.expected_line()  # linear in size: the others' sum needs one fit, not one each
+            others = ea * (len(self.sizes) - 1) + eb * (sum(self.sizes.values()) - size)
+            share = left * full / (full + others)
         return share if share >= max(MIN_GRANT, self.inference(task_id)) else 0.0
 
     def kept_back(self) -> float:
@@ -220,13 +236,12 @@ class Budget:
                     self.cheap.append((size, seconds))
             elif size is not None:
                 self.inferences.append((size, infer_seconds))
-                if not cut:
-                    self.history.append((size, seconds))
+                (self.cut if cut else self.history).append((size, seconds))
 
     def deadlines(self, task_id: str, config: SolveConfig) -> Deadlines | None:
         """The task's deadlines under its grant from now; None when the run's time is spent
         (the task then gets its fallback attempts without the model)."""
-        granted = self.grant(task_id)
+        granted = self.grant(task_id, whole=config.policy == "checked")
         if granted == 0.0:
             return None
         return Deadlines.for_task(config, self.clock(), granted, self.reserve(task_id, granted))

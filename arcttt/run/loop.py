@@ -85,7 +85,7 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
                   if config.budget > 0 else None)
         recorder = Recorder(files, digest, hooks)
         searched: dict[str, SearchResult] = {}
-        if searches_first(config):
+        if pending and searches_first(config):
             searched = search_first(pending, config, budget, hooks, recorder.finish)
             pending = [task for task in pending if task.id in searched]
         if budget is not None:  # the smallest tasks first: the cheapest, and the likeliest solved
@@ -218,8 +218,11 @@ def run_one(task: Task, runtime: Runtime | None, config: SolveConfig, options: R
         deadlines = budget.deadlines(task.id, config)
         if deadlines is None:  # the run's time is spent: attempts without the model
             budget.finished(task.id, 0.0, 0.0)
-            return Outcome(task.id, fallback_attempts(task), 0.0, skipped="the run budget is spent",
-                           granted=0.0, budget_left=round(budget.left(), 1))
+            outcome = (program_outcome(task, searched, config, searched.seconds) if searched is not None
+                       else Outcome(task.id, fallback_attempts(task), 0.0))  # the programs' candidates, if any
+            outcome.decision, outcome.skipped = {}, "the run budget is spent"
+            outcome.granted, outcome.budget_left = 0.0, round(budget.left(), 1)
+            return outcome
     try:
         outcome = solve(task, runtime, config, deadlines, options.task_adapters_in, options.task_adapters_out,
                         **({"searched": searched} if searched is not None else {}))
