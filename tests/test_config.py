@@ -277,6 +277,8 @@ PRESET_DIGESTS = {
     "cpu-checked-budget-4m30s.toml": "89cefdfff9fd35bf",
     "cpu-combined-budget-7m.toml": "8748b719e2294a40",
     "cpu-checked-budget-7m.toml": "d22e9fdac2b1da6c",
+    "cpu-combined-budget-10m.toml": "290a8626b6655d7b",
+    "cpu-checked-budget-10m.toml": "49ae788a664ebb10",
 }
 PRESETS = Path(__file__).parent.parent / "configs"
 
