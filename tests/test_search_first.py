@@ -11,6 +11,7 @@ from arcttt.core.outcome import Outcome
 from arcttt.core.tasks import Example, Task
 from arcttt.programs import SearchResult
 from arcttt.run import loop
+from arcttt.run.loop import search_first
 from arcttt.run.outputs import sidecar
 from conftest import run_all
 
@@ -38,15 +39,13 @@ def stub_solver(calls):
     return solve
 
 
-def test_every_task_a_trusted_program_solves_is_finished_without_loading_the_model(tmp_path):
-    def load():
-        raise AssertionError("the model was loaded")
-
+def test_every_task_a_trusted_program_solves_is_finished_without_the_models_turn(tmp_path):
+    calls = []
     out = tmp_path / "p.json"
-    run_all([FLIP], BOTH, out, load)
+    run_all([FLIP], BOTH, out, lambda: None, solve=stub_solver(calls))
     (record,) = records(out)
     assert record["task_id"] == "flip" and record["decision"]["chose"] == "program" and record["correct"] == [True]
-    assert record["precision"] == ""
+    assert calls == []
 
 
 def test_the_model_gets_the_untrusted_tasks_with_their_search_and_never_searches_again(tmp_path):
@@ -93,13 +92,16 @@ def test_a_task_the_budget_skips_keeps_its_programs_candidates(tmp_path, monkeyp
     def search(task, config, deadlines):
         return SearchResult(True, ("guess",), ((guess,),), 0.5, 1, 1, False, kinds=("pieces",))
 
-    def load():
-        now[0] = 100.0  # loading the model spends the whole budget
-        return None
+    def search_all(*args):
+        found = search_first(*args)
+        now[0] = 100.0  # the search spent the whole budget
+        return found
 
     monkeypatch.setattr(loop, "search_programs", search)
+    monkeypatch.setattr(loop, "search_first", search_all)
     out = tmp_path / "p.json"
-    run_all([NOISE], override(BOTH, {"budget": 10.0}), out, load, solve=stub_solver([]), clock=lambda: now[0])
+    run_all([NOISE], override(BOTH, {"budget": 10.0}), out, lambda: None, solve=stub_solver([]),
+            clock=lambda: now[0])
     (record,) = records(out)
     assert record["status"] == "skipped" and record["programs"] == ["guess"]
     assert json.loads(out.read_text())["noise"][0]["attempt_1"] == [[1]]

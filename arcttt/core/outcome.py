@@ -55,7 +55,8 @@ class Outcome:
     train: TrainStats = field(default_factory=TrainStats)
     candidates: int = 0
     error: str | None = None
-    skipped: str | None = None  # why the model never ran (attempts: the programs' candidates, else fallbacks), e.g. the run budget
+    # Why the model never ran (e.g. the run budget): the attempts are the programs' candidates, else fallbacks.
+    skipped: str | None = None
     correct: list[bool] | None = None  # per test output: either attempt right (the ARC rule)
     top_correct: list[bool] | None = None  # per test output: attempt 1 right
     answer_rank: list[int | None] | None = None  # per test output: the right answer's rank among all found

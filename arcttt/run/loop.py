@@ -78,24 +78,26 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
         files = RunFiles.open(out, config, digest, [t.id for t in tasks], options.resume, options.overwrite,
                               options.task_adapters_in)
         pending = [task for task in tasks if task.id not in files.done]
-        # The budget's clock starts before the programs are searched and the model loads: both are
+        # The budget's clock starts before the model loads and the programs are searched: both are
         # part of the run's time.
         budget = (Budget.for_tasks(config.budget, pending, clock=clock,
                                    spent=spent_seconds(files.log, config.budget) if options.resume else 0.0)
                   if config.budget > 0 else None)
+        # The model loads first, though a trusted program may spare every task its turn: a model
+        # that cannot load fails the run at once, before minutes of search and any file written.
+        runtime = runtime_factory() if pending else None
         recorder = Recorder(files, digest, hooks)
+        if runtime is not None:
+            recorder.precision, recorder.where = runtime.precision, machine(runtime)
+            attach_pool(runtime, config, run_tasks or tasks)
+            if options.resume:
+                check_same_precision(files.log, runtime.precision, out)
         searched: dict[str, SearchResult] = {}
         if pending and searches_first(config):
             searched = search_first(pending, config, budget, hooks, recorder.finish)
             pending = [task for task in pending if task.id in searched]
         if budget is not None:  # the smallest tasks first: the cheapest, and the likeliest solved
             pending.sort(key=task_size)
-        runtime = runtime_factory() if pending else None
-        if runtime is not None:
-            recorder.precision, recorder.where = runtime.precision, machine(runtime)
-            attach_pool(runtime, config, run_tasks or tasks)
-            if options.resume:
-                check_same_precision(files.log, runtime.precision, out)
         threads = ThreadPolicy(options.threads)
         for task in pending:
             hooks.start(task)
@@ -114,7 +116,7 @@ class Recorder:
     files: RunFiles
     digest: str
     hooks: Hooks
-    precision: str = ""  # the model's, once loaded ("" for tasks finished without it)
+    precision: str = ""  # the model's ("" without one: the program expert)
     where: str = field(default_factory=lambda: machine(None))  # the machine's name
     trained: list[float] = field(default_factory=list)
     """Training seconds of the tasks that trained: what a skip saves."""
@@ -122,6 +124,7 @@ class Recorder:
     """Inference seconds of the tasks the model answered: what a stop saves."""
 
     def finish(self, task: Task, outcome: Outcome) -> None:
+        """Judge the task's outcome where solutions are known, write it, and tell the hooks."""
         if outcome.decision.get("chose") == "stopped":  # the checked policy stopped it
             outcome.decision["ttt_seconds_saved"] = stop_savings(outcome, self.inferred)
         elif outcome.train.steps:
@@ -148,7 +151,7 @@ SEARCH_SHARE = 0.5
 
 def search_first(tasks: list[Task], config: SolveConfig, budget: Budget | None, hooks: Hooks,
                  finish: Callable[[Task, Outcome], None]) -> dict[str, SearchResult]:
-    """Search every task's programs before the model loads, so that no task a program solves in
+    """Search every task's programs before the model's turn, so that no task a program solves in
     seconds waits behind others' training (or is skipped when a run budget runs out). A task with a
     trusted program is finished here; the others' results are returned for their turn with the
     model. Under a budget each search may use its share of `SEARCH_SHARE` of the time left."""
