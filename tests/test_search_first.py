@@ -33,7 +33,7 @@ def records(out):
 
 def stub_solver(calls):
     """The model's turn, stubbed: records what the run handed the task."""
-    def solve(task, runtime, config, deadlines, *adapters, searched=None):
+    def solve(task, runtime, config, deadlines, adapters_in, adapters_out, searched):
         calls.append((task.id, searched))
         return Outcome(task.id, tuple((e.input, e.input) for e in task.test), 0.1)
     return solve

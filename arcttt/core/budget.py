@@ -165,7 +165,12 @@ class Budget:
         """(a, b): a task of `size` tokens that goes on to the end is expected to take a + b x size
         seconds. Before any finished uncut, the cut ones' seconds (a lower bound); before any
         finished at all, (1, 0): every task alike."""
-        return fit_pairs(self.history or self.cut)
+        return fit_pairs(self.full_costs())
+
+    def full_costs(self) -> list[tuple[float, float]]:
+        """(size, seconds) of the finished tasks that went on (not cheap): the uncut ones, else the
+        cut ones, whose seconds are a lower bound."""
+        return self.history or self.cut
 
     def expected_line(self) -> tuple[float, float]:
         """(a, b): a pending task of `size` is expected to take a + b x size seconds: its full
@@ -173,7 +178,7 @@ class Budget:
         With no full cost known yet every task counts alike: a cheap cost in seconds beside the
         placeholder would count the cheap tasks as the costly ones."""
         a, b = self.cost_model()
-        if not self.cheap or not (self.history or self.cut):
+        if not self.cheap or not self.full_costs():
             return a, b
         share = len(self.cheap) / (len(self.cheap) + len(self.history) + len(self.cut))
         ca, cb = fit_pairs(self.cheap)

@@ -86,9 +86,8 @@ def solve_all(tasks: list[Task], config: SolveConfig, options: RunOptions,
         # The model loads first, though a trusted program may spare every task its turn: a model
         # that cannot load fails the run at once, before minutes of search and any file written.
         runtime = runtime_factory() if pending else None
-        recorder = Recorder(files, digest, hooks)
+        recorder = Recorder(files, digest, hooks, runtime.precision if runtime is not None else "", machine(runtime))
         if runtime is not None:
-            recorder.precision, recorder.where = runtime.precision, machine(runtime)
             attach_pool(runtime, config, run_tasks or tasks)
             if options.resume:
                 check_same_precision(files.log, runtime.precision, out)
@@ -116,8 +115,8 @@ class Recorder:
     files: RunFiles
     digest: str
     hooks: Hooks
-    precision: str = ""  # the model's ("" without one: the program expert)
-    where: str = field(default_factory=lambda: machine(None))  # the machine's name
+    precision: str  # the model's ("" without one: the program expert)
+    where: str  # the machine's name (`machine`)
     trained: list[float] = field(default_factory=list)
     """Training seconds of the tasks that trained: what a skip saves."""
     inferred: list[float] = field(default_factory=list)
@@ -227,8 +226,7 @@ def run_one(task: Task, runtime: Runtime | None, config: SolveConfig, options: R
             outcome.granted, outcome.budget_left = 0.0, round(budget.left(), 1)
             return outcome
     try:
-        outcome = solve(task, runtime, config, deadlines, options.task_adapters_in, options.task_adapters_out,
-                        **({"searched": searched} if searched is not None else {}))
+        outcome = solve(task, runtime, config, deadlines, options.task_adapters_in, options.task_adapters_out, searched)
     except Exception as exc:  # one task's failure (out of memory, a bad adapter) must not lose the run
         if is_arcttt_bug(exc):
             raise
