@@ -192,10 +192,12 @@ class Solve(Scenario):
         self.tasks, self.model, self.steps, self.extra = tasks, model, steps, extra
 
     def command(self, out, resume):
+        # The model alone answers: a program mirrors these rows in milliseconds, and kills are to
+        # land in training and decoding.
         out = out.parent / "predictions.json"
         return [sys.executable, "-m", "arcttt", "solve", str(self.tasks), "--out", str(out), "--model", self.model,
-                "--steps", str(self.steps), "--views", "2", "--device", "cpu", "--seed", "3", "--json",
-                *self.extra, *(["--resume"] if resume else [])]
+                "--steps", str(self.steps), "--views", "2", "--device", "cpu", "--seed", "3", "--expert", "ttt",
+                "--json", *self.extra, *(["--resume"] if resume else [])]
 
     def final(self, out: Path) -> Path:
         return out.parent / "predictions.json"

@@ -27,8 +27,10 @@ def write_tasks(folder):
 
 
 def solve_command(tasks, out, model_dir, *extra):
+    """The model alone answers: a program reverses these rows in milliseconds, and a rank that trains
+    nothing exits before the killed-rank test could find it alive."""
     return ["-m", "arcttt", "solve", str(tasks), "--out", str(out), "--model", str(model_dir), "--steps", "20",
-            "--views", "2", "--device", "cpu", "--seed", "3", *extra]
+            "--views", "2", "--device", "cpu", "--seed", "3", "--expert", "ttt", *extra]
 
 
 def torchrun(*args):
@@ -82,7 +84,8 @@ def test_a_killed_rank_resumes_to_the_same_merged_file(tmp_path, single_run, hub
             os.killpg(launcher.pid, signal.SIGKILL)
     assert not out.exists()  # the ranks never met: nothing merged
     finished_before = log.read_text().count("\n")
-    assert finished_before < TASK_COUNT // 2 + 1
+    assigned = json.loads(shard_path(out, 1, 2).with_suffix(".shard.json").read_text())["tasks"]
+    assert 1 <= finished_before < len(assigned)  # killed mid-run: some of its tasks left to resume
 
     run = subprocess.run(torchrun(*solve_command(tasks, out, hub_model_dir, "--resume")), capture_output=True,
                          text=True, env=ENV, timeout=600)
