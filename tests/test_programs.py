@@ -12,7 +12,7 @@ import pytest
 from arcttt.core.tasks import Example, Task
 from arcttt.programs import SearchResult, search_task
 from arcttt.programs import _core
-from arcttt.programs.fitted import fit_colour_map, fit_local_rule, fit_recolour_by_size
+from arcttt.programs.fitted import fit_colour_map, fit_local_rule, fit_recolour_objects
 from arcttt.programs.search import colour_permutations, size_rules
 
 
@@ -202,11 +202,27 @@ def test_fitted_colour_map():
     assert fit_colour_map([A([[1, 1]])], [A([[1, 2]])]) is None  # 1 would need two colours
 
 
-def test_fitted_recolour_by_size():
-    made = [A([[1, 1, 0, 1]]), A([[1, 0, 1, 1, 1]])]
-    wanted = [A([[2, 2, 0, 3]]), A([[3, 0, 4, 4, 4]])]
-    step = fit_recolour_by_size(made, wanted)
-    assert step is not None and np.array_equal(step(A([[1, 1, 1, 0, 1]])), A([[4, 4, 4, 0, 3]]))
+def test_fitted_recolour_objects_by_size_rank():
+    made = [A([[5, 0, 0, 0, 0], [5, 0, 5, 0, 0], [5, 0, 5, 0, 5]]), A([[0, 0, 0, 0, 0], [5, 5, 0, 0, 0], [0, 0, 0, 5, 5], [0, 0, 0, 5, 5]])]
+    wanted = [A([[1, 0, 0, 0, 0], [1, 0, 2, 0, 0], [1, 0, 2, 0, 3]]), A([[0, 0, 0, 0, 0], [2, 2, 0, 0, 0], [0, 0, 0, 1, 1], [0, 0, 0, 1, 1]])]
+    step = fit_recolour_objects(made, wanted)
+    assert step is not None and step.name.startswith("recolour_objects(by size_rank")
+    test = A([[5, 5, 0, 5, 0, 5], [5, 5, 0, 5, 0, 0], [5, 5, 0, 5, 0, 0]])  # sizes never seen: 6, 3, 1
+    assert np.array_equal(step(test), A([[1, 1, 0, 2, 0, 3], [1, 1, 0, 2, 0, 0], [1, 1, 0, 2, 0, 0]]))
+    four = A([[5, 0, 5, 0, 5, 0, 5]] * 2 + [[5, 0, 5, 0, 5, 0, 0]] + [[5, 0, 5, 0, 0, 0, 0]] + [[5, 0, 0, 0, 0, 0, 0]])
+    assert step(four) is None  # sizes 5, 4, 3 and 2: a fourth rank and a new size, which no fit knows
+
+
+def test_fitted_recolour_objects_by_holes_keeps_the_others_on_a_non_zero_background():
+    grid = [[9, 9, 9, 9, 9, 9, 9], [9, 1, 1, 1, 9, 1, 1], [9, 1, 9, 1, 9, 1, 1], [9, 1, 1, 1, 9, 1, 1], [9, 9, 9, 9, 9, 1, 1]]
+    made = [A(grid), A([row[::-1] for row in grid])]
+    wanted = [A([[8 if v == 1 and j < 4 else v for j, v in enumerate(row)] for row in grid])]
+    wanted.append(A([row[::-1] for row in wanted[0].tolist()]))
+    step = fit_recolour_objects(made, wanted)
+    assert step is not None and step.name.startswith("recolour_objects(by has_hole")
+    test = A([[1, 1, 1, 9, 9], [1, 9, 1, 9, 4], [1, 1, 1, 9, 9], [9, 9, 9, 9, 9]])
+    assert np.array_equal(step(test), A([[8, 8, 8, 9, 9], [8, 9, 8, 9, 4], [8, 8, 8, 9, 9], [9, 9, 9, 9, 9]]))
+    assert fit_recolour_objects([A([[1, 0, 1]])], [A([[1, 2, 1]])]) is None  # the background changed
 
 
 def test_fitted_local_rule_needs_every_demonstration_predicted_when_left_out():

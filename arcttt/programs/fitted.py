@@ -7,11 +7,12 @@ consistent parameters exist. The search still checks the result on every demonst
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, objects
+from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -42,34 +43,145 @@ def fit_colour_map(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
     return Primitive(f"colour_map({{{changed}}})", partial(apply_colour_map, table=tuple(table)))
 
 
-def recolour_by_size(g: np.ndarray, table: tuple[tuple[int, int], ...], mode: tuple[bool, bool]) -> np.ndarray | None:
-    """Recolour each object by its size through a fitted (size -> colour) table; None on an unseen size."""
-    sizes = dict(table)
-    out = g.copy()
-    for o in objects(g, *mode):
-        if o.size not in sizes:
+# How objects are cut, in the order tried: one colour or several, 4- or 8-connected.
+OBJECT_CUTS = ((True, False), (True, True), (False, True))
+# What an object's new colour may depend on, simplest first: yes/no properties, then ranks among
+# the grid's objects, then raw measures. The first that fits every demonstration and knows every
+# object of the grid it is applied to decides.
+OBJECT_FEATURES = ("largest", "smallest", "extreme", "has_hole", "touches_border", "rectangle", "unique_shape",
+                   "unique_colour", "symmetric", "size_rank", "holes", "size", "height", "width", "shape")
+KEEP = -1  # the object keeps its colours
+
+
+def _background(grid: np.ndarray, policy: int | str) -> int:
+    return most_frequent(grid) if policy == "majority" else int(policy)
+
+
+def _backgrounds(made: list[np.ndarray]) -> list[int | str]:
+    """The backgrounds to try: the most frequent colour of every demonstration input where they
+    share one, else each grid's own; then 0."""
+    majority = {most_frequent(a) for a in made}
+    return list(dict.fromkeys([majority.pop() if len(majority) == 1 else "majority", 0]))
+
+
+def _holes(o: Obj) -> int:
+    """Empty regions (4-connected) inside the object's box that do not reach the box's edge."""
+    t, l, b, r = o.box
+    outside = (~o.mask[t:b, l:r]).astype(np.int8)
+    h, w = outside.shape
+    return sum(1 for c in objects(outside, True, False) if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w)
+
+
+def object_features(grid: np.ndarray, found: list[Obj]) -> list[dict]:
+    """Each object's OBJECT_FEATURES, some relative to the grid's other objects."""
+    h, w = grid.shape
+    sizes = sorted({o.size for o in found}, reverse=True)
+    shapes = Counter(o.shape_key() for o in found)
+    palette = Counter(o.colour for o in found)
+    rows = []
+    for o in found:
+        t, l, b, r = o.box
+        box = o.mask[t:b, l:r]
+        holes = _holes(o)
+        rows.append({
+            "largest": o.size == sizes[0], "smallest": o.size == sizes[-1],
+            "extreme": int(o.size == sizes[0]) - int(o.size == sizes[-1]), "has_hole": holes > 0,
+            "touches_border": t == 0 or l == 0 or b == h or r == w, "rectangle": o.size == box.size,
+            "unique_shape": shapes[o.shape_key()] == 1, "unique_colour": palette[o.colour] == 1,
+            "symmetric": bool((box == box[:, ::-1]).all()), "size_rank": sizes.index(o.size), "holes": holes,
+            "size": o.size, "height": b - t, "width": r - l, "shape": o.shape_key(),
+        })
+    return rows
+
+
+def recolour_objects(g: np.ndarray, fits: tuple[tuple[str, dict], ...], mode: tuple) -> np.ndarray | None:
+    """Each object recoloured (or kept, or erased) through the first fitted (feature, table) that
+    knows every object's value; None where none does."""
+    by_colour, diagonal, policy = mode
+    found = objects(g, by_colour, diagonal, _background(g, policy))
+    rows = object_features(g, found)
+    for feature, table in fits:
+        if all(row[feature] in table for row in rows):
+            out = g.copy()
+            for o, row in zip(found, rows):
+                if table[row[feature]] != KEEP:
+                    out[o.mask] = table[row[feature]]
+            return out
+    return None
+
+
+def _object_targets(a: np.ndarray, b: np.ndarray, found: list[Obj]) -> list[int] | None:
+    """Per object, its one colour in `b` (KEEP where that is its colour in `a` already); None where
+    an object turns into several colours, or a cell outside every object changes."""
+    inside = np.zeros(a.shape, dtype=bool)
+    targets = []
+    for o in found:
+        inside |= o.mask
+        got = np.unique(b[o.mask])
+        if (a[o.mask] == b[o.mask]).all():
+            targets.append(KEEP)
+        elif got.size == 1:
+            targets.append(int(got[0]))
+        else:
             return None
-        out[o.mask] = sizes[o.size]
-    return out
+    return None if (a[~inside] != b[~inside]).any() else targets
 
 
-def fit_recolour_by_size(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
-    """Objects (any colour, 8-connected) recoloured by size, the colour read off the demonstrations."""
-    mode = (False, True)
-    sizes: dict[int, int] = {}
+def _fit_features(made: list[np.ndarray], wanted: list[np.ndarray], mode: tuple) -> list[tuple[str, dict]]:
+    """With objects cut as `mode` says, every feature whose values map to one colour each, the same
+    on every demonstration (at least two colours: one for all is a colour map)."""
+    by_colour, diagonal, policy = mode
+    observed = []
     for a, b in zip(made, wanted):
-        if a.shape != b.shape or not ((a == 0) == (b == 0)).all():
-            return None
-        for o in objects(a, *mode):
-            got = np.unique(b[o.mask])
-            if got.size != 1 or sizes.get(o.size, int(got[0])) != int(got[0]):
-                return None
-            sizes[o.size] = int(got[0])
-    if len(set(sizes.values())) < 2:
-        return None  # one colour for all: a colour map says it more simply
-    table = tuple(sorted(sizes.items()))
-    text = ", ".join(f"{s}:{c}" for s, c in table)
-    return Primitive(f"recolour_by_size({{{text}}})", partial(recolour_by_size, table=table, mode=mode))
+        found = objects(a, by_colour, diagonal, _background(a, policy))
+        targets = _object_targets(a, b, found) if found else None
+        if targets is None:
+            return []
+        observed.append((object_features(a, found), targets))
+    fits = []
+    for feature in OBJECT_FEATURES:
+        table: dict = {}
+        if all(table.setdefault(row[feature], t) == t for rows, targets in observed for row, t in zip(rows, targets)):
+            if len(set(table.values())) > 1:
+                fits.append((feature, table))
+    return fits
+
+
+def fit_recolour_objects(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Objects recoloured by one of their features (size, rank, holes, shape, ...), each feature's
+    value to a colour read off the demonstrations; the first way of cutting objects where any
+    feature fits, with every feature that fits there, simplest first."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for policy in _backgrounds(made):
+        for by_colour, diagonal in OBJECT_CUTS:
+            mode = (by_colour, diagonal, policy)
+            fits = _fit_features(made, wanted, mode)
+            if fits:
+                name = ", ".join(feature for feature, _ in fits)
+                return Primitive(f"recolour_objects(by {name})", partial(recolour_objects, fits=tuple(fits), mode=mode))
+    return None
+    for policy in _backgrounds(made):
+      for by_colour, diagonal in OBJECT_CUTS:
+        mode = (by_colour, diagonal, policy)
+        observed = []
+        for a, b in zip(made, wanted):
+            found = objects(a, by_colour, diagonal, _background(a, policy))
+            targets = _object_targets(a, b, found) if found else None
+            if targets is None:
+                break
+            observed.append((object_features(a, found), targets))
+        else:
+            fits = []
+            for feature in OBJECT_FEATURES:
+                table: dict = {}
+                if all(table.setdefault(row[feature], t) == t for rows, targets in observed
+                       for row, t in zip(rows, targets)) and len(set(table.values())) > 1:
+                    fits.append((feature, table))
+            if fits:
+                name = ", ".join(feature for feature, _ in fits)
+                return Primitive(f"recolour_objects(by {name})", partial(recolour_objects, fits=tuple(fits), mode=mode))
+    return None
 
 
 # Neighbourhoods a local rule may read: the cell and its 4 neighbours, or all 8.
@@ -135,6 +247,4 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
     return None
 
 
-FITTERS = (fit_colour_map, fit_recolour_by_size, fit_local_rule)
-# How long a program may be for a fitter to be tried on it (the costly local rule only on short ones).
-FIT_UP_TO = (3, 3, 1)
+FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule)
