@@ -1,0 +1,126 @@
+"""Parts combined cell by cell: a grid cut into equal parts (halves, with or without a separator
+line between them, or quadrants) whose cells, read together, decide each output cell.
+
+A rule fitted on the demonstrations (`fit_combine`): either a table from the parts' colours at a
+cell to its output colour (and, or, xor, nor in any colours), or an order of precedence among
+colours (the output shows the first colour of the order present in any part). Designed on
+ARC-AGI-1 training tasks only.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from arcttt.programs.dsl import Primitive
+
+CUTS = ("halves", "quadrants")
+
+
+def parts(grid: np.ndarray, cut: str, shape: tuple[int, int]) -> list[np.ndarray] | None:
+    """The grid cut into equal parts of `shape`: two halves side by side or one above the other
+    (a one-cell separator line between them allowed), or four quadrants; None where it does not cut so."""
+    h, w = grid.shape
+    ph, pw = shape
+    if cut == "quadrants":
+        if (h, w) in ((2 * ph, 2 * pw), (2 * ph + 1, 2 * pw + 1)):
+            dh, dw = h - ph, w - pw
+            return [grid[:ph, :pw], grid[:ph, dw:], grid[dh:, :pw], grid[dh:, dw:]]
+        return None
+    if w == pw and h in (2 * ph, 2 * ph + 1):
+        return [grid[:ph], grid[h - ph:]]
+    if h == ph and w in (2 * pw, 2 * pw + 1):
+        return [grid[:, :pw], grid[:, w - pw:]]
+    return None
+
+
+def _stack(grid: np.ndarray, cut: str, shape: tuple[int, int]) -> np.ndarray | None:
+    found = parts(grid, cut, shape)
+    return None if found is None else np.stack(found)
+
+
+def part_shape(grid: np.ndarray, cut: str) -> tuple[int, int]:
+    """A part's shape under `cut`, from the grid's (the separator line, where the side is odd, dropped)."""
+    h, w = grid.shape
+    if cut == "quadrants":
+        return h // 2, w // 2
+    return (h // 2, w) if h >= w else (h, w // 2)
+
+
+def combine_by_table(grid: np.ndarray, cut: str, table: dict[tuple[int, ...], int]) -> np.ndarray | None:
+    """Each output cell looked up from the parts' colours there; None on a combination never seen."""
+    stacked = _stack(grid, cut, part_shape(grid, cut))
+    if stacked is None:
+        return None
+    keys = [tuple(k) for k in stacked.reshape(stacked.shape[0], -1).T.tolist()]
+    if any(k not in table for k in keys):
+        return None
+    return np.array([table[k] for k in keys], dtype=grid.dtype).reshape(stacked.shape[1:])
+
+
+def combine_by_order(grid: np.ndarray, cut: str, order: tuple[int, ...]) -> np.ndarray | None:
+    """Each output cell the first colour of `order` present in a part there (0 where none is)."""
+    stacked = _stack(grid, cut, part_shape(grid, cut))
+    if stacked is None:
+        return None
+    out = np.zeros(stacked.shape[1:], dtype=grid.dtype)
+    for c in reversed(order):
+        out[(stacked == c).any(axis=0)] = c
+    present = set(np.unique(stacked).tolist()) - {0}
+    return out if present <= set(order) else None
+
+
+def combine(grid: np.ndarray, cut: str, table: dict | None, order: tuple[int, ...] | None) -> np.ndarray | None:
+    """By the table where it knows every cell's colours, else by the order of precedence."""
+    out = combine_by_table(grid, cut, table) if table is not None else None
+    if out is None and order is not None:
+        out = combine_by_order(grid, cut, order)
+    return out
+
+
+def _order(observed: list[tuple[np.ndarray, np.ndarray]]) -> tuple[int, ...] | None:
+    """An order of precedence among the non-zero colours that every demonstration cell obeys: the
+    output colour is present and beats every other colour there (0: none present)."""
+    beats: dict[int, set[int]] = {}
+    colours: set[int] = set()
+    for stacked, out in observed:
+        for k, want in zip(stacked.reshape(stacked.shape[0], -1).T.tolist(), out.ravel().tolist()):
+            present = set(k) - {0}
+            colours |= present
+            if (want == 0) != (not present) or (want and want not in present):
+                return None
+            if want:
+                beats.setdefault(want, set()).update(present - {want})
+    order: list[int] = []
+    left = set(colours)
+    while left:  # the colours beaten by no colour left, lowest first
+        free = sorted(c for c in left if not any(c in beats.get(d, ()) for d in left if d != c))
+        if not free:
+            return None  # a cycle: no order fits
+        order.append(free[0])
+        left.remove(free[0])
+    return tuple(order)
+
+
+def fit_combine(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Halves, then quadrants: a table of the parts' colours to the output's, else an order of
+    precedence among the colours, that reproduces every demonstration."""
+    for cut in CUTS:
+        observed = []
+        for a, b in zip(made, wanted):
+            stacked = _stack(a, cut, b.shape) if part_shape(a, cut) == b.shape else None
+            if stacked is None:
+                break
+            observed.append((stacked, b))
+        else:
+            table: dict[tuple[int, ...], int] = {}
+            consistent = all(table.setdefault(tuple(k), v) == v for stacked, out in observed
+                             for k, v in zip(stacked.reshape(stacked.shape[0], -1).T.tolist(), out.ravel().tolist()))
+            if not consistent or len(set(table.values())) < 2:
+                table = None
+            order = _order(observed)
+            if table is not None or order is not None:
+                name = f"combine_{cut}({'a table' if table is not None else ''}{', ' if table and order else ''}{'an order' if order else ''})"
+                return Primitive(name, partial(combine, cut=cut, table=table, order=order))
+    return None

@@ -1,0 +1,148 @@
+"""Repair a grid whose cells of one colour hide a pattern: the symmetries and repeats the other
+cells obey (mirrors about any axis, diagonal mirrors, point reflections, translations) fill the
+hidden cells; optionally only the hidden rectangle is the answer.
+
+A rule fitted on the demonstrations (`fit_repair`): the output is the input repaired (the cells
+that change all had one colour), or the repaired rectangle that one colour covered. Designed on
+ARC-AGI-1 training tasks only.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache, partial
+
+import numpy as np
+
+from arcttt.programs.dsl import Primitive
+
+# A map is kept where the known cells it pairs agree everywhere and make up at least this share
+# of the known cells (a mirror about an axis near the edge pairs few and proves little).
+MIN_PAIRED = 0.5
+MIN_PAIRED_SHIFT = 0.3  # a repeat pairs fewer cells than a mirror of the same grid
+
+
+@lru_cache(maxsize=64)
+def maps(h: int, w: int) -> tuple[tuple[np.ndarray, np.ndarray, bool], ...]:
+    """Every candidate map of an h x w grid onto itself, as (flat index of each cell's image, or
+    -1 outside or where the cell stays in place, whether it has one, is a translation); read-only."""
+    r, c = np.indices((h, w))
+    found = []
+
+    def add(r2: np.ndarray, c2: np.ndarray, shift: bool) -> None:
+        # A cell the map keeps in place proves nothing: it counts as outside.
+        inside = (r2 >= 0) & (r2 < h) & (c2 >= 0) & (c2 < w) & ((r2 != r) | (c2 != c))
+        index = np.where(inside, r2 * w + c2, -1).ravel()
+        index.setflags(write=False)
+        inside = inside.ravel()
+        inside.setflags(write=False)
+        found.append((index, inside, shift))
+
+    for s in range(w // 2, 2 * w - 1 - w // 2):
+        add(r, s - c, False)  # mirror about a vertical axis
+    for s in range(h // 2, 2 * h - 1 - h // 2):
+        add(s - r, c, False)  # about a horizontal axis
+    for d in range(-(h // 2), h // 2 + 1):
+        add(c + d, r - d, False)  # about a diagonal
+    for s in range(min(h, w) // 2, h + w - 1 - min(h, w) // 2):
+        add(s - c, s - r, False)  # about an anti-diagonal
+    for a in range(h // 2, 2 * h - 1 - h // 2):
+        for b in range(w // 2, 2 * w - 1 - w // 2):
+            add(a - r, b - c, False)  # a point reflection
+    for dr in range(0, h // 2 + 1):
+        for dc in range(-(w // 2), w // 2 + 1):
+            if (dr, dc) > (0, 0):
+                add(r + dr, c + dc, True)
+                add(r - dr, c - dc, True)
+    return tuple(found)
+
+
+def repair(grid: np.ndarray, hidden: int) -> tuple[np.ndarray, int] | None:
+    """The grid with its cells of colour `hidden` filled through every map the other cells obey,
+    and how many maps that is; None where no map holds or a hidden cell stays unknown."""
+    h, w = grid.shape
+    flat = grid.ravel()
+    known = flat != hidden
+    n_known = int(known.sum())
+    if n_known == known.size or n_known == 0:
+        return None
+    kept = []
+    for index, inside, shift in maps(h, w):
+        paired = known & inside
+        paired[paired] = known[index[paired]]
+        n = int(paired.sum())
+        if n < (MIN_PAIRED_SHIFT if shift else MIN_PAIRED) * n_known:
+            continue
+        if (flat[paired] == flat[index[paired]]).all():
+            kept.append((index, inside))
+    if not kept:
+        return None
+    out, known = flat.copy(), known.copy()
+    changed = True
+    while changed and not known.all():
+        changed = False
+        for index, inside in kept:
+            fill = ~known & inside
+            fill[fill] = known[index[fill]]
+            if fill.any():
+                out[fill] = out[index[fill]]
+                known |= fill
+                changed = True
+    return (out.reshape(h, w), len(kept)) if known.all() else None
+
+
+def hidden_box(grid: np.ndarray, colour: int) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the cells of `colour` where they fill a rectangle exactly."""
+    rows, cols = np.nonzero(grid == colour)
+    if rows.size == 0:
+        return None
+    t, l, b, r = rows.min(), cols.min(), rows.max() + 1, cols.max() + 1
+    return (int(t), int(l), int(b), int(r)) if rows.size == (b - t) * (r - l) else None
+
+
+def repaired(grid: np.ndarray, colour: int | None, crop: bool) -> np.ndarray | None:
+    """`grid` repaired (`crop`: only the rectangle the hidden colour covered). `colour` None: the
+    colour whose repair holds most maps (ties: the fewer cells) among those that repair fully."""
+    options = [colour] if colour is not None else [int(c) for c in np.unique(grid)]
+    best = None
+    for c in options:
+        box = hidden_box(grid, c) if crop else None
+        if crop and box is None:
+            continue
+        fixed = repair(grid, c)
+        if fixed is None:
+            continue
+        out, n_maps = fixed
+        if box is not None:
+            t, l, b, r = box
+            out = out[t:b, l:r]
+        key = (-n_maps, int((grid == c).sum()))
+        if best is None or key < best[0]:
+            best = (key, out)
+    return None if best is None else best[1]
+
+
+def _hidden_colour(a: np.ndarray, b: np.ndarray, crop: bool) -> int | None:
+    """The colour a demonstration hides: the one colour of the changed cells (same size), or the
+    one whose rectangle is the output's size (crop)."""
+    if not crop:
+        if a.shape != b.shape:
+            return None
+        changed = np.unique(a[a != b])
+        return int(changed[0]) if changed.size == 1 else None
+    fits = [int(c) for c in np.unique(a) if (box := hidden_box(a, int(c))) and (box[2] - box[0], box[3] - box[1]) == b.shape]
+    return fits[0] if len(fits) == 1 else None
+
+
+def fit_repair(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The input repaired (its hidden cells filled), or its hidden rectangle repaired; the hidden
+    colour is the demonstrations' where they share one, else chosen per grid."""
+    for crop in (False, True):
+        colours = [_hidden_colour(a, b, crop) for a, b in zip(made, wanted)]
+        if None in colours:
+            continue
+        if not all(np.array_equal(repaired(a, c, crop), b) for a, b, c in zip(made, wanted, colours)):
+            continue
+        shared = colours[0] if len(set(colours)) == 1 else None
+        name = f"repair({'crop, ' if crop else ''}{'hidden ' + str(shared) if shared is not None else 'hidden chosen'})"
+        return Primitive(name, partial(repaired, colour=shared, crop=crop))
+    return None

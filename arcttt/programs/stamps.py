@@ -1,0 +1,111 @@
+"""Stamps: each object, by its look, paints a fixed pattern around itself.
+
+A rule fitted on the demonstrations (`fit_stamp`): objects (8-connected, of one colour or of
+several, on 0) are keyed by their cells, with their own colours or with colours named by order of
+appearance; for each key, every offset around the object (its box grown by a margin) that always
+shows one colour in the outputs is part of its stamp. A grid is stamped object by object; an
+object never seen fails the rule. Where a 3x3 local rule fails because stamps landing near each
+other make neighbourhoods never seen, this rule reads each object on its own. Designed on
+ARC-AGI-1 training tasks only.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from arcttt.programs.dsl import Obj, Primitive, objects
+
+MARGINS = (1, 2, 3)  # how far around its box an object's stamp may reach, smallest tried first
+
+
+def _colours(grid: np.ndarray, o: Obj) -> list[int]:
+    """The object's colours in order of first appearance (row by row)."""
+    seen: list[int] = []
+    for v in grid[o.mask].tolist():
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _key(grid: np.ndarray, o: Obj, roles: bool) -> bytes:
+    """The object's cells in its box: its colours as they are, or by order of appearance."""
+    t, l, b, r = o.box
+    cells = np.where(o.mask[t:b, l:r], grid[t:b, l:r] + 1, 0).astype(np.int8)
+    if roles:
+        order = _colours(grid, o)
+        lookup = np.zeros(11, dtype=np.int8)
+        for i, c in enumerate(order):
+            lookup[c + 1] = i + 1
+        cells = lookup[cells]
+    return bytes(cells.shape) + cells.tobytes()
+
+
+def _encode(v: int, palette: list[int], roles: bool) -> int:
+    """An output colour as the object's i-th colour (10 + i) where `roles`, else as itself."""
+    return 10 + palette.index(v) if roles and v in palette else v
+
+
+def _offsets(o: Obj, margin: int, shape: tuple[int, int]):
+    """(offset from the box's corner, cell) for each cell of the box grown by `margin`, inside the grid."""
+    t, l, b, r = o.box
+    for i in range(max(0, t - margin), min(shape[0], b + margin)):
+        for j in range(max(0, l - margin), min(shape[1], r + margin)):
+            yield (i - t, j - l), (i, j)
+
+
+def _fit_table(made, wanted, by_colour: bool, roles: bool, margin: int) -> dict | None:
+    """Key -> {offset: encoded colour} for the offsets that always show one colour."""
+    seen: dict[bytes, dict[tuple[int, int], set[int]]] = {}
+    instances: dict[bytes, int] = {}
+    for a, b in zip(made, wanted):
+        for o in objects(a, by_colour, True):
+            palette = _colours(a, o)
+            key = _key(a, o, roles)
+            instances[key] = instances.get(key, 0) + 1
+            cells = seen.setdefault(key, {})
+            for offset, (i, j) in _offsets(o, margin, a.shape):
+                cells.setdefault(offset, set()).add(_encode(int(b[i, j]), palette, roles))
+    if not seen:
+        return None
+    # An object seen once proves no stamp (its surroundings would be copied whole): it stamps nothing.
+    return {k: {off: next(iter(vs)) for off, vs in cells.items() if len(vs) == 1} if instances[k] > 1 else {}
+            for k, cells in seen.items()}
+
+
+def stamp(grid: np.ndarray, table: dict, by_colour: bool, roles: bool, margin: int) -> np.ndarray | None:
+    """Each object's stamp painted around it (its empty cells left alone outside the object);
+    None where an object was never seen."""
+    out = grid.copy()
+    for o in objects(grid, by_colour, True):
+        cells = table.get(_key(grid, o, roles))
+        if cells is None:
+            return None
+        palette = _colours(grid, o)
+        t, l = o.box[0], o.box[1]
+        for offset, (i, j) in _offsets(o, margin, grid.shape):
+            code = cells.get(offset)
+            if code is None:
+                continue
+            v = palette[code - 10] if code >= 10 else code
+            if v != 0 or o.mask[i, j]:
+                out[i, j] = v
+    return out
+
+
+def fit_stamp(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The smallest margin, then the first of: one colour an object with its own colours, several
+    colours, one colour by roles, several by roles, whose stamps reproduce every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for margin in MARGINS:
+        for roles in (False, True):
+            for by_colour in (True, False):
+                table = _fit_table(made, wanted, by_colour, roles, margin)
+                if table is None:
+                    return None
+                if all(np.array_equal(stamp(a, table, by_colour, roles, margin), b) for a, b in zip(made, wanted)):
+                    name = f"stamp({'roles' if roles else 'colours'}, {'one colour' if by_colour else 'objects'}, margin {margin})"
+                    return Primitive(name, partial(stamp, table=table, by_colour=by_colour, roles=roles, margin=margin))
+    return None
