@@ -3,9 +3,10 @@ objects, parts combined cell by cell. Hand-made grids, exact outputs."""
 
 import numpy as np
 
-from arcttt.programs.parts import fit_combine, parts
+from arcttt.programs.moves import fit_attract
+from arcttt.programs.parts import fit_combine, fit_summarise, parts
 from arcttt.programs.repair import fit_repair, repair
-from arcttt.programs.stamps import fit_stamp
+from arcttt.programs.stamps import fit_copy_template, fit_stamp
 
 
 def A(rows) -> np.ndarray:
@@ -90,3 +91,61 @@ def test_fitted_combine_by_a_table_of_colours_and_by_an_order_of_precedence():
     assert step is not None and "an order" in step.name
     test = np.block([[A([[1, 1]]), A([[0, 2]])], [A([[6, 0]]), A([[2, 6]])]])  # combinations never seen
     assert np.array_equal(step(test), A([[6, 6]]))
+
+
+def test_fitted_attract_moves_each_cell_to_the_nearest_anchor_and_stacks_them():
+    made = [A([[0, 0, 0, 0, 0], [0, 3, 0, 0, 8], [0, 0, 0, 0, 8], [0, 0, 0, 0, 0]]),
+            A([[0, 0, 0, 0], [0, 0, 0, 0], [8, 8, 8, 8], [0, 0, 0, 0], [0, 4, 0, 0]])]
+    wanted = [A([[0, 0, 0, 0, 0], [0, 0, 0, 3, 8], [0, 0, 0, 0, 8], [0, 0, 0, 0, 0]]),
+              A([[0, 0, 0, 0], [0, 0, 0, 0], [8, 8, 8, 8], [0, 4, 0, 0], [0, 0, 0, 0]])]
+    step = fit_attract(made, wanted)
+    assert step is not None and step.name == "attract(move, to colours [8], 4 directions)"
+    test = A([[0, 0, 0, 0, 0], [0, 8, 8, 8, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [6, 0, 5, 0, 0]])
+    assert np.array_equal(step(test), A([[0, 0, 0, 0, 0], [0, 8, 8, 8, 0], [0, 0, 5, 0, 0], [0, 0, 0, 0, 0], [6, 0, 0, 0, 0]]))
+    trails = [np.where(m == 3, 3, m) for m in made]
+    trails[0][1, 2:4] = 3
+    trails[1][3, 1] = 4
+    step = fit_attract(made, trails)
+    assert step is not None and step.name.startswith("attract(trail")
+
+
+def test_fitted_copy_template_onto_single_cells_and_same_shapes():
+    made = [A([[0, 0, 0, 0, 0, 0], [0, 1, 2, 0, 0, 0], [0, 3, 4, 0, 0, 0], [0, 0, 0, 0, 5, 5], [0, 0, 0, 0, 5, 5]]),
+            A([[5, 5, 0, 0], [5, 5, 0, 0], [0, 0, 0, 0], [0, 7, 1, 0], [0, 1, 1, 0]])]
+    wanted = [A([[0, 0, 0, 0, 0, 0], [0, 1, 2, 0, 0, 0], [0, 3, 4, 0, 0, 0], [0, 0, 0, 0, 1, 2], [0, 0, 0, 0, 3, 4]]),
+              A([[7, 1, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 7, 1, 0], [0, 1, 1, 0]])]
+    step = fit_copy_template(made, wanted)
+    assert step is not None and step.name == "copy_template(kept)"
+    test = A([[2, 6, 0, 0, 0], [6, 6, 0, 5, 5], [0, 0, 0, 5, 5]])
+    assert np.array_equal(step(test), A([[2, 6, 0, 0, 0], [6, 6, 0, 2, 6], [0, 0, 0, 6, 6]]))
+    erased = [w.copy() for w in wanted]
+    erased[0][1:3, 1:3], erased[1][3:5, 1:3] = 0, 0
+    step = fit_copy_template(made, erased)
+    assert step is not None and step.name == "copy_template(erased)"
+
+
+def test_fitted_summarise_one_pixel_per_cell_of_a_separator_grid():
+    def grid(cells, line=5):  # 2x2 cells of 2x2, separated by lines of `line`
+        g = np.full((5, 5), line, dtype=np.int8)
+        for (i, j), cell in cells.items():
+            g[3 * i:3 * i + 2, 3 * j:3 * j + 2] = cell
+        return g
+
+    one, two = A([[0, 3], [0, 0]]), A([[3, 0], [0, 3]])
+    made = [grid({(0, 0): one, (0, 1): two, (1, 0): two, (1, 1): one}), grid({(0, 0): two, (0, 1): two, (1, 0): one, (1, 1): 0 * one})]
+    wanted = [A([[1, 2], [2, 1]]), A([[2, 2], [1, 0]])]
+    step = fit_summarise(made, wanted)
+    assert step is not None and step.name == "summarise(cells by count)"
+    assert np.array_equal(step(grid({(0, 0): 0 * one, (0, 1): one, (1, 0): one, (1, 1): two})), A([[0, 1], [1, 2]]))
+    by_colour = [grid({(0, 0): one * 2, (0, 1): two, (1, 0): one, (1, 1): two * 3}, line=0)]
+    step = fit_summarise(by_colour, [A([[6, 3], [3, 9]])])
+    assert step is not None and step.name == "summarise(cells, lines of 0)"
+
+
+def test_a_trail_whose_mover_meets_its_anchor_only_in_part_stays_in_the_grid():
+    from arcttt.programs.moves import attract
+
+    # The mover's top row leaves the grid going down before its left column reaches the anchor.
+    grid = A([[2, 0, 2], [2, 2, 2], [2, 0, 0], [2, 0, 0], [0, 0, 1]])
+    out = attract(grid, "colours", 4, False, True, "trail", frozenset({1}))
+    assert out is not None and out.shape == grid.shape and out[4, 2] == 1

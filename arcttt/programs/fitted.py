@@ -13,9 +13,10 @@ from functools import partial
 import numpy as np
 
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
-from arcttt.programs.parts import fit_combine
+from arcttt.programs.moves import fit_attract
+from arcttt.programs.parts import fit_combine, fit_summarise
 from arcttt.programs.repair import fit_repair
-from arcttt.programs.stamps import fit_stamp
+from arcttt.programs.stamps import fit_copy_template, fit_stamp
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -250,4 +251,5 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
     return None
 
 
-FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_repair, fit_stamp, fit_combine)
+FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_repair, fit_stamp, fit_copy_template, fit_combine,
+           fit_summarise, fit_attract)

@@ -124,3 +124,77 @@ def fit_combine(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
                 name = f"combine_{cut}({'a table' if table is not None else ''}{', ' if table and order else ''}{'an order' if order else ''})"
                 return Primitive(name, partial(combine, cut=cut, table=table, order=order))
     return None
+
+
+# --- one pixel per cell of a separator grid ------------------------------------------------------
+
+
+def _spans(lines: list[int], n: int) -> list[tuple[int, int]]:
+    """The stretches between separator lines (consecutive lines merge)."""
+    out, start = [], 0
+    for line in lines + [n]:
+        if line > start:
+            out.append((start, line))
+        start = line + 1
+    return out
+
+
+def grid_cells(grid: np.ndarray, zero_lines: bool) -> tuple[list[list[np.ndarray]], int] | None:
+    """The cells between full rows and columns of one colour (non-zero, or 0 where `zero_lines`),
+    all lines of one colour, at least two cells; with the lines' colour."""
+    h, w = grid.shape
+    rows = [i for i in range(h) if (grid[i] == grid[i, 0]).all() and (grid[i, 0] == 0) == zero_lines]
+    cols = [j for j in range(w) if (grid[:, j] == grid[0, j]).all() and (grid[0, j] == 0) == zero_lines]
+    colours = {int(grid[i, 0]) for i in rows} | {int(grid[0, j]) for j in cols}
+    if len(colours) != 1:
+        return None
+    spans_r, spans_c = _spans(rows, h), _spans(cols, w)
+    if len(spans_r) * len(spans_c) < 2:
+        return None
+    return [[grid[a:b, c:d] for c, d in spans_c] for a, b in spans_r], colours.pop()
+
+
+def _cell_value(cell: np.ndarray, line: int, how: str):
+    """What a cell says: its most frequent colour but 0 and the lines' ("majority"), its count of
+    such cells ("count"), or their pattern ("pattern")."""
+    marked = (cell != 0) & (cell != line)
+    if how == "majority":
+        return int(np.bincount(cell[marked]).argmax()) if marked.any() else 0
+    if how == "count":
+        return int(marked.sum())
+    return bytes(cell.shape) + np.packbits(marked).tobytes()
+
+
+def summarise(grid: np.ndarray, zero_lines: bool, how: str, table: dict | None) -> np.ndarray | None:
+    """One pixel per cell: its value ("majority"), or its value looked up in `table`; None where
+    the grid has no cells or a value was never seen."""
+    found = grid_cells(grid, zero_lines)
+    if found is None:
+        return None
+    cells, line = found
+    values = [[_cell_value(c, line, how) for c in row] for row in cells]
+    if table is not None:
+        if any(v not in table for row in values for v in row):
+            return None
+        values = [[table[v] for v in row] for row in values]
+    return np.array(values, dtype=grid.dtype)
+
+
+def fit_summarise(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Non-zero lines, then lines of 0: each cell's most frequent colour, else a table from its
+    count of coloured cells, else from their pattern, to the output's pixel."""
+    for zero_lines in (False, True):
+        found = [grid_cells(a, zero_lines) for a in made]
+        if any(f is None or (len(f[0]), len(f[0][0])) != b.shape for f, b in zip(found, wanted)):
+            continue
+        step = partial(summarise, zero_lines=zero_lines, how="majority", table=None)
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            return Primitive(f"summarise(cells{', lines of 0' if zero_lines else ''})", step)
+        for how in ("count", "pattern"):
+            table: dict = {}
+            if all(table.setdefault(_cell_value(c, line, how), int(v)) == int(v)
+                   for (cells, line), b in zip(found, wanted)
+                   for row, out_row in zip(cells, b) for c, v in zip(row, out_row)):
+                name = f"summarise(cells by {how}{', lines of 0' if zero_lines else ''})"
+                return Primitive(name, partial(summarise, zero_lines=zero_lines, how=how, table=table))
+    return None

@@ -109,3 +109,60 @@ def fit_stamp(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
                     name = f"stamp({'roles' if roles else 'colours'}, {'one colour' if by_colour else 'objects'}, margin {margin})"
                     return Primitive(name, partial(stamp, table=table, by_colour=by_colour, roles=roles, margin=margin))
     return None
+
+
+# --- a template copied onto its markers ----------------------------------------------------------
+
+
+def _without_lines(grid: np.ndarray) -> np.ndarray:
+    """The grid with its full rows and columns of one non-zero colour (separators) emptied."""
+    out = grid.copy()
+    rows = [i for i in range(grid.shape[0]) if grid[i, 0] and (grid[i] == grid[i, 0]).all()]
+    cols = [j for j in range(grid.shape[1]) if grid[0, j] and (grid[:, j] == grid[0, j]).all()]
+    out[rows, :] = 0
+    out[:, cols] = 0
+    return out
+
+
+def copy_template(grid: np.ndarray, erase_template: bool) -> np.ndarray | None:
+    """The template (the 4-connected object of most colours, then most cells) pasted onto each
+    marker: a single cell of a colour the template lacks (the template centred on it, the cell
+    erased) or a one-colour object of the template's shape (covered); None without a template."""
+    body = _without_lines(grid)
+    several = [o for o in objects(body, False, False) if o.n_colours > 1]
+    if not several:
+        return None
+    template = max(several, key=lambda o: (o.n_colours, o.size))
+    t, l, b, r = template.box
+    shape = template.mask[t:b, l:r]
+    cells = grid[t:b, l:r]
+    palette = set(grid[template.mask].tolist())
+    out = grid.copy()
+    if erase_template:
+        out[template.mask] = 0
+    h, w = grid.shape
+    for o in objects(body, True, False):
+        if (o.mask & template.mask).any():
+            continue
+        ot, ol, ob, orr = o.box
+        if o.size == 1 and o.colour not in palette and shape.shape[0] % 2 and shape.shape[1] % 2:
+            out[o.mask] = 0
+            top, left = ot - shape.shape[0] // 2, ol - shape.shape[1] // 2
+        elif o.mask[ot:ob, ol:orr].shape == shape.shape and (o.mask[ot:ob, ol:orr] == shape).all():
+            top, left = ot, ol
+        else:
+            continue
+        for i, j in np.argwhere(shape):
+            if 0 <= top + i < h and 0 <= left + j < w:
+                out[top + i, left + j] = cells[i, j]
+    return out
+
+
+def fit_copy_template(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The template kept, else erased, where copying it reproduces every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
+        return None
+    for erase in (False, True):
+        if all(np.array_equal(copy_template(a, erase), b) for a, b in zip(made, wanted)):
+            return Primitive(f"copy_template({'erased' if erase else 'kept'})", partial(copy_template, erase_template=erase))
+    return None
