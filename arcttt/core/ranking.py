@@ -95,16 +95,13 @@ PROGRAM_MERGES = ("interleave", "first")
 def with_programs(best: list[Ranked], predictions: tuple[Grid, ...], merge: str = "interleave") -> list[Ranked]:
     """The model's ranking joined by the verified programs' predictions (best program first):
     "interleave" alternates program and model answers (program first), so each expert's best
-    answer is an attempt; "first" puts every program answer before the model's; "last" (the
-    search's last resorts, not a choice of the config) after them, where the model leaves a gap.
-    Duplicates keep their first place. Program answers carry `found` 0 and an infinite score."""
-    if merge not in PROGRAM_MERGES + ("last",):
+    answer is an attempt; "first" puts every program answer before the model's. Duplicates keep
+    their first place. Program answers carry `found` 0 and an infinite score."""
+    if merge not in PROGRAM_MERGES:
         raise ValueError(f"unknown program merge {merge!r}")
     programs = [Ranked(g, 0, float("inf")) for g in predictions]
     if merge == "first":
         order = programs + best
-    elif merge == "last":
-        order = best + programs
     else:
         order = [r for pair in zip_longest(programs, best) for r in pair if r is not None]
     seen: set[Grid] = set()

@@ -60,9 +60,8 @@ def solve_task(task: Task, runtime: Runtime | None, config: SolveConfig, deadlin
         prompts, answers, search_cut = [], [Found(()) for _ in task.test], False
     best = [ranked(a, config.infer.scoring, config.infer.per_view, config.infer.hit_weight, config.infer.hit_count)
             for a in answers]
-    if found is not None:  # a search's last resorts only fill the attempts the model leaves empty
-        merge = config.programs.merge if found.found else "last"
-        best = [with_programs(b, p, merge) for b, p in zip(best, found.attempts)]
+    if found is not None and found.found:
+        best = [with_programs(b, p, config.programs.merge) for b, p in zip(best, found.attempts)]
     return Outcome(task.id, tuple(attempts(b, example.input) for b, example in zip(best, task.test)),
                    time.monotonic() - start, samples=trained.samples, dropped_train=trained.dropped,
                    dropped_infer=sum(len(p.dropped) for _, _, p in prompts), train=trained.stats,
