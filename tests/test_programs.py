@@ -329,19 +329,14 @@ def test_stacked_pieces_solve_what_no_single_program_does():
     assert result.attempts[0][0] == tuple(map(tuple, pairs[3][1].tolist()))
 
 
-def test_a_program_right_on_all_demonstrations_but_one_is_only_an_untrusted_last_resort():
+def test_search_rejects_a_program_that_fits_all_but_one_demonstration():
     grids = [A([[1, 2, 0], [0, 3, 4]]), A([[5, 0], [6, 7]]), A([[1, 1, 2]])]
     outputs = [g[:, ::-1] for g in grids]
     outputs[2] = A([[9, 9, 8]])  # the last demonstration breaks flip_lr (and every other program)
     task = task_of(list(zip(grids, outputs)), [(A([[1, 2]]), A([[2, 1]]))])
     result = search_task(task, time_limit=5.0, max_depth=1, views=False)
-    assert not result.found and not result.trusted
-    assert "flip_lr" in result.programs and set(result.kinds) == {"partial"}
-    assert ((2, 1),) in result.attempts[0]
-    outputs[1] = A([[9, 9], [9, 8]])  # two demonstrations broken: not even a last resort
-    result = search_task(task_of(list(zip(grids, outputs)), [(A([[1, 2]]), None)]), time_limit=5.0, max_depth=1,
-                         views=False)
     assert "flip_lr" not in result.programs
+    assert ((2, 1),) not in result.attempts[0]
 
 
 def test_dedup_keeps_the_cheapest_of_equivalent_programs():

@@ -38,23 +38,20 @@ TIME_MARGIN = 0.03  # of the limit, kept for what follows the last search (stack
 # Top candidates on ARC-AGI-1 training (5 s, 2e77d7a+): verified programs right on 102 of 114
 # tasks, stacks of <= 3 pieces on 20 of 22, stacks of 4 or more on 12 of 33.
 TRUSTED_LAYERS = 3
-# Ranked after the programs that reproduce every demonstration (and the fitted rules): stacked
-# pieces, then programs right on all demonstrations but one (answers of last resort).
-KIND_ORDER = {"pieces": 1, "partial": 2}
 
 
 @dataclass(frozen=True)
 class SearchResult:
     """What the search found for one task."""
 
-    found: bool  # at least one candidate reproduces every demonstration (not a "partial" one)
+    found: bool  # at least one program reproduces every demonstration
     programs: tuple[str, ...]  # the candidates' programs as text, best first
     attempts: tuple[tuple[Grid, ...], ...]  # per test input: up to 2 distinct predictions, best first
     seconds: float
     evaluated: int  # function applications (each to every image of the task)
     depth_reached: int  # the deepest depth searched to the end (identity view)
     cut: bool  # the time or memory limit stopped a search
-    kinds: tuple[str, ...] = ()  # per program: "exact", "colour_map", "fitted", "pieces" or "partial"
+    kinds: tuple[str, ...] = ()  # per program: "exact", "colour_map", "pieces" or "fitted"
     failures: int = 0  # applications a function raised on, counted and skipped
     stats: dict = field(default_factory=dict)
     trusted: bool = False  # the best candidate is likely right (see TRUSTED_LAYERS): it may spare training
@@ -199,8 +196,6 @@ class _Candidate:
 
     def trusted(self) -> bool:
         """Likely right on the test too: a verified program, or at most TRUSTED_LAYERS pieces."""
-        if self.kind == "partial":
-            return False
         return self.kind != "pieces" or self.layers <= TRUSTED_LAYERS
 
     def cost(self) -> float:
@@ -210,7 +205,7 @@ class _Candidate:
 
     def rank(self, predicted: list[set[tuple[int, int]]]) -> tuple:
         right_size = all(not sizes or (len(g), len(g[0])) in sizes for g, sizes in zip(self.outputs, predicted))
-        return (not right_size, KIND_ORDER.get(self.kind, 0), -len(self.views), self.cost(), self.order)
+        return (not right_size, self.kind == "pieces", -len(self.views), self.cost(), self.order)
 
 
 def _fitted(task: Task) -> list[tuple[str, tuple[Grid, ...]]]:
@@ -254,7 +249,7 @@ class _Candidates:
             self.by_output[outputs] = _Candidate(program, kind, depth, outputs, {view}, len(self.by_output), layers)
             return
         known.views.add(view)
-        if (KIND_ORDER.get(kind, 0), depth) < (KIND_ORDER.get(known.kind, 0), known.depth):
+        if (kind == "pieces", depth) < (known.kind == "pieces", known.depth):  # a stack never replaces a program
             known.program, known.kind, known.depth, known.layers = program, kind, depth, layers
 
     def add_run(self, result: dict, view: str, depth: int, perms: list[np.ndarray] | None) -> None:
@@ -314,7 +309,7 @@ def search_task(task: Task, time_limit: float = 10.0, max_depth: int = 3, views:
             if len(attempts[i]) < 2 and out not in attempts[i]:
                 attempts[i].append(out)
     return SearchResult(
-        found=any(c.kind != "partial" for c in ranked), programs=tuple(c.program for c in ranked), attempts=tuple(tuple(a) for a in attempts),
+        found=bool(ranked), programs=tuple(c.program for c in ranked), attempts=tuple(tuple(a) for a in attempts),
         seconds=time.monotonic() - start, evaluated=found.evaluated, depth_reached=found.depth_reached,
         cut=found.cut, kinds=tuple(c.kind for c in ranked), failures=found.failures, stats=found.stats,
         trusted=bool(ranked) and ranked[0].trusted(),

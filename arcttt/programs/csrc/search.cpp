@@ -43,16 +43,11 @@ struct Piece {
 };
 
 struct Candidate {
-  std::string kind;  // "exact", "colour_map", "pieces", "partial"
+  std::string kind;  // "exact", "colour_map", "pieces"
   std::vector<std::string> steps;
   int depth;
   Imgs test;
-  int right = 0;  // "partial": the demonstrations it reproduces (all but one)
 };
-
-// Programs right on every demonstration but one, kept (the first found, so the shortest) as the
-// answers of last resort where neither a program nor a stack of pieces fits every demonstration.
-constexpr size_t MAX_PARTIAL = 8;
 
 using Clock = std::chrono::steady_clock;
 
@@ -112,8 +107,6 @@ class Search {
     py::list candidates;
     for (auto& c : solutions_) candidates.append(to_python(c));
     for (auto& c : stacked_) candidates.append(to_python(c));
-    if (solutions_.empty() && stacked_.empty())
-      for (auto& c : partial_) candidates.append(to_python(c));
     py::dict d;
     d["candidates"] = candidates;
     d["applications"] = applications_;
@@ -139,7 +132,7 @@ class Search {
   size_t total_cells_ = 0, words_ = 0;
   std::vector<Node> nodes_;
   std::unordered_set<uint64_t> seen_;
-  std::vector<Candidate> solutions_, stacked_, partial_;
+  std::vector<Candidate> solutions_, stacked_;
   std::vector<Piece> pieces_;
   std::unordered_set<uint64_t> piece_keys_;
   long long applications_ = 0, failures_ = 0;
@@ -260,14 +253,13 @@ class Search {
       const Img& a = s.v[size_t(k)][0];
       if (a.w != targets_[size_t(k)].w || a.h != targets_[size_t(k)].h) return;
     }
-    int right = 0;
-    for (int k = 0; k < n_demo_; k++) right += s.v[size_t(k)][0].m == targets_[size_t(k)].m;
-    if (right == n_demo_ || (right == n_demo_ - 1 && right > 0 && partial_.size() < MAX_PARTIAL)) {
+    bool exact = true;
+    for (int k = 0; k < n_demo_ && exact; k++) exact = s.v[size_t(k)][0].m == targets_[size_t(k)].m;
+    if (exact) {
       auto st = steps(node, fn);
       if (placed) st.push_back("place");
-      bool exact = right == n_demo_;
-      (exact ? solutions_ : partial_).push_back({exact ? "exact" : "partial", st, depth + placed, test_images(s), right});
-      if (exact) return;
+      solutions_.push_back({"exact", st, depth + placed, test_images(s)});
+      return;
     }
     fit_colour_map(s, node, fn, depth, placed);
     collect_pieces(s, node, fn, depth, placed);
@@ -414,7 +406,6 @@ class Search {
     d["kind"] = c.kind;
     d["steps"] = c.steps;
     d["depth"] = c.depth;
-    d["right"] = c.right;
     py::list outs;
     for (auto& img : c.test) outs.append(grid(img));
     d["test"] = outs;
