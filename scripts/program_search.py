@@ -18,14 +18,17 @@ import statistics
 import sys
 from pathlib import Path
 
-from arcttt.core.durable import write_text_atomic
-from arcttt.core.errors import ArcError, notice
-from arcttt.core.grids import to_json
-from arcttt.core.tasks import Task, load_source
-from arcttt.programs import search_task
-from arcttt.run.provenance import cpu_name
-
+# This checkout's arcttt, also in the worker processes (spawned: they inherit sys.path), never the
+# one an editable install points to, which may be another checkout being edited meanwhile.
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arcttt.core.durable import write_text_atomic  # noqa: E402
+from arcttt.core.errors import ArcError, notice  # noqa: E402
+from arcttt.core.grids import to_json  # noqa: E402
+from arcttt.core.tasks import Task, load_source  # noqa: E402
+from arcttt.programs import search_task  # noqa: E402
+from arcttt.run.provenance import cpu_name, git_commit  # noqa: E402
 
 
 def load_tasks(args: argparse.Namespace) -> list[Task]:
@@ -117,13 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         "views": not args.no_views,
         "median_seconds": round(statistics.median(seconds), 3) if seconds else 0.0,
         "p90_seconds": round(percentile(seconds, 0.9), 3), "time_limit": args.time_limit,
-        "max_depth": args.max_depth, "cpu": cpu_name(),
+        "max_depth": args.max_depth, "cpu": cpu_name(), "commit": git_commit(),
         "solved_ids": sorted(r["task"] for r in rows if r["solved"]),
     }
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"cpu: {summary['cpu']}")
+        print(f"cpu: {summary['cpu']}; code: {summary['commit'] or 'not a git checkout'}")
         print(f"{summary['source']}: solved {summary['solved']}/{summary['tasks']}, ARC Prize score "
               f"{100 * summary['arc_prize_score']:.2f}% (2 attempts), candidates on {summary['found']}; "
               f"median {summary['median_seconds']} s, p90 {summary['p90_seconds']} s a task "

@@ -386,3 +386,17 @@ def test_programs_import_with_torch_blocked():
     done = subprocess.run([sys.executable, "-c", BLOCKED], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "ok"
+
+
+def test_a_shorter_stack_of_pieces_with_the_same_outputs_never_replaces_a_program():
+    from arcttt.programs.search import _Candidates
+
+    task = task_of([(A([[1]]), A([[2]]))], [(A([[1]]), None)])
+    found = _Candidates(task)
+    outputs = (((2,),),)
+    found.add("flip_lr | recolour(2)", "exact", 2, outputs, "identity")
+    found.add("layer[recolour(2)]", "pieces", 1, outputs, "colours", layers=5)
+    (best,) = found.ranked([set()])
+    assert (best.program, best.kind, best.views) == ("flip_lr | recolour(2)", "exact", {"identity", "colours"})
+    found.add("recolour(2)", "exact", 1, outputs, "identity")  # a shorter program does
+    assert found.ranked([set()])[0].program == "recolour(2)"

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from arcttt.run.provenance import git_commit
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 SHIPPED_ADAPTER = ROOT / "arcttt" / "adapters" / "gemma3-270m-arc"
@@ -125,6 +127,7 @@ def check_program_search(tmp: Path) -> None:
     summary = one_json(run("program_search", "--quick", "--json", cwd=tmp))
     # Depths 2 and 3 search every sample task to its end well within the limit: the same tasks each time.
     assert summary["tasks"] == 5 and summary["solved_ids"] == QUICK_SOLVED
+    assert summary["commit"].split("+")[0] == git_commit().split("+")[0]  # the code of this checkout, named
 
 
 def check_bench_search(tmp: Path) -> None:
