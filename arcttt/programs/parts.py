@@ -40,6 +40,11 @@ def _stack(grid: np.ndarray, cut: str, shape: tuple[int, int]) -> np.ndarray | N
     return None if found is None else np.stack(found)
 
 
+def _cell_keys(stacked: np.ndarray) -> list[tuple[int, ...]]:
+    """Each cell's colours in every part, row by row."""
+    return [tuple(k) for k in stacked.reshape(stacked.shape[0], -1).T.tolist()]
+
+
 def part_shape(grid: np.ndarray, cut: str) -> tuple[int, int]:
     """A part's shape under `cut`, from the grid's (the separator line, where the side is odd, dropped)."""
     h, w = grid.shape
@@ -53,7 +58,7 @@ def combine_by_table(grid: np.ndarray, cut: str, table: dict[tuple[int, ...], in
     stacked = _stack(grid, cut, part_shape(grid, cut))
     if stacked is None:
         return None
-    keys = [tuple(k) for k in stacked.reshape(stacked.shape[0], -1).T.tolist()]
+    keys = _cell_keys(stacked)
     if any(k not in table for k in keys):
         return None
     return np.array([table[k] for k in keys], dtype=grid.dtype).reshape(stacked.shape[1:])
@@ -85,7 +90,7 @@ def _order(observed: list[tuple[np.ndarray, np.ndarray]]) -> tuple[int, ...] | N
     beats: dict[int, set[int]] = {}
     colours: set[int] = set()
     for stacked, out in observed:
-        for k, want in zip(stacked.reshape(stacked.shape[0], -1).T.tolist(), out.ravel().tolist()):
+        for k, want in zip(_cell_keys(stacked), out.ravel().tolist()):
             present = set(k) - {0}
             colours |= present
             if (want == 0) != (not present) or (want and want not in present):
@@ -115,13 +120,14 @@ def fit_combine(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
             observed.append((stacked, b))
         else:
             table: dict[tuple[int, ...], int] = {}
-            consistent = all(table.setdefault(tuple(k), v) == v for stacked, out in observed
-                             for k, v in zip(stacked.reshape(stacked.shape[0], -1).T.tolist(), out.ravel().tolist()))
+            consistent = all(table.setdefault(k, v) == v for stacked, out in observed
+                             for k, v in zip(_cell_keys(stacked), out.ravel().tolist()))
             if not consistent or len(set(table.values())) < 2:
                 table = None
             order = _order(observed)
             if table is not None or order is not None:
-                name = f"combine_{cut}({'a table' if table is not None else ''}{', ' if table and order else ''}{'an order' if order else ''})"
+                by = [what for what, fit in (("a table", table), ("an order", order)) if fit is not None]
+                name = f"combine_{cut}({', else '.join(by)})"
                 return Primitive(name, partial(combine, cut=cut, table=table, order=order))
     return None
 
