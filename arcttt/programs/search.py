@@ -9,8 +9,8 @@
    map, or kept as a piece; pieces are stacked greedily where no program solves the task.
 3. **Views.** The task is also searched transposed (icecuber's diagonal flips) and the answers
    transposed back; a program verified under both views ranks first.
-4. **Fitted rules** on the raw inputs (a local rule, recolouring by object size) from
-   `arcttt.programs.fitted`.
+4. **Fitted rules** on the raw inputs (`arcttt.programs.fitted.FITTERS`: objects recoloured by a
+   feature, hidden cells repaired, stamps, parts combined, objects drawn to anchors, ...).
 5. **Ranking**: right size, then verified over stacked pieces, then agreement of the views, then
    fewest steps; two distinct attempts per test input.
 """
@@ -209,7 +209,7 @@ class _Candidate:
 
 
 def _fitted(task: Task) -> list[tuple[str, tuple[Grid, ...]]]:
-    """The fitted rules (local rule, recolour by size) on the raw inputs, where one verifies."""
+    """The fitted rules (`FITTERS` but the colour map) on the raw inputs, each where it verifies."""
     made = [to_array(e.input) for e in task.train]
     wanted = [to_array(e.output) for e in task.train]
     found = []
