@@ -165,27 +165,6 @@ def fit_recolour_objects(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pr
                 name = ", ".join(feature for feature, _ in fits)
                 return Primitive(f"recolour_objects(by {name})", partial(recolour_objects, fits=tuple(fits), mode=mode))
     return None
-    for policy in _backgrounds(made):
-      for by_colour, diagonal in OBJECT_CUTS:
-        mode = (by_colour, diagonal, policy)
-        observed = []
-        for a, b in zip(made, wanted):
-            found = objects(a, by_colour, diagonal, _background(a, policy))
-            targets = _object_targets(a, b, found) if found else None
-            if targets is None:
-                break
-            observed.append((object_features(a, found), targets))
-        else:
-            fits = []
-            for feature in OBJECT_FEATURES:
-                table: dict = {}
-                if all(table.setdefault(row[feature], t) == t for rows, targets in observed
-                       for row, t in zip(rows, targets)) and len(set(table.values())) > 1:
-                    fits.append((feature, table))
-            if fits:
-                name = ", ".join(feature for feature, _ in fits)
-                return Primitive(f"recolour_objects(by {name})", partial(recolour_objects, fits=tuple(fits), mode=mode))
-    return None
 
 
 # Neighbourhoods a local rule may read: the cell and its 4 neighbours, or all 8.

@@ -13,7 +13,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive
+from arcttt.programs.dsl import Primitive, bbox
 
 # A map is kept where the known cells it pairs agree everywhere and make up at least this share
 # of the known cells (a mirror about an axis near the edge pairs few and proves little).
@@ -92,11 +92,12 @@ def repair(grid: np.ndarray, hidden: int) -> tuple[np.ndarray, int] | None:
 
 def hidden_box(grid: np.ndarray, colour: int) -> tuple[int, int, int, int] | None:
     """(top, left, bottom, right) of the cells of `colour` where they fill a rectangle exactly."""
-    rows, cols = np.nonzero(grid == colour)
-    if rows.size == 0:
+    mask = grid == colour
+    box = bbox(mask)
+    if box is None:
         return None
-    t, l, b, r = rows.min(), cols.min(), rows.max() + 1, cols.max() + 1
-    return (int(t), int(l), int(b), int(r)) if rows.size == (b - t) * (r - l) else None
+    t, l, b, r = box
+    return box if mask[t:b, l:r].all() else None
 
 
 def repaired(grid: np.ndarray, colour: int | None, crop: bool) -> np.ndarray | None:
