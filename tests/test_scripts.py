@@ -130,6 +130,16 @@ def check_program_search(tmp: Path) -> None:
     assert summary["commit"].split("+")[0] == git_commit().split("+")[0]  # the code of this checkout, named
 
 
+def check_fitted_rules(tmp: Path) -> None:
+    summary = one_json(run("fitted_rules", "--quick", "--json", cwd=tmp))
+    assert summary["tasks"] == 5 and summary["cpu"] and set(summary["rules"]) == {
+        "fit_recolour_objects", "fit_local_rule", "fit_repair", "fit_stamp", "fit_copy_template", "fit_combine",
+        "fit_summarise", "fit_attract"}
+    # One sample task is a stamp around each cell; no rule verifies wrongly on the sample.
+    assert [(n, r["right"]) for n, r in summary["rules"].items() if r["right"]] == [("fit_stamp", 1)]
+    assert sum(r["wrong"] for r in summary["rules"].values()) == 0
+
+
 def check_bench_search(tmp: Path) -> None:
     report = one_json(run("bench_search", "--quick", cwd=tmp))
     assert report["tasks"] == 3 and report["python"]["applications"] > 0 and report["core"]["applications"] > 0
