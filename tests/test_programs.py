@@ -123,6 +123,9 @@ LISTS = [
     (["split_objects", "pick(fewest_cells)"], [[1, 1, 0, 2]], [[2]]),
     (["split_objects", "pick(rightmost)"], [[3, 0, 1, 1]], [[1, 1]]),
     (["split_objects", "pick_unique"], [[3, 0, 3, 0, 4]], [[4]]),
+    # Every one of the 7 other rigid maps keeps the middle square; the last object only its anti-diagonal.
+    (["split_objects", "pick(most_symmetric)"], [[1, 2, 0, 3, 3, 0, 4, 4], [1, 1, 0, 3, 3, 0, 0, 4]], [[3, 3], [3, 3]]),
+    (["split_objects", "pick(least_symmetric)"], [[1, 1, 0, 3, 0, 4, 4], [1, 1, 0, 3, 0, 0, 4]], [[4, 4], [0, 4]]),
     (["split_grid", "overlay"], [[1, 0, 5, 0, 2], [5, 5, 5, 5, 5], [0, 3, 5, 0, 0]], [[1, 3]]),
     (["split_grid", "xor"], [[1, 0, 5, 1, 2], [0, 0, 5, 0, 0]], [[0, 2], [0, 0]]),
     (["split_grid", "and"], [[1, 0, 5, 1, 2], [0, 0, 5, 0, 0]], [[1, 0], [0, 0]]),

@@ -15,8 +15,9 @@ import numpy as np
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.parts import fit_combine, fit_summarise
+from arcttt.programs.rays import fit_rays
 from arcttt.programs.repair import fit_repair
-from arcttt.programs.stamps import fit_copy_template, fit_stamp
+from arcttt.programs.stamps import fit_copy_template, fit_key_colours, fit_stamp
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -232,5 +233,5 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
-FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_repair, fit_stamp, fit_copy_template, fit_combine,
-           fit_summarise, fit_attract)
+FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_repair, fit_stamp, fit_copy_template,
+           fit_key_colours, fit_combine, fit_summarise, fit_attract, fit_rays)

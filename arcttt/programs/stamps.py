@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Obj, Primitive, objects
+from arcttt.programs.dsl import Obj, Primitive, crop_mask, objects
 
 MARGINS = (1, 2, 3)  # how far around its box an object's stamp may reach, smallest tried first
 
@@ -165,4 +165,51 @@ def fit_copy_template(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primi
     for erase in (False, True):
         if all(np.array_equal(copy_template(a, erase), b) for a, b in zip(made, wanted)):
             return Primitive(f"copy_template({'erased' if erase else 'kept'})", partial(copy_template, erase_template=erase))
+    return None
+
+
+# --- a key's colours read through a mask ---------------------------------------------------------
+
+
+def key_and_mask(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The key (the one object of several colours, separators aside) and the mask (the cells of
+    the one other colour, cut to their box); None where either is missing or ambiguous."""
+    body = _without_lines(grid)
+    several = [o for o in objects(body, False, True) if o.n_colours > 1]
+    if len(several) != 1:
+        return None
+    t, l, b, r = several[0].box
+    rest = body.copy()
+    rest[t:b, l:r] = 0
+    marked = np.unique(rest[rest != 0])
+    if marked.size != 1:
+        return None
+    mask = crop_mask(rest != 0, rest != 0)
+    key = grid[t:b, l:r]
+    if mask.shape[0] < key.shape[0] or mask.shape[1] < key.shape[1]:
+        return None
+    return key, mask
+
+
+def key_through_mask(grid: np.ndarray, out: str) -> np.ndarray | None:
+    """The mask's cells painted with the key's colour of their block ("mask": the mask's size), or
+    the key shown where the mask, shrunk to the key's size, has cells ("key": the key's size)."""
+    found = key_and_mask(grid)
+    if found is None:
+        return None
+    key, mask = found
+    (kh, kw), (mh, mw) = key.shape, mask.shape
+    if out == "mask":
+        rows, cols = np.arange(mh) * kh // mh, np.arange(mw) * kw // mw
+        return np.where(mask, key[np.ix_(rows, cols)], 0).astype(grid.dtype)
+    rows, cols = (2 * np.arange(kh) + 1) * mh // (2 * kh), (2 * np.arange(kw) + 1) * mw // (2 * kw)
+    return np.where(mask[np.ix_(rows, cols)], key, 0).astype(grid.dtype)
+
+
+def fit_key_colours(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The key's colours through the mask, at the mask's size or the key's, where that
+    reproduces every demonstration."""
+    for out in ("mask", "key"):
+        if all(np.array_equal(key_through_mask(a, out), b) for a, b in zip(made, wanted)):
+            return Primitive(f"key_colours(at the {out}'s size)", partial(key_through_mask, out=out))
     return None

@@ -803,8 +803,18 @@ Imgs split_grid(const Img& a) {
 
 // --- list -> image --------------------------------------------------------------------------
 
+static int symmetries(const Img& a) {
+  // How many of the 7 other rigid maps leave the cells as they are (rotations and diagonals:
+  // square images only).
+  int n = 0;
+  for (int id = 1; id < 8; id++) n += rigid(a, id).same_cells(a);
+  return n;
+}
+
 static int criterion(const Img& a, int id) {
   switch (id) {
+    case 14: return symmetries(a);
+    case 15: return -symmetries(a);
     case 0: return count_nonzero(a);
     case 1: return -count_nonzero(a);
     case 2: return a.w * a.h;
@@ -1062,8 +1072,9 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
 
   static const char* crit[] = {"most_cells", "fewest_cells", "largest_box", "smallest_box", "most_colours",
                                "topmost", "bottommost", "most_parts", "most_holes_box", "fewest_holes_box",
-                               "largest_interior", "smallest_interior", "leftmost", "rightmost"};
-  for (int i = 0; i < 14; i++) li(std::string("pick(") + crit[i] + ")", [i](const Imgs& v) { return pick_max(v, i); });
+                               "largest_interior", "smallest_interior", "leftmost", "rightmost",
+                               "most_symmetric", "least_symmetric"};
+  for (int i = 0; i < 16; i++) li(std::string("pick(") + crit[i] + ")", [i](const Imgs& v) { return pick_max(v, i); });
   li("pick_unique", pick_unique);
   li("compose", compose_growing);
   li("stack_line", stack_line);
@@ -1072,8 +1083,8 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
   li("overlay", overlay_all);
   li("and", and_all);
   li("xor", xor_all);
-  for (int i = 0; i < 14; i++) ll(std::string("keep_all(") + crit[i] + ")", [i](const Imgs& v) { return pick_maxes(v, i, false); });
-  for (int i = 0; i < 14; i++) ll(std::string("drop_all(") + crit[i] + ")", [i](const Imgs& v) { return pick_maxes(v, i, true); });
+  for (int i = 0; i < 16; i++) ll(std::string("keep_all(") + crit[i] + ")", [i](const Imgs& v) { return pick_maxes(v, i, false); });
+  for (int i = 0; i < 16; i++) ll(std::string("drop_all(") + crit[i] + ")", [i](const Imgs& v) { return pick_maxes(v, i, true); });
   return fns;
 }
 

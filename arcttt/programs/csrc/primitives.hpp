@@ -67,7 +67,7 @@ Imgs gravity_objects(const Img& a, int dir);
 Imgs split_grid(const Img& a);             // cells of a regular grid of separator lines
 
 // --- list -> image --------------------------------------------------------------------------
-Img pick_max(const Imgs& v, int id);       // 14 criteria
+Img pick_max(const Imgs& v, int id);       // 16 criteria
 Img pick_unique(const Imgs& v);
 Img compose_growing(const Imgs& v);
 Img stack_line(const Imgs& v);

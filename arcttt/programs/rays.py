@@ -1,0 +1,112 @@
+"""Rays by colour: each colour draws lines in its own directions, to the grid's edge.
+
+A rule fitted on the demonstrations (`fit_rays`): for every colour of the inputs, the simplest
+set of directions whose rays cover that colour's new cells and land only on cells the outputs
+colour; where rays of several colours cross, either an order of precedence among the colours or
+one crossing colour decides. The core's rays draw every colour the same way; here a colour may
+draw across while another draws down. Designed on ARC-AGI-1 training tasks only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+
+import numpy as np
+
+from arcttt.programs.dsl import Primitive, most_frequent
+
+# Direction sets, simplest first: none, one axis, both axes, the diagonals, all eight.
+_AXES = {"lr": ((0, -1), (0, 1)), "ud": ((-1, 0), (1, 0))}
+DIRECTION_SETS = {
+    "none": (), "lr": _AXES["lr"], "ud": _AXES["ud"], "4way": _AXES["lr"] + _AXES["ud"],
+    "diagonals": ((-1, -1), (-1, 1), (1, -1), (1, 1)),
+    "8way": _AXES["lr"] + _AXES["ud"] + ((-1, -1), (-1, 1), (1, -1), (1, 1)),
+}
+
+
+def ray_mask(grid: np.ndarray, colour: int, directions) -> np.ndarray:
+    """The cells the colour's rays pass (its own cells excluded), from each of its cells to the edge."""
+    h, w = grid.shape
+    mask = np.zeros((h, w), dtype=bool)
+    for r0, c0 in zip(*np.nonzero(grid == colour)):
+        for dr, dc in directions:
+            r, c = r0 + dr, c0 + dc
+            while 0 <= r < h and 0 <= c < w:
+                mask[r, c] = True
+                r, c = r + dr, c + dc
+    return mask & (grid != colour)
+
+
+def draw(grid: np.ndarray, bg: int, plan: tuple[tuple[int, str], ...], order: tuple[int, ...] | None,
+         crossing: int | None) -> np.ndarray | None:
+    """Each colour's rays on the background; a cell two colours' rays pass takes the colour first
+    in `order`, or `crossing`. A colour the plan does not know draws as every colour of the plan
+    does where they all draw alike (`plan`'s entry None), else the grid fails (None)."""
+    directions = dict(plan)
+    present = [c for c in np.unique(grid).tolist() if c != bg]
+    if any(c not in directions and None not in directions for c in present):
+        return None
+    if order is not None and any(c not in order for c in present):
+        return None
+    masks = {c: ray_mask(grid, c, DIRECTION_SETS[directions.get(c, directions.get(None))]) & (grid == bg)
+             for c in present}
+    out = grid.copy()
+    covered = np.zeros(grid.shape, dtype=np.int8)
+    for c in present:
+        covered += masks[c]
+    for c in (reversed(order) if order is not None else present):
+        if c in masks:
+            out[masks[c]] = c
+    if crossing is not None:
+        out[covered > 1] = crossing
+    elif order is None and (covered > 1).any():
+        return None  # rays cross, and nothing says which colour wins
+    return out
+
+
+def _directions(made, wanted, bg: int, colour: int) -> str | None:
+    """The simplest direction set whose rays, on every demonstration, cover every cell the colour
+    newly takes and land only on cells the output colours."""
+    for name, directions in DIRECTION_SETS.items():
+        if all(_obeys(a, b, bg, colour, directions) for a, b in zip(made, wanted) if (a == colour).any()):
+            return name
+    return None
+
+
+def _obeys(a: np.ndarray, b: np.ndarray, bg: int, colour: int, directions) -> bool:
+    reach = ray_mask(a, colour, directions) & (a == bg)
+    new = (b == colour) & (a != colour)
+    return bool((~new | reach).all() and (b[reach] != bg).all())
+
+
+def fit_rays(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Per colour, its directions; then an order of precedence where rays cross, else one colour
+    that every crossing takes; kept only if it redraws every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    bg = most_frequent(made[0])
+    if any(most_frequent(a) != bg or ((a != bg) & (a != b)).any() for a, b in zip(made, wanted)):
+        return None  # only background cells change
+    colours = sorted({c for a in made for c in np.unique(a).tolist()} - {bg})
+    plan = []
+    for c in colours:
+        name = _directions(made, wanted, bg, c)
+        if name is None:
+            return None
+        plan.append((c, name))
+    if all(name == "none" for _, name in plan):
+        return None
+    if len({name for _, name in plan}) == 1:
+        plan.append((None, plan[0][1]))  # every colour alike: so draws a colour never seen
+    plan_t = tuple(plan)
+    label = ", ".join(f"{c if c is not None else 'any'}:{name}" for c, name in plan if name != "none")
+    # Rays that never cross first (then no order is read), an order of precedence, one crossing colour.
+    settings = [(None, None)] + [(o, None) for o in itertools.permutations(colours) if len(colours) <= 5]
+    for order, crossing in settings + [(None, c) for c in range(10)]:
+        step = partial(draw, bg=bg, plan=plan_t, order=order, crossing=crossing)
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            how = f"; order {''.join(map(str, order))}" if order else ""
+            how += f"; crossings {crossing}" if crossing is not None else ""
+            return Primitive(f"rays_by_colour({label}{how})", step)
+    return None
