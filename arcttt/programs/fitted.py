@@ -235,3 +235,29 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
 FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_repair, fit_stamp, fit_copy_template,
            fit_key_colours, fit_combine, fit_summarise, fit_attract, fit_rays)
+# The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
+# inverse). The costly rules (stamps, attraction: three quarters of the fitting time) go without.
+RIGID = (
+    ("rotate(ccw)", np.rot90, lambda g: np.rot90(g, -1)), ("rotate(180)", partial(np.rot90, k=2), partial(np.rot90, k=2)),
+    ("rotate(cw)", lambda g: np.rot90(g, -1), np.rot90), ("flip(lr)", np.fliplr, np.fliplr),
+    ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
+    ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),
+)
+UNMAPPED = {fit_stamp, fit_attract}
+
+
+def _then(g: np.ndarray, rule: Primitive, after) -> np.ndarray | None:
+    out = rule(g)
+    return None if out is None else np.ascontiguousarray(after(out))
+
+
+def fit_then_rigid(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The fitted rule followed by the first rigid map under which it fits (fitted on the outputs
+    mapped back); None where the rule fits none, or is too costly to try under each."""
+    if fitter in UNMAPPED:
+        return None
+    for name, after, inverse in RIGID:
+        rule = fitter(made, [np.ascontiguousarray(inverse(w)) for w in wanted])
+        if rule is not None:
+            return Primitive(f"{rule.name} | {name}", partial(_then, rule=rule, after=after), rule.shape)
+    return None

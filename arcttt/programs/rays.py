@@ -41,16 +41,14 @@ def ray_mask(grid: np.ndarray, colour: int, directions) -> np.ndarray:
 def draw(grid: np.ndarray, bg: int, plan: tuple[tuple[int, str], ...], order: tuple[int, ...] | None,
          crossing: int | None) -> np.ndarray | None:
     """Each colour's rays on the background; a cell two colours' rays pass takes the colour first
-    in `order`, or `crossing`. A colour the plan does not know draws as every colour of the plan
-    does where they all draw alike (`plan`'s entry None), else the grid fails (None)."""
+    in `order`, or `crossing`. None where the grid shows a colour the plan does not know."""
     directions = dict(plan)
     present = [c for c in np.unique(grid).tolist() if c != bg]
-    if any(c not in directions and None not in directions for c in present):
+    if any(c not in directions for c in present):
         return None
     if order is not None and any(c not in order for c in present):
         return None
-    masks = {c: ray_mask(grid, c, DIRECTION_SETS[directions.get(c, directions.get(None))]) & (grid == bg)
-             for c in present}
+    masks = {c: ray_mask(grid, c, DIRECTION_SETS[directions[c]]) & (grid == bg) for c in present}
     out = grid.copy()
     covered = np.zeros(grid.shape, dtype=np.int8)
     for c in present:
@@ -97,10 +95,8 @@ def fit_rays(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | No
         plan.append((c, name))
     if all(name == "none" for _, name in plan):
         return None
-    if len({name for _, name in plan}) == 1:
-        plan.append((None, plan[0][1]))  # every colour alike: so draws a colour never seen
     plan_t = tuple(plan)
-    label = ", ".join(f"{c if c is not None else 'any'}:{name}" for c, name in plan if name != "none")
+    label = ", ".join(f"{c}:{name}" for c, name in plan if name != "none")
     # Rays that never cross first (then no order is read), an order of precedence, one crossing colour.
     settings = [(None, None)] + [(o, None) for o in itertools.permutations(colours) if len(colours) <= 5]
     for order, crossing in settings + [(None, c) for c in range(10)]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from arcttt.core.grids import Grid, from_array, to_array
 from arcttt.core.tasks import Task
-from arcttt.programs.fitted import FITTERS
+from arcttt.programs.fitted import FITTERS, fit_then_rigid
 
 Size = tuple[int, int]  # (width, height), as the core takes it
 
@@ -215,7 +215,7 @@ def _fitted(task: Task) -> list[tuple[str, tuple[Grid, ...]]]:
     found = []
     for fitter in FITTERS[1:]:  # the colour map is the core's
         try:
-            step = fitter(made, wanted)
+            step = fitter(made, wanted) or fit_then_rigid(fitter, made, wanted)
             if step is None:
                 continue
             if not all(np.array_equal(step(m), w) for m, w in zip(made, wanted)):
