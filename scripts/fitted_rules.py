@@ -25,22 +25,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's arcttt, as scripts/program_sear
 
 from arcttt.core.grids import to_array  # noqa: E402
 from arcttt.core.tasks import load_source  # noqa: E402
-from arcttt.programs.fitted import FITTERS  # noqa: E402
+from arcttt.programs.fitted import FITTERS, verified  # noqa: E402
 from arcttt.run.provenance import cpu_name, git_commit  # noqa: E402
-
-
-def verified(fitter, made, wanted, tests):
-    """The rule's test outputs where it fits and reproduces every demonstration, else None."""
-    import numpy as np
-
-    try:
-        step = fitter(made, wanted)
-        if step is None or not all(np.array_equal(step(m), w) for m, w in zip(made, wanted)):
-            return None
-        outs = [step(t) for t in tests]
-    except (ValueError, IndexError, KeyError):  # as the search: a rule that does not apply
-        return None
-    return None if any(o is None for o in outs) else (step.name, outs)
 
 
 def main(argv: list[str] | None = None) -> int:

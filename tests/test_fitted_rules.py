@@ -1,12 +1,16 @@
 """The fitted rules beside the colour map and the local rule: hidden cells repaired, stamps around
-objects, parts combined cell by cell. Hand-made grids, exact outputs."""
+objects, parts combined cell by cell, rays by colour, cells painted by a rule, noise removed.
+Hand-made grids, exact outputs."""
 
 import numpy as np
 
+from arcttt.programs.fitted import fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
+from arcttt.programs.paint import fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.parts import fit_combine, fit_summarise, parts
+from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, repair
-from arcttt.programs.stamps import fit_copy_template, fit_stamp
+from arcttt.programs.stamps import fit_copy_template, fit_key_colours, fit_stamp
 
 
 def A(rows) -> np.ndarray:
@@ -149,3 +153,113 @@ def test_a_trail_whose_mover_meets_its_anchor_only_in_part_stays_in_the_grid():
     grid = A([[2, 0, 2], [2, 2, 2], [2, 0, 0], [2, 0, 0], [0, 0, 1]])
     out = attract(grid, "colours", 4, False, True, "trail", frozenset({1}))
     assert out is not None and out.shape == grid.shape and out[4, 2] == 1
+
+
+def test_fitted_rays_by_colour_each_its_own_directions_and_crossings_by_order():
+    def grid(cells, h=5, w=5):
+        g = np.zeros((h, w), dtype=np.int8)
+        for i, j, c in cells:
+            g[i, j] = c
+        return g
+
+    def drawn(cells, h=5, w=5):  # 1 draws across, 2 draws down; 1 wins where they cross
+        g = grid(cells, h, w)
+        out = g.copy()
+        for i, j, c in cells:
+            if c == 2:
+                out[:, j] = np.where(out[:, j] == 0, 2, out[:, j])
+        for i, j, c in cells:
+            if c == 1:
+                out[i, :] = np.where(g[i, :] == 0, 1, out[i, :])
+        return out
+
+    demos = [[(1, 1, 1), (3, 3, 2)], [(0, 2, 2), (4, 0, 1)], [(2, 4, 2), (2, 0, 1)]]
+    step = fit_rays([grid(d) for d in demos], [drawn(d) for d in demos])
+    assert step is not None and step.name == "rays_by_colour(1:lr, 2:ud; order 12)"
+    test = [(3, 1, 1), (0, 3, 2)]
+    assert np.array_equal(step(grid(test)), drawn(test))
+    assert step(grid([(1, 1, 3)])) is None  # a colour the demonstrations never showed
+
+
+def test_fitted_elbow_joins_two_cells_along_a_row_then_a_column():
+    made = [A([[2, 0, 0], [0, 0, 0], [0, 0, 3]]), A([[0, 0, 3], [0, 0, 0], [2, 0, 0]])]
+    wanted = [A([[2, 8, 8], [0, 0, 8], [0, 0, 3]]), A([[0, 0, 3], [0, 0, 8], [2, 8, 8]])]
+    step = fit_elbow(made, wanted)
+    assert step is not None and step.name == "elbow(2 to 3 in 8)"
+    assert np.array_equal(step(A([[0, 3, 0, 2]])), A([[0, 3, 8, 2]]))
+
+
+def test_fitted_key_colours_through_a_mask_at_either_size():
+    key = A([[1, 2], [4, 6]])
+    mask = A([[1, 1, 0, 1], [0, 1, 1, 1], [1, 0, 0, 1], [1, 1, 1, 0]])
+
+    def task(k, m):
+        g = np.zeros((7, 7), dtype=np.int8)
+        g[:2, 5:] = k
+        g[3:, :4] = m * 3
+        return g
+
+    painted = np.where(mask == 1, np.kron(key, np.ones((2, 2), dtype=np.int8)), 0)
+    key2, mask2 = A([[7, 8], [9, 5]]), A([[1, 0, 0, 1], [1, 1, 1, 1], [0, 1, 1, 0], [0, 1, 1, 0]])
+    painted2 = np.where(mask2 == 1, np.kron(key2, np.ones((2, 2), dtype=np.int8)), 0)
+    step = fit_key_colours([task(key, mask), task(key2, mask2)], [painted, painted2])
+    assert step is not None and step.name == "key_colours(at the mask's size)"
+    shrunk = [A([[0, 2], [4, 0]]), A([[7, 8], [9, 5]])]
+    step = fit_key_colours([task(key, A([[0] * 2 + [1] * 2] * 2 + [[1] * 2 + [0] * 2] * 2)), task(key2, np.ones((4, 4), dtype=np.int8))], shrunk)
+    assert step is not None and step.name == "key_colours(at the key's size)"
+
+
+def test_fitted_periodic_header_and_contact_paint_cells_by_a_rule_read_off_the_demonstrations():
+    made = [A([[4, 4, 4, 4, 4, 4]]), A([[4, 4, 4, 4], [4, 4, 4, 4]])]
+    wanted = [A([[6, 4, 4, 6, 4, 4]]), A([[6, 4, 4, 6], [6, 4, 4, 6]])]
+    step = fit_periodic(made, wanted)
+    assert step is not None and step.name == "periodic(4->6 where col mod 3 in [0])"
+    assert np.array_equal(step(A([[4, 4, 4, 4, 4, 4, 4]])), A([[6, 4, 4, 6, 4, 4, 6]]))
+    # Cells of 5 take the colour they see to their left.
+    made = [A([[1, 0, 5, 5], [2, 0, 0, 5]]), A([[3, 5, 0], [0, 0, 0]])]
+    wanted = [A([[1, 0, 1, 1], [2, 0, 0, 2]]), A([[3, 3, 0], [0, 0, 0]])]
+    step = fit_header(made, wanted)
+    assert step is not None and step.name == "header(5 from left)"
+    assert np.array_equal(step(A([[7, 5], [8, 5]])), A([[7, 7], [8, 8]]))
+    # A cell of 1 beside a 2 turns 3; beside nothing it stays.
+    made = [A([[1, 2, 0, 0, 0, 1]]), A([[0, 1], [0, 2]])]
+    wanted = [A([[3, 2, 0, 0, 0, 1]]), A([[0, 3], [0, 2]])]
+    step = fit_contact(made, wanted)
+    assert step is not None and step.name.startswith("contact(4 neighbours")
+    assert np.array_equal(step(A([[2, 1, 0, 0, 0, 1]])), A([[2, 3, 0, 0, 0, 1]]))
+    assert step(A([[1, 4]])) is None  # a key never seen
+
+
+def test_fitted_denoise_keeps_blocks_and_paints_stripes():
+    noisy = A([[0, 0, 0, 0, 0], [0, 3, 3, 0, 3], [0, 3, 3, 0, 0], [3, 0, 0, 0, 0]])
+    clean = A([[0, 0, 0, 0, 0], [0, 3, 3, 0, 0], [0, 3, 3, 0, 0], [0, 0, 0, 0, 0]])
+    noisy2 = A([[2, 2, 0, 2], [2, 2, 0, 0], [0, 0, 0, 0]])
+    clean2 = A([[2, 2, 0, 0], [2, 2, 0, 0], [0, 0, 0, 0]])
+    step = fit_denoise([noisy, noisy2], [clean, clean2])
+    assert step is not None and step.name == "blocks(2x2, noise [])"
+    assert np.array_equal(step(A([[5, 0, 0], [0, 5, 5], [0, 5, 5]])), A([[0, 0, 0], [0, 5, 5], [0, 5, 5]]))
+    made = [A([[1, 1, 2], [3, 3, 3], [4, 1, 4]]), A([[2, 2], [5, 6]])]
+    wanted = [A([[1, 1, 1], [3, 3, 3], [4, 4, 4]]), A([[2, 2], [5, 5]])]
+    step = fit_denoise(made, wanted)
+    assert step is not None and step.name == "stripes(rows)"
+
+
+def test_fitted_recolour_of_the_rooms_between_walls_by_what_they_touch():
+    # Rooms of 0 that touch a 1 turn 4; the others stay: components of one colour, the background's.
+    made = [A([[0, 5, 0, 1], [5, 5, 0, 5]]), A([[1, 0, 5, 0], [5, 5, 5, 0]])]
+    wanted = [A([[0, 5, 4, 1], [5, 5, 4, 5]]), A([[1, 4, 5, 0], [5, 5, 5, 0]])]
+    step = fit_recolour_objects(made, wanted)
+    assert step is not None and "touches_1" in step.name
+    assert np.array_equal(step(A([[0, 5, 0, 1]])), A([[0, 5, 4, 1]]))
+
+
+def test_a_fitted_rule_then_a_rigid_map():
+    # One pixel per cell of a separator grid, then mirrored left to right: on one row, the same as
+    # the half turn, which comes first among the maps.
+    made = [A([[1, 0, 5, 2, 0], [0, 1, 5, 0, 2]]), A([[3, 5, 4, 5, 0], [0, 5, 0, 5, 6]])]
+    wanted = [A([[2, 1]]), A([[6, 4, 3]])]
+    assert fit_summarise(made, wanted) is None
+    step = fit_then_rigid(fit_summarise, made, wanted)
+    assert step is not None and step.name == "summarise(cells) | rotate(180)"
+    assert np.array_equal(step(A([[7, 5, 8], [0, 5, 0]])), A([[8, 7]]))
+    assert fit_then_rigid(fit_attract, made, wanted) is None  # too costly to try under every map

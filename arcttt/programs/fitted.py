@@ -15,7 +15,8 @@ import numpy as np
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.parts import fit_combine, fit_summarise
-from arcttt.programs.rays import fit_rays
+from arcttt.programs.paint import fit_contact, fit_denoise, fit_header, fit_periodic
+from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair
 from arcttt.programs.stamps import fit_copy_template, fit_key_colours, fit_stamp
 
@@ -48,13 +49,17 @@ def fit_colour_map(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
     return Primitive(f"colour_map({{{changed}}})", partial(apply_colour_map, table=tuple(table)))
 
 
-# How objects are cut, in the order tried: one colour or several, 4- or 8-connected.
+# How objects are cut, in the order tried: one colour or several, 4- or 8-connected, on the
+# background; then the components of one colour (the background's too: the rooms between walls).
 OBJECT_CUTS = ((True, False), (True, True), (False, True))
+COLOUR_CUTS = tuple((c, diagonal) for c in range(10) for diagonal in (False, True))
 # What an object's new colour may depend on, simplest first: yes/no properties, then ranks among
 # the grid's objects, then raw measures. The first that fits every demonstration and knows every
 # object of the grid it is applied to decides.
 OBJECT_FEATURES = ("largest", "smallest", "extreme", "has_hole", "touches_border", "rectangle", "unique_shape",
-                   "unique_colour", "symmetric", "size_rank", "holes", "size", "height", "width", "shape")
+                   "unique_colour", "symmetric", "size_rank", "holes", "size", "height", "width", "shape",
+                   "square", "odd_size", "odd_height", "odd_width",
+                   *(f"touches_{c}" for c in range(10)), *(f"size_is_{k}" for k in range(1, 31)))
 KEEP = -1  # the object keeps its colours
 
 
@@ -77,6 +82,12 @@ def _holes(o: Obj) -> int:
     return sum(1 for c in objects(outside, True, False) if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w)
 
 
+def _ring(mask: np.ndarray) -> np.ndarray:
+    """The cells next to the mask (4 directions), outside it."""
+    padded = np.pad(mask, 1)
+    return (padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]) & ~mask
+
+
 def object_features(grid: np.ndarray, found: list[Obj]) -> list[dict]:
     """Each object's OBJECT_FEATURES, some relative to the grid's other objects."""
     h, w = grid.shape
@@ -88,6 +99,7 @@ def object_features(grid: np.ndarray, found: list[Obj]) -> list[dict]:
         t, l, b, r = o.box
         box = o.mask[t:b, l:r]
         holes = _holes(o)
+        near = set(np.unique(grid[_ring(o.mask)]).tolist())
         rows.append({
             "largest": o.size == sizes[0], "smallest": o.size == sizes[-1],
             "extreme": int(o.size == sizes[0]) - int(o.size == sizes[-1]), "has_hole": holes > 0,
@@ -95,15 +107,27 @@ def object_features(grid: np.ndarray, found: list[Obj]) -> list[dict]:
             "unique_shape": shapes[o.shape_key()] == 1, "unique_colour": palette[o.colour] == 1,
             "symmetric": bool((box == box[:, ::-1]).all()), "size_rank": sizes.index(o.size), "holes": holes,
             "size": o.size, "height": b - t, "width": r - l, "shape": o.shape_key(),
+            "square": o.size == box.size and b - t == r - l, "odd_size": o.size % 2, "odd_height": (b - t) % 2,
+            "odd_width": (r - l) % 2, **{f"touches_{c}": c in near for c in range(10)},
+            **{f"size_is_{k}": o.size == k for k in range(1, 31)},
         })
     return rows
+
+
+def cut_objects(g: np.ndarray, mode: tuple) -> list[Obj]:
+    """The objects `mode` names: ("on", by_colour, diagonal, background policy), the objects on the
+    background; ("of", colour, diagonal), the components of one colour."""
+    if mode[0] == "on":
+        _, by_colour, diagonal, policy = mode
+        return objects(g, by_colour, diagonal, _background(g, policy))
+    _, colour, diagonal = mode
+    return [o for o in objects(g, True, diagonal, bg=-1) if o.colour == colour]
 
 
 def recolour_objects(g: np.ndarray, fits: tuple[tuple[str, dict], ...], mode: tuple) -> np.ndarray | None:
     """Each object recoloured (or kept, or erased) through the first fitted (feature, table) that
     knows every object's value; None where none does."""
-    by_colour, diagonal, policy = mode
-    found = objects(g, by_colour, diagonal, _background(g, policy))
+    found = cut_objects(g, mode)
     rows = object_features(g, found)
     for feature, table in fits:
         if all(row[feature] in table for row in rows):
@@ -113,6 +137,21 @@ def recolour_objects(g: np.ndarray, fits: tuple[tuple[str, dict], ...], mode: tu
                     out[o.mask] = table[row[feature]]
             return out
     return None
+
+
+def recolour_by_cuts(g: np.ndarray, cuts: tuple[tuple[tuple, tuple, tuple[int, int]], ...]) -> np.ndarray | None:
+    """The first cut (mode, fits, sizes seen) whose objects all have sizes the demonstrations'
+    objects had, else the first that recolours at all: a cut the demonstrations cannot tell from
+    another (4- or 8-connected) shows itself on a test grid by pieces of sizes never seen."""
+    fallback = None
+    for mode, fits, (low, high) in cuts:
+        out = recolour_objects(g, fits, mode)
+        if out is None:
+            continue
+        if all(low <= o.size <= high for o in cut_objects(g, mode)):
+            return out
+        fallback = out if fallback is None else fallback
+    return fallback
 
 
 def _object_targets(a: np.ndarray, b: np.ndarray, found: list[Obj]) -> list[int] | None:
@@ -132,40 +171,45 @@ def _object_targets(a: np.ndarray, b: np.ndarray, found: list[Obj]) -> list[int]
     return None if (a[~inside] != b[~inside]).any() else targets
 
 
-def _fit_features(made: list[np.ndarray], wanted: list[np.ndarray], mode: tuple) -> list[tuple[str, dict]]:
+def _fit_features(made: list[np.ndarray], wanted: list[np.ndarray], mode: tuple) -> tuple[list, tuple[int, int]]:
     """With objects cut as `mode` says, every feature whose values map to one colour each, the same
-    on every demonstration (at least two colours: one for all is a colour map)."""
-    by_colour, diagonal, policy = mode
-    observed = []
+    on every demonstration (at least two colours: one for all is a colour map); with the sizes of
+    the objects seen."""
+    observed, sizes = [], []
     for a, b in zip(made, wanted):
-        found = objects(a, by_colour, diagonal, _background(a, policy))
+        found = cut_objects(a, mode)
         targets = _object_targets(a, b, found) if found else None
         if targets is None:
-            return []
+            return [], (0, 0)
         observed.append((object_features(a, found), targets))
+        sizes += [o.size for o in found]
     fits = []
     for feature in OBJECT_FEATURES:
         table: dict = {}
         if all(table.setdefault(row[feature], t) == t for rows, targets in observed for row, t in zip(rows, targets)):
             if len(set(table.values())) > 1:
                 fits.append((feature, table))
-    return fits
+    return fits, (min(sizes), max(sizes))
 
 
 def fit_recolour_objects(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Objects recoloured by one of their features (size, rank, holes, shape, ...), each feature's
-    value to a colour read off the demonstrations; the first way of cutting objects where any
-    feature fits, with every feature that fits there, simplest first."""
+    value to a colour read off the demonstrations. Every way of cutting objects where a feature
+    fits is kept, in order, each with every feature that fits there, simplest first."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)):
         return None
-    for policy in _backgrounds(made):
-        for by_colour, diagonal in OBJECT_CUTS:
-            mode = (by_colour, diagonal, policy)
-            fits = _fit_features(made, wanted, mode)
-            if fits:
-                name = ", ".join(feature for feature, _ in fits)
-                return Primitive(f"recolour_objects(by {name})", partial(recolour_objects, fits=tuple(fits), mode=mode))
-    return None
+    modes = [("on", by_colour, diagonal, policy) for policy in _backgrounds(made) for by_colour, diagonal in OBJECT_CUTS]
+    modes += [("of", colour, diagonal) for colour, diagonal in COLOUR_CUTS]
+    cuts = []
+    for mode in modes:
+        fits, sizes = _fit_features(made, wanted, mode)
+        if fits and all(np.array_equal(recolour_objects(a, tuple(fits), mode), b) for a, b in zip(made, wanted)):
+            cuts.append((mode, tuple(fits), sizes))
+    if not cuts:
+        return None
+    name = ", ".join(feature for feature, _ in cuts[0][1][:6]) + (", ..." if len(cuts[0][1]) > 6 else "")
+    what = "" if cuts[0][0][0] == "on" else f" of colour {cuts[0][0][1]}"
+    return Primitive(f"recolour_objects{what}(by {name})", partial(recolour_by_cuts, cuts=tuple(cuts)))
 
 
 # Neighbourhoods a local rule may read: the cell and its 4 neighbours, or all 8.
@@ -233,8 +277,9 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
-FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_repair, fit_stamp, fit_copy_template,
-           fit_key_colours, fit_combine, fit_summarise, fit_attract, fit_rays)
+FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_repair,
+           fit_stamp, fit_copy_template, fit_key_colours, fit_combine, fit_summarise, fit_attract, fit_rays, fit_elbow,
+           fit_denoise)
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). The costly rules (stamps, attraction: three quarters of the fitting time) go without.
 RIGID = (
@@ -261,3 +306,19 @@ def fit_then_rigid(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> 
         if rule is not None:
             return Primitive(f"{rule.name} | {name}", partial(_then, rule=rule, after=after), rule.shape)
     return None
+
+
+def verified(fitter, made: list[np.ndarray], wanted: list[np.ndarray], tests: list[np.ndarray]):
+    """(name, test outputs) of the fitted rule (or the rule then a rigid map) where it reproduces
+    every demonstration and answers every test input with a grid ARC allows; else None. A rule
+    that does not apply to a grid is skipped, as the search skips a failing function."""
+    try:
+        step = fitter(made, wanted) or fit_then_rigid(fitter, made, wanted)
+        if step is None or not all(np.array_equal(step(m), w) for m, w in zip(made, wanted)):
+            return None
+        outs = [step(t) for t in tests]
+    except (ValueError, IndexError, KeyError):
+        return None
+    if any(o is None or not 0 < o.shape[0] <= 30 or not 0 < o.shape[1] <= 30 for o in outs):
+        return None
+    return step.name, outs

@@ -4,7 +4,8 @@ A rule fitted on the demonstrations (`fit_rays`): for every colour of the inputs
 set of directions whose rays cover that colour's new cells and land only on cells the outputs
 colour; where rays of several colours cross, either an order of precedence among the colours or
 one crossing colour decides. The core's rays draw every colour the same way; here a colour may
-draw across while another draws down. Designed on ARC-AGI-1 training tasks only.
+draw across while another draws down. And `fit_elbow`: two marked cells joined by a path along
+a row, then a column. Designed on ARC-AGI-1 training tasks only.
 """
 
 from __future__ import annotations
@@ -105,4 +106,38 @@ def fit_rays(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | No
             how = f"; order {''.join(map(str, order))}" if order else ""
             how += f"; crossings {crossing}" if crossing is not None else ""
             return Primitive(f"rays_by_colour({label}{how})", step)
+    return None
+
+
+def elbow(grid: np.ndarray, start: int, end: int, colour: int) -> np.ndarray | None:
+    """The one cell of `start` joined to the one cell of `end` by a path of `colour` on empty
+    cells: along the start's row to the end's column, then along that column. None where either
+    colour is not one cell."""
+    first, last = np.argwhere(grid == start), np.argwhere(grid == end)
+    if len(first) != 1 or len(last) != 1:
+        return None
+    (r0, c0), (r1, c1) = first[0], last[0]
+    path = np.zeros(grid.shape, dtype=bool)
+    path[r0, min(c0, c1):max(c0, c1) + 1] = True
+    path[min(r0, r1):max(r0, r1) + 1, c1] = True
+    out = grid.copy()
+    out[path & (grid == 0)] = colour
+    return out
+
+
+def fit_elbow(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The one colour the demonstrations add, on empty cells only, and the first ordered pair of
+    colours every input shows whose elbow reproduces them all."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    changed = [a != b for a, b in zip(made, wanted)]
+    added = {int(v) for b, d in zip(wanted, changed) for v in np.unique(b[d]).tolist()}
+    if len(added) != 1 or any((a[d] != 0).any() for a, d in zip(made, changed)):
+        return None
+    colour = added.pop()
+    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) - {0} for a in made)))
+    for start, end in itertools.permutations(shown, 2):
+        step = partial(elbow, start=start, end=end, colour=colour)
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            return Primitive(f"elbow({start} to {end} in {colour})", step)
     return None

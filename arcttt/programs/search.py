@@ -25,7 +25,7 @@ import numpy as np
 
 from arcttt.core.grids import Grid, from_array, to_array
 from arcttt.core.tasks import Task
-from arcttt.programs.fitted import FITTERS, fit_then_rigid
+from arcttt.programs.fitted import FITTERS, verified
 
 Size = tuple[int, int]  # (width, height), as the core takes it
 
@@ -212,19 +212,12 @@ def _fitted(task: Task) -> list[tuple[str, tuple[Grid, ...]]]:
     """The fitted rules (`FITTERS` but the colour map) on the raw inputs, each where it verifies."""
     made = [to_array(e.input) for e in task.train]
     wanted = [to_array(e.output) for e in task.train]
+    tests = [to_array(e.input) for e in task.test]
     found = []
     for fitter in FITTERS[1:]:  # the colour map is the core's
-        try:
-            step = fitter(made, wanted) or fit_then_rigid(fitter, made, wanted)
-            if step is None:
-                continue
-            if not all(np.array_equal(step(m), w) for m, w in zip(made, wanted)):
-                continue
-            outs = [step(to_array(e.input)) for e in task.test]
-        except (ValueError, IndexError, KeyError):  # a rule that does not apply to a test input
-            continue
-        if all(o is not None and 0 < o.shape[0] <= 30 and 0 < o.shape[1] <= 30 for o in outs):
-            found.append((step.name, tuple(from_array(o) for o in outs)))
+        fit = verified(fitter, made, wanted, tests)
+        if fit is not None:
+            found.append((fit[0], tuple(from_array(o) for o in fit[1])))
     return found
 
 

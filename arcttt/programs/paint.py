@@ -1,0 +1,232 @@
+"""Cells repainted by a rule read off the demonstrations: by where they are, by a colour they look
+at, by the colours they touch, or by the blocks they belong to.
+
+- `fit_periodic`: cells of one colour take another where an index (row, column, from either
+  edge, a diagonal, or the cell's rank inside its object) falls in a set of residues mod k.
+- `fit_header`: cells of one colour take the colour of the first other cell in a direction, or
+  each of its objects the one colour in the rows or columns it spans.
+- `fit_contact`: each cell's new colour from its own colour and the set of colours around it.
+- `fit_denoise`: blocks of one colour kept (noise inside them taken in), the rest background;
+  or each row or column its majority colour.
+
+Designed on ARC-AGI-1 training tasks only.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from arcttt.programs.dsl import Primitive, counts, most_frequent, objects
+
+INDICES = ("row", "col", "row_from_bottom", "col_from_right", "diagonal", "anti_diagonal", "rank_in_object",
+           "rank_from_end")
+PERIODS = (2, 3, 4)
+
+
+def _changes(made: list[np.ndarray], wanted: list[np.ndarray]) -> set[tuple[int, int]] | None:
+    """(old, new) colours of every changed cell; None where a shape changes or nothing does."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    pairs = {(int(x), int(y)) for a, b in zip(made, wanted) for x, y in zip(a[a != b].tolist(), b[a != b].tolist())}
+    return pairs or None
+
+
+def index_map(g: np.ndarray, index: str) -> np.ndarray:
+    """Each cell's index of the kind named (ranks: row by row inside its one-colour 8-connected object)."""
+    h, w = g.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    simple = {"row": rows, "col": cols, "row_from_bottom": h - 1 - rows, "col_from_right": w - 1 - cols,
+              "diagonal": rows + cols, "anti_diagonal": rows - cols + w}
+    if index in simple:
+        return simple[index]
+    rank = np.zeros((h, w), dtype=np.int64)
+    for o in objects(g, True, True, bg=-1):
+        n = o.size
+        rank[o.mask] = np.arange(n) if index == "rank_in_object" else n - 1 - np.arange(n)
+    return rank
+
+
+def periodic(g: np.ndarray, source: int | None, target: int, index: str, k: int, residues: frozenset) -> np.ndarray:
+    """Cells of `source` (None: any colour but 0 and `target`) whose index mod k is in `residues`
+    repainted `target`."""
+    chosen = (g == source) if source is not None else (g != 0) & (g != target)
+    out = g.copy()
+    out[chosen & np.isin(index_map(g, index) % k, list(residues))] = target
+    return out
+
+
+def fit_periodic(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """One target colour for every change, one source colour (or any), and the first index and
+    period whose residues split the changed cells from the unchanged ones."""
+    pairs = _changes(made, wanted)
+    if pairs is None or len({y for _, y in pairs}) != 1:
+        return None
+    target = next(iter(pairs))[1]
+    sources = {x for x, _ in pairs}
+    source = sources.pop() if len(sources) == 1 else None
+    for k in PERIODS:
+        for index in INDICES:
+            on: set[int] = set()
+            off: set[int] = set()
+            for a, b in zip(made, wanted):
+                residue = index_map(a, index) % k
+                chosen = (a == source) if source is not None else (a != 0) & (a != target)
+                on |= set(residue[a != b].tolist())
+                off |= set(residue[chosen & (a == b)].tolist())
+            if on and off and not on & off:  # some cells of the source stay: not a colour map
+                step = partial(periodic, source=source, target=target, index=index, k=k, residues=frozenset(on))
+                if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                    what = source if source is not None else "any"
+                    return Primitive(f"periodic({what}->{target} where {index} mod {k} in {sorted(on)})", step)
+    return None
+
+
+# --- a colour read from a header -----------------------------------------------------------------
+
+_STEPS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
+LOOKS = (("up",), ("down",), ("left",), ("right",), ("up", "down"), ("left", "right"), ("up", "down", "left", "right"))
+
+
+def _seen(g: np.ndarray, r: int, c: int, step: tuple[int, int], skip: tuple[int, int]) -> int | None:
+    """The first colour not in `skip` from (r, c) along `step`, None at the edge."""
+    h, w = g.shape
+    r, c = r + step[0], c + step[1]
+    while 0 <= r < h and 0 <= c < w:
+        if int(g[r, c]) not in skip:
+            return int(g[r, c])
+        r, c = r + step[0], c + step[1]
+    return None
+
+
+def header(g: np.ndarray, colour: int, bg: int, look: tuple[str, ...] | str) -> np.ndarray | None:
+    """Each cell of `colour` painted the one colour it sees along `look` (or each object of it the
+    one colour in the "rows"/"cols" it spans); None where that is not one colour."""
+    out = g.copy()
+    if isinstance(look, str):
+        for o in objects(g, True, False, bg=-1):
+            if o.colour != colour:
+                continue
+            t, l, b, r = o.box
+            band = g[t:b, :] if look == "rows" else g[:, l:r]
+            seen = set(np.unique(band).tolist()) - {bg, colour}
+            if len(seen) != 1:
+                return None
+            out[o.mask] = seen.pop()
+        return out
+    for r, c in zip(*np.nonzero(g == colour)):
+        seen = {_seen(g, r, c, _STEPS[d], (bg, colour)) for d in look} - {None}
+        if len(seen) != 1:
+            return None
+        out[r, c] = seen.pop()
+    return out
+
+
+def fit_header(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Every change from one colour; the first way of looking (a direction or two or four per
+    cell, then rows or columns per object) that repaints every demonstration."""
+    pairs = _changes(made, wanted)
+    if pairs is None or len({x for x, _ in pairs}) != 1:
+        return None
+    colour = next(iter(pairs))[0]
+    backgrounds = {most_frequent(a) for a in made}
+    bg = backgrounds.pop() if len(backgrounds) == 1 and colour not in backgrounds else 0
+    for look in LOOKS + ("rows", "cols"):
+        step = partial(header, colour=colour, bg=bg, look=look)
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            return Primitive(f"header({colour} from {look if isinstance(look, str) else '+'.join(look)})", step)
+    return None
+
+
+# --- contact: a cell's colour from the colours it touches ---------------------------------------
+
+_AROUND = {4: ((-1, 0), (1, 0), (0, -1), (0, 1))}
+_AROUND[8] = _AROUND[4] + ((-1, -1), (-1, 1), (1, -1), (1, 1))
+
+
+def contact_keys(g: np.ndarray, around: int) -> list[tuple[int, frozenset]]:
+    """Each cell's (colour, the other colours among its neighbours but the background), row by row."""
+    bg = most_frequent(g)
+    h, w = g.shape
+    padded = np.pad(g, 1, constant_values=bg)
+    near = [padded[1 + dr:1 + dr + h, 1 + dc:1 + dc + w].ravel().tolist() for dr, dc in _AROUND[around]]
+    return [(v, frozenset(n[i] for n in near) - {bg, v}) for i, v in enumerate(g.ravel().tolist())]
+
+
+def contact(g: np.ndarray, around: int, table: dict) -> np.ndarray | None:
+    """Each cell's colour looked up from its contact key; None on a key never seen."""
+    found = [table.get(k) for k in contact_keys(g, around)]
+    return None if None in found else np.array(found, dtype=g.dtype).reshape(g.shape)
+
+
+def fit_contact(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """A table from contact keys (4 neighbours, then 8) to colours, the same on every demonstration."""
+    if _changes(made, wanted) is None:
+        return None
+    for around in (4, 8):
+        table: dict = {}
+        if all(table.setdefault(k, v) == v for a, b in zip(made, wanted)
+               for k, v in zip(contact_keys(a, around), b.ravel().tolist())):
+            return Primitive(f"contact({around} neighbours, {len(table)} keys)", partial(contact, around=around, table=table))
+    return None
+
+
+# --- noise removed ------------------------------------------------------------------------------
+
+
+def blocks(g: np.ndarray, noise: tuple[int, ...] | None, bg: int, k: int) -> np.ndarray | None:
+    """Every k x k window of one colour (noise cells counting as any colour) kept in that colour,
+    all else `bg`; `noise` None: the grid's one least frequent colour. None where kept windows of
+    two colours overlap."""
+    if noise is None:
+        c = counts(g).astype(np.int64)
+        c[c == 0] = 1 << 30
+        if (c == c.min()).sum() != 1:
+            return None
+        noise = (int(c.argmin()),)
+    h, w = g.shape
+    out = np.full(g.shape, bg, dtype=g.dtype)
+    for r in range(h - k + 1):
+        for c in range(w - k + 1):
+            window = g[r:r + k, c:c + k]
+            seen = set(np.unique(window).tolist()) - set(noise)
+            if len(seen) == 1 and (colour := seen.pop()) != bg:
+                kept = out[r:r + k, c:c + k]
+                if ((kept != bg) & (kept != colour)).any():
+                    return None
+                kept[:] = colour
+    return out
+
+
+def stripes(g: np.ndarray, axis: str) -> np.ndarray:
+    """Each row ("rows") or column ("cols") its most frequent colour; "either": the one of the two
+    that changes fewer cells."""
+    if axis == "either":
+        by_rows, by_cols = stripes(g, "rows"), stripes(g, "cols")
+        return by_rows if (by_rows == g).sum() >= (by_cols == g).sum() else by_cols
+    lines = g if axis == "rows" else g.T
+    out = np.repeat([[most_frequent(line[None, :])] for line in lines], lines.shape[1], axis=1).astype(g.dtype)
+    return out if axis == "rows" else out.T
+
+
+def fit_denoise(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Blocks kept (2x2, then 3x3; the noise: the colours no output shows, or each input's least
+    frequent where those differ), else stripes by rows, columns or either."""
+    if _changes(made, wanted) is None:
+        return None
+    dropped = [tuple(sorted(set(np.unique(a).tolist()) - set(np.unique(b).tolist()))) for a, b in zip(made, wanted)]
+    steps = []
+    backgrounds = {most_frequent(b) for b in wanted}
+    if len(backgrounds) == 1:
+        bg = backgrounds.pop()
+        everywhere = tuple(sorted(set().union(*map(set, dropped))))
+        per_grid = len(set(dropped)) > 1 and all(len(d) == 1 for d in dropped)
+        for k in (2, 3):
+            name = f"blocks({k}x{k}, noise {'least frequent' if per_grid else list(everywhere)})"
+            steps.append((name, partial(blocks, noise=None if per_grid else everywhere, bg=bg, k=k)))
+    steps += [(f"stripes({axis})", partial(stripes, axis=axis)) for axis in ("rows", "cols", "either")]
+    for name, step in steps:
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            return Primitive(name, step)
+    return None
