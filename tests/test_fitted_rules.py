@@ -6,10 +6,10 @@ import numpy as np
 
 from arcttt.programs.fitted import fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
-from arcttt.programs.paint import fit_contact, fit_denoise, fit_header, fit_periodic
+from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.parts import fit_combine, fit_summarise, parts
 from arcttt.programs.rays import fit_elbow, fit_rays
-from arcttt.programs.repair import fit_repair, repair
+from arcttt.programs.repair import fit_repair, fit_symmetry, repair
 from arcttt.programs.stamps import fit_copy_template, fit_key_colours, fit_stamp
 
 
@@ -263,3 +263,25 @@ def test_a_fitted_rule_then_a_rigid_map():
     assert step is not None and step.name == "summarise(cells) | rotate(180)"
     assert np.array_equal(step(A([[7, 5, 8], [0, 5, 0]])), A([[8, 7]]))
     assert fit_then_rigid(fit_attract, made, wanted) is None  # too costly to try under every map
+
+
+def test_fitted_symmetry_completes_a_pattern_about_its_centre():
+    made = [A([[0, 0, 0, 0], [0, 1, 2, 0], [0, 0, 2, 0], [0, 0, 0, 0]]), A([[3, 0, 0], [0, 0, 0], [0, 0, 0]])]
+    wanted = [A([[0, 0, 0, 0], [0, 1, 2, 0], [0, 0, 2, 0], [0, 0, 0, 0]]), A([[3, 0, 0], [0, 0, 0], [0, 0, 0]])]
+    assert fit_symmetry(made, wanted) is None  # nothing changes
+    # Mirrored about the centre of the 2x2 block, left-right and up-down (the second demonstration
+    # rules out the diagonal mirrors).
+    made = [A([[1, 0, 0, 0], [0, 5, 5, 0], [0, 5, 5, 0], [0, 0, 0, 0]]), A([[0, 0, 0, 0, 0], [0, 5, 5, 0, 0], [0, 5, 5, 2, 0], [0, 0, 0, 0, 0]])]
+    wanted = [A([[1, 0, 0, 1], [0, 5, 5, 0], [0, 5, 5, 0], [1, 0, 0, 1]]), A([[0, 0, 0, 0, 0], [2, 5, 5, 2, 0], [2, 5, 5, 2, 0], [0, 0, 0, 0, 0]])]
+    step = fit_symmetry(made, wanted)
+    assert step is not None and step.name == "complete_symmetry(mirrors about a symmetric object)"
+    assert np.array_equal(step(A([[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 3, 5, 5, 0], [0, 0, 5, 5, 0], [0, 0, 0, 0, 0]])),
+                          A([[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 3, 5, 5, 3], [0, 3, 5, 5, 3], [0, 0, 0, 0, 0]]))
+
+
+def test_fitted_box_fill_paints_the_box_of_each_group():
+    made = [A([[1, 1, 0], [1, 0, 0], [0, 0, 0]]), A([[0, 0, 0, 0], [0, 0, 2, 0], [0, 2, 2, 0]])]
+    wanted = [A([[1, 1, 0], [1, 4, 0], [0, 0, 0]]), A([[0, 0, 0, 0], [0, 4, 2, 0], [0, 2, 2, 0]])]
+    step = fit_box_fill(made, wanted)
+    assert step is not None and step.name == "box_fill(every colour, gap 0, background -> 4)"
+    assert np.array_equal(step(A([[3, 0, 0, 0], [0, 0, 0, 3], [0, 0, 3, 3]])), A([[3, 0, 0, 0], [0, 0, 4, 3], [0, 0, 3, 3]]))

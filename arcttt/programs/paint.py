@@ -8,6 +8,8 @@ at, by the colours they touch, or by the blocks they belong to.
 - `fit_contact`: each cell's new colour from its own colour and the set of colours around it.
 - `fit_denoise`: blocks of one colour kept (noise inside them taken in), the rest background;
   or each row or column its majority colour.
+- `fit_box_fill`: the box around each group of cells painted (its background, its other
+  colours, or both).
 
 Designed on ARC-AGI-1 training tasks only.
 """
@@ -229,4 +231,55 @@ def fit_denoise(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
     for name, step in steps:
         if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
             return Primitive(name, step)
+    return None
+
+
+# --- boxes filled -------------------------------------------------------------------------------
+
+
+def groups(g: np.ndarray, colour: int | None, gap: int, bg: int) -> list[np.ndarray]:
+    """Masks of the cells of `colour` (None: every colour but `bg`) grouped when at most `gap`
+    cells apart (0: touching, diagonals too)."""
+    cells = (g == colour) if colour is not None else (g != bg)
+    grown = cells.copy()
+    for _ in range(gap):  # grow by one cell in all 8 directions
+        padded = np.pad(grown, 1)
+        grown = np.zeros_like(cells)
+        for dr in (0, 1, 2):
+            for dc in (0, 1, 2):
+                grown |= padded[dr:dr + g.shape[0], dc:dc + g.shape[1]]
+    return [o.mask & cells for o in objects(grown.astype(np.int8), True, True)]
+
+
+def box_fill(g: np.ndarray, colour: int | None, gap: int, into: str, paint: int) -> np.ndarray:
+    """Within each group's box, the background cells ("background"), the cells of other colours
+    ("others"), or both ("all"), painted `paint`."""
+    bg = most_frequent(g)
+    out = g.copy()
+    for mask in groups(g, colour, gap, bg):
+        rows, cols = np.nonzero(mask)
+        t, l, b, r = rows.min(), cols.min(), rows.max() + 1, cols.max() + 1
+        inside = np.zeros(g.shape, dtype=bool)
+        inside[t:b, l:r] = True
+        chosen = {"background": g == bg, "others": (g != bg) & ~mask, "all": ~mask}[into]
+        out[inside & chosen & (g != colour if colour is not None else True)] = paint
+    return out
+
+
+def fit_box_fill(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The one colour the demonstrations add, painted inside the boxes of groups of cells: every
+    colour's, then one colour's; touching, then a cell or two apart; background cells, then all
+    others; the first that reproduces every demonstration."""
+    pairs = _changes(made, wanted)
+    if pairs is None or len({y for _, y in pairs}) != 1:
+        return None
+    paint = next(iter(pairs))[1]
+    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)) - {paint})
+    for colour in [None] + shown:
+        for gap in (0, 1):
+            for into in ("background", "others", "all"):
+                step = partial(box_fill, colour=colour, gap=gap, into=into, paint=paint)
+                if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                    what = "every colour" if colour is None else f"colour {colour}"
+                    return Primitive(f"box_fill({what}, gap {gap}, {into} -> {paint})", step)
     return None

@@ -3,8 +3,10 @@ cells obey (mirrors about any axis, diagonal mirrors, point reflections, transla
 hidden cells; optionally only the hidden rectangle is the answer.
 
 A rule fitted on the demonstrations (`fit_repair`): the output is the input repaired (the cells
-that change all had one colour), or the repaired rectangle that one colour covered. Designed on
-ARC-AGI-1 training tasks only.
+that change all had one colour), or the repaired rectangle that one colour covered. And
+`fit_symmetry`: a pattern completed to the symmetry of a group of maps (mirrors, rotations, all
+eight) about a centre read off the grid, painting only background cells. Designed on ARC-AGI-1
+training tasks only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, bbox
+from arcttt.programs.dsl import Primitive, bbox, most_frequent, objects
 
 # A map is kept where the known cells it pairs agree everywhere and make up at least this share
 # of the known cells (a mirror about an axis near the edge pairs few and proves little).
@@ -146,4 +148,92 @@ def fit_repair(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | 
         shared = colours[0] if len(set(colours)) == 1 else None
         name = f"repair({'crop, ' if crop else ''}{'hidden ' + str(shared) if shared is not None else 'hidden chosen'})"
         return Primitive(name, partial(repaired, colour=shared, crop=crop))
+    return None
+
+
+# --- a pattern completed to a symmetry about a centre -------------------------------------------
+
+# The maps of each group about a centre, as (row, column) -> (row, column) offsets from it.
+# The largest group first: where the demonstrations cannot tell them apart, the rule that claims
+# more symmetry is the one they bear out more.
+GROUPS = {
+    "all": ((1, 0, 0, -1), (-1, 0, 0, 1), (-1, 0, 0, -1), (0, 1, 1, 0), (0, -1, -1, 0), (0, -1, 1, 0), (0, 1, -1, 0)),
+    "rotations": ((0, -1, 1, 0), (-1, 0, 0, -1), (0, 1, -1, 0)),
+    "mirrors": ((1, 0, 0, -1), (-1, 0, 0, 1), (-1, 0, 0, -1)),  # left-right, up-down, half turn
+}
+
+
+_GENERATORS = {"mirrors": (np.fliplr, np.flipud), "rotations": (np.rot90,), "all": (np.fliplr, np.flipud, np.rot90, np.transpose)}
+
+
+def _symmetric(o, group: str) -> bool:
+    """The object's cells read the same under every map of the group (its generators)."""
+    t, l, b, r = o.box
+    cells = o.mask[t:b, l:r]
+    return all(np.array_equal(m(cells), cells) for m in _GENERATORS[group])
+
+
+def _centre(grid: np.ndarray, bg: int, around: int | str | None, group: str) -> tuple[int, int] | None:
+    """Twice the centre (row, column): of the box of every cell but the background (`around`
+    None), of the one object of colour `around`, or of the largest object that has the group's
+    symmetry itself ("symmetric"; none where two are as large)."""
+    found = objects(grid, True, True, bg)
+    if around is None:
+        box = bbox(grid != bg)
+    elif around == "symmetric":
+        found = sorted((o for o in found if _symmetric(o, group)), key=lambda o: -o.size)
+        box = found[0].box if found and (len(found) == 1 or found[1].size < found[0].size) else None
+    else:
+        found = [o for o in found if o.colour == around]
+        box = found[0].box if len(found) == 1 else None
+    if box is None:
+        return None
+    t, l, b, r = box
+    return t + b - 1, l + r - 1
+
+
+def complete_symmetry(grid: np.ndarray, group: str, around: int | str | None, paint: int | None) -> np.ndarray | None:
+    """Every cell's images under the group's maps about the centre painted its colour (or
+    `paint`); None where an image leaves the grid, falls between cells or meets another colour."""
+    bg = most_frequent(grid)
+    centre = _centre(grid, bg, around, group)
+    if centre is None:
+        return None
+    cr, cc = centre
+    h, w = grid.shape
+    out = grid.copy()
+    for r, c in zip(*np.nonzero(grid != bg)):
+        dr, dc = 2 * r - cr, 2 * c - cc  # doubled offsets from the centre
+        for a, b, p, q in GROUPS[group]:
+            nr, nc = a * dr + b * dc + cr, p * dr + q * dc + cc
+            if nr % 2 or nc % 2:
+                return None
+            nr, nc = nr // 2, nc // 2
+            if not (0 <= nr < h and 0 <= nc < w):
+                return None
+            v = int(grid[r, c]) if paint is None else paint
+            if grid[nr, nc] == bg and out[nr, nc] in (bg, v):
+                out[nr, nc] = v
+            elif grid[nr, nc] != grid[r, c] and paint is None:
+                return None
+    return out
+
+
+def fit_symmetry(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The first centre (the content's box, the largest symmetric object, then the one object of
+    a colour every input shows), group (all eight maps, rotations, mirrors) and paint (own
+    colour, then the one colour the demonstrations add) that completes every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
+        return None
+    if any(((a != most_frequent(a)) & (a != b)).any() for a, b in zip(made, wanted)):
+        return None  # only background cells change
+    added = {int(v) for a, b in zip(made, wanted) for v in np.unique(b[a != b]).tolist()}
+    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)) - {most_frequent(made[0])})
+    for around in [None, "symmetric"] + shown:
+        for group in GROUPS:
+            for paint in [None] + (sorted(added) if len(added) == 1 else []):
+                step = partial(complete_symmetry, group=group, around=around, paint=paint)
+                if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                    centre = {None: "content", "symmetric": "a symmetric object"}.get(around, f"the object of {around}")
+                    return Primitive(f"complete_symmetry({group} about {centre}{'' if paint is None else f', in {paint}'})", step)
     return None
