@@ -10,7 +10,7 @@ from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_he
 from arcttt.programs.parts import fit_combine, fit_summarise, parts
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
-from arcttt.programs.stamps import fit_copy_template, fit_key_colours, fit_stamp
+from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
 
 
 def A(rows) -> np.ndarray:
@@ -285,3 +285,14 @@ def test_fitted_box_fill_paints_the_box_of_each_group():
     step = fit_box_fill(made, wanted)
     assert step is not None and step.name == "box_fill(every colour, gap 0, background -> 4)"
     assert np.array_equal(step(A([[3, 0, 0, 0], [0, 0, 0, 3], [0, 0, 3, 3]])), A([[3, 0, 0, 0], [0, 0, 4, 3], [0, 0, 3, 3]]))
+
+
+def test_fitted_complete_copies_of_a_template():
+    # The template 1-2-1 (a row); a copy shows two of its cells, or its middle alone.
+    made = [A([[1, 2, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 0, 1, 0]]), A([[0, 0, 0, 0], [1, 2, 1, 0], [0, 0, 0, 0], [0, 0, 2, 0]])]
+    wanted = [A([[1, 2, 1, 0, 0], [0, 0, 0, 0, 0], [0, 1, 2, 1, 0]]), A([[0, 0, 0, 0], [1, 2, 1, 0], [0, 0, 0, 0], [0, 1, 2, 1]])]
+    step = fit_complete_copies(made, wanted)
+    assert step is not None and step.name == "complete_copies(every template, as it stands)"
+    assert np.array_equal(step(A([[0, 0, 2, 0], [0, 0, 0, 0], [1, 2, 1, 0]])),
+                          A([[0, 1, 2, 1], [0, 0, 0, 0], [1, 2, 1, 0]]))
+    assert step(A([[0, 0, 1, 0, 0], [0, 0, 0, 0, 0], [1, 2, 1, 0, 0]])) is None  # a lone end completes two ways

@@ -134,7 +134,7 @@ def check_fitted_rules(tmp: Path) -> None:
     summary = one_json(run("fitted_rules", "--quick", "--json", cwd=tmp))
     assert summary["tasks"] == 5 and summary["cpu"] and set(summary["rules"]) == {
         "fit_recolour_objects", "fit_local_rule", "fit_contact", "fit_periodic", "fit_header", "fit_repair",
-        "fit_symmetry", "fit_stamp", "fit_copy_template", "fit_key_colours", "fit_combine", "fit_summarise", "fit_attract",
+        "fit_symmetry", "fit_stamp", "fit_copy_template", "fit_complete_copies", "fit_key_colours", "fit_combine", "fit_summarise", "fit_attract",
         "fit_rays", "fit_elbow", "fit_box_fill", "fit_denoise"}
     # One sample task is a stamp around each cell; another two quadrants combined, then rotated,
     # where a table of cell patterns, then flipped, fits the demonstrations too but not the test

@@ -18,7 +18,7 @@ from arcttt.programs.parts import fit_combine, fit_summarise
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry
-from arcttt.programs.stamps import fit_copy_template, fit_key_colours, fit_stamp
+from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -278,8 +278,8 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
 FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_repair,
-           fit_symmetry, fit_stamp, fit_copy_template, fit_key_colours, fit_combine, fit_summarise, fit_attract, fit_rays,
-           fit_elbow, fit_box_fill, fit_denoise)
+           fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours, fit_combine, fit_summarise,
+           fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise)
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). The costly rules (stamps, attraction: three quarters of the fitting time) go without.
 RIGID = (

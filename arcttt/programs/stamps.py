@@ -5,7 +5,9 @@ several, on 0) are keyed by their cells, with their own colours or with colours 
 appearance; for each key, every offset around the object (its box grown by a margin) that always
 shows one colour in the outputs is part of its stamp. A grid is stamped object by object; an
 object never seen fails the rule. Where a 3x3 local rule fails because stamps landing near each
-other make neighbourhoods never seen, this rule reads each object on its own. Designed on
+other make neighbourhoods never seen, this rule reads each object on its own. Beside it: a
+template copied onto markers (`fit_copy_template`), partial copies of a template completed
+(`fit_complete_copies`), a key's colours read through a mask (`fit_key_colours`). Designed on
 ARC-AGI-1 training tasks only.
 """
 
@@ -15,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Obj, Primitive, crop_mask, objects
+from arcttt.programs.dsl import Obj, Primitive, crop_mask, most_frequent, objects
 
 MARGINS = (1, 2, 3)  # how far around its box an object's stamp may reach, smallest tried first
 
@@ -212,4 +214,93 @@ def fit_key_colours(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primiti
     for out in ("mask", "key"):
         if all(np.array_equal(key_through_mask(a, out), b) for a, b in zip(made, wanted)):
             return Primitive(f"key_colours(at the {out}'s size)", partial(key_through_mask, out=out))
+    return None
+
+
+# --- partial copies of a template completed ------------------------------------------------------
+
+
+def _orientations(patch: np.ndarray, turn: bool) -> list[np.ndarray]:
+    """The patch as it is, or under each of the 8 rigid maps (distinct ones, in a fixed order)."""
+    if not turn:
+        return [patch]
+    found: list[np.ndarray] = []
+    for k in range(4):
+        for p in (np.rot90(patch, k), np.rot90(patch, k)[:, ::-1]):
+            if not any(p.shape == q.shape and np.array_equal(p, q) for q in found):
+                found.append(p)
+    return found
+
+
+def _placements(grid: np.ndarray, patch: np.ndarray, loose: np.ndarray, bg: int):
+    """(cells present, cells to paint) of every placement of the patch (-1: not its cell) that
+    lies inside the grid, meets a loose cell, and where every grid cell it covers is the
+    background or a loose cell of the patch's colour."""
+    h, w = grid.shape
+    ph, pw = patch.shape
+    starts = {(int(r) - i, int(c) - j) for r, c in np.argwhere(loose) for i, j in np.argwhere(patch == grid[r, c])}
+    for top, left in sorted(starts):
+        if top < 0 or left < 0 or top + ph > h or left + pw > w:
+            continue
+        under, free = grid[top:top + ph, left:left + pw], loose[top:top + ph, left:left + pw]
+        mine = patch >= 0
+        present = mine & (under == patch) & free
+        if (mine & ~present & (under != bg)).any():
+            continue
+        rows, cols = np.nonzero(present)
+        paint_r, paint_c = np.nonzero(mine & ~present)
+        yield (frozenset(zip((rows + top).tolist(), (cols + left).tolist())),
+               tuple(zip((paint_r + top).tolist(), (paint_c + left).tolist(), patch[paint_r, paint_c].tolist())))
+
+
+def complete_copies(grid: np.ndarray, turn: bool, every: bool) -> np.ndarray | None:
+    """Each partial copy of a template completed: a placement of the template (turned or
+    mirrored where `turn`) over loose cells that agree with it. Templates: every object of
+    several colours (`every`), or the one of most colours, then most cells (the others then are
+    copies). Only the largest placements count; none where two of them disagree or overlap, or
+    a loose cell is left unexplained."""
+    bg = most_frequent(grid)
+    templates = [o for o in objects(grid, False, True, bg) if o.n_colours > 1]
+    if not templates:
+        return None
+    if not every:
+        templates = [max(templates, key=lambda o: (o.n_colours, o.size))]
+    loose = grid != bg
+    for o in templates:
+        loose &= ~o.mask
+    if not loose.any():
+        return None
+    found: dict[frozenset, set] = {}
+    for o in templates:
+        t, l, b, r = o.box
+        patch = np.where(o.mask[t:b, l:r], grid[t:b, l:r], -1)
+        for oriented in _orientations(patch, turn):
+            for present, paint in _placements(grid, oriented, loose, bg):
+                found.setdefault(present, set()).add(paint)
+    largest = [p for p in found if not any(p < q for q in found)]
+    explained: set = set()
+    for p in largest:
+        if explained & p or len(found[p]) > 1:
+            return None  # copies overlap, or the same cells complete two ways
+        explained |= p
+    if explained != set(zip(*map(np.ndarray.tolist, np.nonzero(loose)))):
+        return None
+    out = grid.copy()
+    for p in largest:
+        for r, c, v in next(iter(found[p])):
+            out[r, c] = v
+    return out
+
+
+def fit_complete_copies(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Copies of every template, then of the one; as the template stands, then turned or
+    mirrored too; the first that reproduces every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
+        return None
+    for every in (True, False):
+        for turn in (False, True):
+            step = partial(complete_copies, turn=turn, every=every)
+            if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                how = f"{'every template' if every else 'one template'}, {'turned or mirrored' if turn else 'as it stands'}"
+                return Primitive(f"complete_copies({how})", step)
     return None
