@@ -262,7 +262,7 @@ def test_a_fitted_rule_then_a_rigid_map():
     step = fit_then_rigid(fit_summarise, made, wanted)
     assert step is not None and step.name == "summarise(cells) | rotate(180)"
     assert np.array_equal(step(A([[7, 5, 8], [0, 5, 0]])), A([[8, 7]]))
-    assert fit_then_rigid(fit_attract, made, wanted) is None  # too costly to try under every map
+    assert fit_then_rigid(fit_attract, made, wanted) is None  # a rule that keeps the shape: not tried
 
 
 def test_fitted_symmetry_completes_a_pattern_about_its_centre():

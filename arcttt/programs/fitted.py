@@ -281,14 +281,15 @@ FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fi
            fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours, fit_combine, fit_summarise,
            fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise)
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
-# inverse). The costly rules (stamps, attraction: three quarters of the fitting time) go without.
+# inverse). Only for the rules whose output may have another shape than their input: after a
+# rule that keeps the shape, a map is rarely what a task does, and costs a fit each.
 RIGID = (
     ("rotate(ccw)", np.rot90, lambda g: np.rot90(g, -1)), ("rotate(180)", partial(np.rot90, k=2), partial(np.rot90, k=2)),
     ("rotate(cw)", lambda g: np.rot90(g, -1), np.rot90), ("flip(lr)", np.fliplr, np.fliplr),
     ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
     ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),
 )
-UNMAPPED = {fit_stamp, fit_attract}
+MAPPED_AFTER = {fit_repair, fit_key_colours, fit_combine, fit_summarise}
 
 
 def _then(g: np.ndarray, rule: Primitive, after) -> np.ndarray | None:
@@ -298,8 +299,8 @@ def _then(g: np.ndarray, rule: Primitive, after) -> np.ndarray | None:
 
 def fit_then_rigid(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """The fitted rule followed by the first rigid map under which it fits (fitted on the outputs
-    mapped back); None where the rule fits none, or is too costly to try under each."""
-    if fitter in UNMAPPED:
+    mapped back); None where the rule fits none, or keeps the shape (`MAPPED_AFTER`)."""
+    if fitter not in MAPPED_AFTER:
         return None
     for name, after, inverse in RIGID:
         rule = fitter(made, [np.ascontiguousarray(inverse(w)) for w in wanted])
