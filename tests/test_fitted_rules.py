@@ -4,6 +4,7 @@ Hand-made grids, exact outputs."""
 
 import numpy as np
 
+from arcttt.programs.blocks import fit_fractal, fit_tile_maps
 from arcttt.programs.fitted import fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
@@ -296,3 +297,20 @@ def test_fitted_complete_copies_of_a_template():
     assert np.array_equal(step(A([[0, 0, 2, 0], [0, 0, 0, 0], [1, 2, 1, 0]])),
                           A([[0, 1, 2, 1], [0, 0, 0, 0], [1, 2, 1, 0]]))
     assert step(A([[0, 0, 1, 0, 0], [0, 0, 0, 0, 0], [1, 2, 1, 0, 0]])) is None  # a lone end completes two ways
+
+
+def test_fitted_tile_maps_and_fractal_build_the_output_of_blocks():
+    made = [A([[1, 2], [3, 4]]), A([[5, 0], [0, 6]])]
+    wanted = [np.block([[g, np.rot90(g, -1)]]) for g in made]
+    step = fit_tile_maps(made, wanted)
+    assert step is not None and step.name == "tile_maps(identity, rotate(cw))"
+    assert np.array_equal(step(A([[7, 8], [9, 1]])), A([[7, 8, 9, 7], [9, 1, 1, 8]]))
+    assert step(A([[7, 8, 9]])) is None  # a turn of a grid that is not square changes its shape
+    # Block (i, j) the input where cell (i, j) is the grid's most frequent colour.
+    made = [A([[3, 3], [0, 1]]), A([[2, 0], [2, 2]])]
+    zero = np.zeros((2, 2), dtype=np.int8)
+    wanted = [np.block([[made[0], made[0]], [zero, zero]]), np.block([[made[1], zero], [made[1], made[1]]])]
+    step = fit_fractal(made, wanted)
+    assert step is not None and step.name == "fractal(by the majority colour)"
+    grid = A([[5, 4], [4, 4]])
+    assert np.array_equal(step(grid), np.block([[zero, grid], [grid, grid]]))

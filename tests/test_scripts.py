@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from arcttt.programs.fitted import FITTERS
 from arcttt.run.provenance import git_commit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,14 +133,14 @@ def check_program_search(tmp: Path) -> None:
 
 def check_fitted_rules(tmp: Path) -> None:
     summary = one_json(run("fitted_rules", "--quick", "--json", cwd=tmp))
-    assert summary["tasks"] == 5 and summary["cpu"] and set(summary["rules"]) == {
-        "fit_recolour_objects", "fit_local_rule", "fit_contact", "fit_periodic", "fit_header", "fit_repair",
-        "fit_symmetry", "fit_stamp", "fit_copy_template", "fit_complete_copies", "fit_key_colours", "fit_combine", "fit_summarise", "fit_attract",
-        "fit_rays", "fit_elbow", "fit_box_fill", "fit_denoise"}
+    # Every fitted rule but the colour map (the core's), in the search's order.
+    assert summary["tasks"] == 5 and summary["cpu"] and list(summary["rules"]) == [f.__name__ for f in FITTERS[1:]]
     # One sample task is a stamp around each cell; another two quadrants combined, then rotated,
     # where a table of cell patterns, then flipped, fits the demonstrations too but not the test
-    # (the search ranks the combined quadrants first).
-    assert [(n, r["right"]) for n, r in summary["rules"].items() if r["right"]] == [("fit_stamp", 1), ("fit_combine", 1)]
+    # (the search ranks the combined quadrants first); a third rows of the input, mirrored every
+    # other row of blocks.
+    right = [(n, r["right"]) for n, r in summary["rules"].items() if r["right"]]
+    assert right == [("fit_stamp", 1), ("fit_combine", 1), ("fit_tile_maps", 1)]
     assert [(n, r["wrong"]) for n, r in summary["rules"].items() if r["wrong"]] == [("fit_summarise", 1)]
 
 
