@@ -232,10 +232,11 @@ def _orientations(patch: np.ndarray, turn: bool) -> list[np.ndarray]:
     return found
 
 
-def _placements(grid: np.ndarray, patch: np.ndarray, loose: np.ndarray, bg: int):
-    """(cells present, cells to paint) of every placement of the patch (-1: not its cell) that
-    lies inside the grid, meets a loose cell, and where every grid cell it covers is the
-    background or a loose cell of the patch's colour."""
+def _placements(grid: np.ndarray, patch: np.ndarray, loose: np.ndarray, bg: int, scale: int):
+    """(cells present, cells to paint) of every placement of the patch (-1: not its cell; each
+    template cell a `scale` x `scale` block) that lies inside the grid, meets a loose cell, where
+    every grid cell it covers is the background or a loose cell of the patch's colour, and every
+    block is whole or missing."""
     h, w = grid.shape
     ph, pw = patch.shape
     starts = {(int(r) - i, int(c) - j) for r, c in np.argwhere(loose) for i, j in np.argwhere(patch == grid[r, c])}
@@ -247,10 +248,19 @@ def _placements(grid: np.ndarray, patch: np.ndarray, loose: np.ndarray, bg: int)
         present = mine & (under == patch) & free
         if (mine & ~present & (under != bg)).any():
             continue
+        blocks = present.reshape(ph // scale, scale, pw // scale, scale).sum(axis=(1, 3))
+        if ((blocks > 0) & (blocks < scale * scale)).any():
+            continue
         rows, cols = np.nonzero(present)
         paint_r, paint_c = np.nonzero(mine & ~present)
         yield (frozenset(zip((rows + top).tolist(), (cols + left).tolist())),
                tuple(zip((paint_r + top).tolist(), (paint_c + left).tolist(), patch[paint_r, paint_c].tolist())))
+
+
+SCALES = (1, 2, 3)  # a copy may be the template with each cell a 2x2 or 3x3 block
+# Copies are a few objects: the training tasks this rule solves have at most 26 coloured cells;
+# a grid of hundreds (patterns, noise) took seconds to try.
+MAX_MARKED = 100
 
 
 def complete_copies(grid: np.ndarray, turn: bool, every: bool) -> np.ndarray | None:
@@ -260,6 +270,8 @@ def complete_copies(grid: np.ndarray, turn: bool, every: bool) -> np.ndarray | N
     copies). Only the largest placements count; none where two of them disagree or overlap, or
     a loose cell is left unexplained."""
     bg = most_frequent(grid)
+    if (grid != bg).sum() > MAX_MARKED:
+        return None
     templates = [o for o in objects(grid, False, True, bg) if o.n_colours > 1]
     if not templates:
         return None
@@ -275,8 +287,10 @@ def complete_copies(grid: np.ndarray, turn: bool, every: bool) -> np.ndarray | N
         t, l, b, r = o.box
         patch = np.where(o.mask[t:b, l:r], grid[t:b, l:r], -1)
         for oriented in _orientations(patch, turn):
-            for present, paint in _placements(grid, oriented, loose, bg):
-                found.setdefault(present, set()).add(paint)
+            for scale in SCALES:
+                scaled = np.kron(oriented, np.ones((scale, scale), dtype=oriented.dtype))
+                for present, paint in _placements(grid, scaled, loose, bg, scale):
+                    found.setdefault(present, set()).add(paint)
     largest = [p for p in found if not any(p < q for q in found)]
     explained: set = set()
     for p in largest:
