@@ -8,7 +8,7 @@ from arcttt.programs.blocks import fit_fractal, fit_tile_maps
 from arcttt.programs.fitted import fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
-from arcttt.programs.parts import fit_combine, fit_summarise, parts
+from arcttt.programs.parts import fit_combine, fit_count, fit_summarise, parts
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
@@ -314,3 +314,19 @@ def test_fitted_tile_maps_and_fractal_build_the_output_of_blocks():
     assert step is not None and step.name == "fractal(by the majority colour)"
     grid = A([[5, 4], [4, 4]])
     assert np.array_equal(step(grid), np.block([[zero, grid], [grid, grid]]))
+
+
+def test_fitted_count_draws_one_cell_a_unit_in_the_order_the_demonstrations_show():
+    def grid(n):  # n single cells of 3 on a diagonal, and a bar of 2 cells that is not counted
+        g = np.zeros((6, 6), dtype=np.int8)
+        for i in range(n):
+            g[i, i] = 3
+        g[5, 4:6] = 2
+        return g
+
+    canvas = [A([[1, 0], [0, 0]]), A([[1, 1], [0, 0]]), A([[1, 1], [1, 0]]), A([[1, 1], [0, 0]])]
+    step = fit_count([grid(1), grid(2), grid(3), grid(2)], canvas)
+    assert step is not None and step.name == "count(objects of 3, on a 2x2 canvas)"
+    assert np.array_equal(step(grid(3)), canvas[2])
+    assert step(grid(5)) is None  # beyond the cells any demonstration painted
+    assert fit_count([grid(1), grid(2), grid(2)], [canvas[0], canvas[1], canvas[2]]) is None  # one count, two drawings

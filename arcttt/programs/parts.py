@@ -3,8 +3,9 @@ line between them, or quadrants) whose cells, read together, decide each output 
 
 A rule fitted on the demonstrations (`fit_combine`): either a table from the parts' colours at a
 cell to its output colour (and, or, xor, nor in any colours), or an order of precedence among
-colours (the output shows the first colour of the order present in any part). Designed on
-ARC-AGI-1 training tasks only.
+colours (the output shows the first colour of the order present in any part). Also one pixel
+per cell of a separator grid (`fit_summarise`), and a count of objects drawn on a fixed canvas,
+one cell a unit (`fit_count`). Designed on ARC-AGI-1 training tasks only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive
+from arcttt.programs.dsl import Primitive, most_frequent, objects
 
 CUTS = ("halves", "quadrants")
 
@@ -203,4 +204,63 @@ def fit_summarise(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive
                    for row, out_row in zip(cells, b) for c, v in zip(row, out_row)):
                 name = f"summarise(cells by {how}{', lines of 0' if zero_lines else ''})"
                 return Primitive(name, partial(summarise, zero_lines=zero_lines, how=how, table=table))
+    return None
+
+
+# --- a count drawn on a fixed canvas -------------------------------------------------------------
+
+COUNT_SIZES = ("any", "large")  # every object, or only those of more than one cell
+
+
+def count_objects(grid: np.ndarray, colour: int | None, sizes: str) -> int:
+    """Objects (one colour, 4-connected) of `colour` (None: any), of any size or of 2+ cells."""
+    found = objects(grid, True, False, most_frequent(grid))
+    return sum(1 for o in found if (colour is None or o.colour == colour) and (sizes == "any" or o.size > 1))
+
+
+def draw_count(grid: np.ndarray, colour: int | None, sizes: str, canvas: tuple[int, int], order: tuple,
+               paint: int) -> np.ndarray | None:
+    """A canvas with its first k cells of `order` painted, k the count; None past the order."""
+    k = count_objects(grid, colour, sizes)
+    if k > len(order):
+        return None
+    out = np.zeros(canvas, dtype=grid.dtype)
+    for r, c in order[:k]:
+        out[r, c] = paint
+    return out
+
+
+def fit_count(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """One canvas and one colour for every output, whose painted cells grow with a count of the
+    input's objects (of one colour or any, of any size or 2+ cells) one cell a unit: the order
+    of the cells is the order they first appear in as the count grows (reading order within one
+    step). Two demonstrations of one count must agree, and at least two counts must be seen."""
+    if len({b.shape for b in wanted}) != 1 or len(made) < 3:
+        return None
+    painted = {int(v) for b in wanted for v in np.unique(b).tolist()} - {0}
+    if len(painted) != 1:
+        return None
+    paint = painted.pop()
+    colours = sorted({c for a in made for c in np.unique(a).tolist()})
+    for colour in [None] + colours:
+        for sizes in COUNT_SIZES:
+            counts_seen = [count_objects(a, colour, sizes) for a in made]
+            cells = {}
+            for k, b in zip(counts_seen, wanted):
+                mask = tuple(map(tuple, np.argwhere(b == paint).tolist()))
+                if len(mask) != k or cells.setdefault(k, mask) != mask:
+                    break
+            else:
+                if len(cells) < 2:
+                    continue
+                order: list = []
+                for k in sorted(cells):
+                    if not set(order) <= set(cells[k]):
+                        break
+                    order += sorted(set(cells[k]) - set(order))
+                else:
+                    step = partial(draw_count, colour=colour, sizes=sizes, canvas=wanted[0].shape, order=tuple(order),
+                                   paint=paint)
+                    what = ("objects" if colour is None else f"objects of {colour}") + (" of 2+ cells" if sizes == "large" else "")
+                    return Primitive(f"count({what}, on a {wanted[0].shape[0]}x{wanted[0].shape[1]} canvas)", step)
     return None
