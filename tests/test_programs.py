@@ -14,6 +14,7 @@ from arcttt.programs import SearchResult, search_task
 from arcttt.programs import _core
 from arcttt.programs import search as search_module
 from arcttt.programs.fitted import fit_colour_map, fit_local_rule, fit_recolour_objects
+from arcttt.programs.cells import divide, draw
 from arcttt.programs.search import colour_permutations, size_rules
 
 
@@ -407,3 +408,45 @@ def test_a_shorter_stack_of_pieces_with_the_same_outputs_never_replaces_a_progra
     assert (best.program, best.kind, best.views) == ("flip_lr | recolour(2)", "exact", {"identity", "colours"})
     found.add("recolour(2)", "exact", 1, outputs, "identity")  # a shorter program does
     assert found.ranked([set()])[0].program == "recolour(2)"
+
+
+def in_cells(small: np.ndarray, side: int = 2, line: int = 5) -> np.ndarray:
+    """A grid of side x side cells, one per pixel of `small`, between lines of `line`."""
+    h, w = small.shape
+    g = np.full((h * (side + 1) - 1, w * (side + 1) - 1), line, dtype=np.int8)
+    for i in range(h):
+        for j in range(w):
+            g[i * (side + 1):i * (side + 1) + side, j * (side + 1):j * (side + 1) + side] = small[i, j]
+    return g
+
+
+def test_the_cell_view_reads_cells_as_pixels_and_draws_answers_back():
+    small = np.array([[1, 0, 1], [0, 2, 0]], dtype=np.int8)
+    found = divide(in_cells(small))
+    assert found is not None and np.array_equal(found[1], small)
+    assert found[0].rows == ((0, 2), (3, 5)) and found[0].cols == ((0, 2), (3, 5), (6, 8))
+    assert np.array_equal(draw(in_cells(small), found[0], small[::-1]), in_cells(small[::-1]))
+    assert divide(np.array([[1, 2], [3, 4]], dtype=np.int8)) is None  # no lines
+    mixed = in_cells(small)
+    mixed[0, 0] = 3
+    assert divide(mixed) is None  # a cell of two colours
+
+
+def test_a_task_on_cells_is_solved_in_the_cell_view():
+    # Coloured cells fall to the bottom of their column of cells: in the cell view one step
+    # (gravity); as given, the lines between the cells would fall too.
+    def fallen(small):
+        out = np.zeros_like(small)
+        for j in range(small.shape[1]):
+            column = small[:, j][small[:, j] != 0]
+            out[small.shape[0] - len(column):, j] = column
+        return out
+
+    rng = np.random.default_rng(5)
+    pairs = []
+    for _ in range(4):
+        small = (rng.integers(0, 3, size=(4, 5)) * (rng.random((4, 5)) < 0.4)).astype(np.int8)
+        pairs.append((in_cells(small), in_cells(fallen(small))))
+    result = search_task(task_of(pairs[:3], [pairs[3]]), time_limit=10.0)
+    assert result.programs[0].startswith("cells[") and result.kinds[0] == "exact" and result.trusted
+    assert result.attempts[0][0] == tuple(map(tuple, pairs[3][1].tolist()))

@@ -8,7 +8,9 @@
    `max_depth`, deduplicated on the demonstrations, each checked exactly, through a fitted colour
    map, or kept as a piece; pieces are stacked greedily where no program solves the task.
 3. **Views.** The task is also searched transposed (icecuber's diagonal flips) and the answers
-   transposed back; a program verified under both views ranks first.
+   transposed back; a program verified under both views ranks first. A task drawn on a grid of
+   one-colour cells is searched first as the small grid of its cells (`cells.cell_view`), fitted
+   rules included, its answers drawn back onto the cells.
 4. **Fitted rules** on the raw inputs (`arcttt.programs.fitted.FITTERS`: objects recoloured by a
    feature, hidden cells repaired, stamps, parts combined, objects drawn to anchors, ...).
 5. **Ranking**: right size, then verified over stacked pieces, then agreement of the views, then
@@ -25,13 +27,14 @@ import numpy as np
 
 from arcttt.core.grids import Grid, from_array, to_array
 from arcttt.core.tasks import Task
+from arcttt.programs.cells import cell_view, draw
 from arcttt.programs.fitted import FITTERS, verified
 
 Size = tuple[int, int]  # (width, height), as the core takes it
 
 MEMORY_LIMIT = 1 << 30  # bytes of stored states a search may hold (the core cuts cleanly beyond)
 # Of the time left when a view starts, its share (the last view takes all that is left).
-VIEW_SHARES = {"identity": 0.5, "colours": 0.5, "transposed": 1.0}
+VIEW_SHARES = {"identity": 0.5, "cells": 0.5, "colours": 0.5, "transposed": 1.0}
 MAX_SIZE_RULES = 2
 DEEPEN_AFTER = 0.3  # the deeper search starts only with this share of the time limit left
 TIME_MARGIN = 0.03  # of the limit, kept for what follows the last search (stacking, ranking)
@@ -245,8 +248,9 @@ class _Candidates:
         if (kind == "pieces", depth) < (known.kind == "pieces", known.depth):  # a stack never replaces a program
             known.program, known.kind, known.depth, known.layers = program, kind, depth, layers
 
-    def add_run(self, result: dict, view: str, depth: int, perms: list[np.ndarray] | None) -> None:
-        """One run of the core: its costs, and its candidates mapped back from `view`."""
+    def add_run(self, result: dict, view: str, depth: int, unview) -> None:
+        """One run of the core: its costs, and its candidates mapped back from `view` (`unview`:
+        (test index, output) -> the output in the task's frame, or None where it has none)."""
         self.evaluated += result["applications"]
         self.failures += result["failures"]
         self.cut |= result["cut"] or result["memory_cut"]
@@ -256,8 +260,9 @@ class _Candidates:
         if view == "identity":
             self.depth_reached = max(self.depth_reached, result["depth_reached"])
         for c in result["candidates"]:
-            outs = [_unview(np.asarray(g, dtype=np.int8), view, perms[self.n_demo + t] if perms else None)
-                    for t, g in enumerate(c["test"])]
+            outs = [unview(t, np.asarray(g, dtype=np.int8)) for t, g in enumerate(c["test"])]
+            if any(o is None for o in outs):
+                continue
             program = " | ".join(c["steps"]) or "identity"
             if view != "identity":
                 program = f"{view}[{program}]"
@@ -283,18 +288,35 @@ def search_task(task: Task, time_limit: float = 10.0, max_depth: int = 3, views:
     for name, outputs in _fitted(task):
         found.add(name, "fitted", 1, outputs, "identity")
     perms = colour_permutations(task) if views else None
-    chosen = ["identity"] + (["colours"] if perms is not None else []) + (["transposed"] if views else [])
+    cells = cell_view(task) if views else None
+    if cells is not None:
+        reduced, where = cells
+        for name, outputs in _fitted(reduced):
+            drawn = [draw(a, c, to_array(o)) for (a, c), o in zip(where, outputs)]
+            if all(d is not None for d in drawn):
+                found.add(f"cells[{name}]", "fitted", 1, tuple(from_array(d) for d in drawn), "cells")
+    # The cell view first where there is one: its grids are small, and a task drawn on cells is
+    # usually about them.
+    chosen = ((["cells"] if cells is not None else []) + ["identity"] + (["colours"] if perms is not None else [])
+              + (["transposed"] if views else []))
     # Each view to max_depth; then, where no program verifies and time is left, the task as given
     # one step deeper (iterative deepening: its last depth runs until the limit).
     runs = [(view, max_depth) for view in chosen] + ([("identity", max_depth + 1)] if deepen else [])
     for i, (view, depth) in enumerate(runs):
-        if (view == "transposed" or depth > max_depth) and found.trusted():
-            continue  # a trusted candidate is known: neither adds one often (ARC-AGI-1 training)
+        later = view in ("transposed", "cells") or depth > max_depth or (view == "identity" and i > 0)
+        if later and found.trusted():
+            continue  # a trusted candidate is known: none adds one often (ARC-AGI-1 training)
         remaining = deadline - time.monotonic()
         if depth > max_depth and remaining < DEEPEN_AFTER * time_limit:
             break
         share = VIEW_SHARES[view] if i < len(runs) - 1 and depth == max_depth else 1.0
-        found.add_run(_core_search(task, view, perms, sizes, depth, remaining * share), view, depth, perms)
+        if view == "cells":
+            small_sizes = [s for _, s in size_rules(reduced)[:MAX_SIZE_RULES]]
+            result = _core_search(reduced, "identity", None, small_sizes, depth, remaining * share)
+            found.add_run(result, view, depth, lambda t, g: draw(*where[t], g))
+            continue
+        result = _core_search(task, view, perms, sizes, depth, remaining * share)
+        found.add_run(result, view, depth, lambda t, g: _unview(g, view, perms[n_demo + t] if perms else None))
     ranked = found.ranked(predicted)
     attempts: list[list[Grid]] = [[] for _ in task.test]
     for c in ranked:

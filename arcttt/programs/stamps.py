@@ -234,25 +234,32 @@ def _orientations(patch: np.ndarray, turn: bool) -> list[np.ndarray]:
 
 def _placements(grid: np.ndarray, patch: np.ndarray, loose: np.ndarray, bg: int, scale: int):
     """(cells present, cells to paint) of every placement of the patch (-1: not its cell; each
-    template cell a `scale` x `scale` block) that lies inside the grid, meets a loose cell, where
-    every grid cell it covers is the background or a loose cell of the patch's colour, and every
-    block is whole or missing."""
+    template cell a `scale` x `scale` block) that meets a loose cell, where every grid cell it
+    covers is the background or a loose cell of the patch's colour, and every block is whole or
+    missing. A copy of the template as it is (scale 1) may hang off the grid's edge."""
     h, w = grid.shape
     ph, pw = patch.shape
+    outside = -2
+    padded = np.full((h + 2 * ph, w + 2 * pw), outside, dtype=np.int16)
+    padded[ph:ph + h, pw:pw + w] = grid
+    free_all = np.zeros(padded.shape, dtype=bool)
+    free_all[ph:ph + h, pw:pw + w] = loose
+    mine = patch >= 0
     starts = {(int(r) - i, int(c) - j) for r, c in np.argwhere(loose) for i, j in np.argwhere(patch == grid[r, c])}
     for top, left in sorted(starts):
-        if top < 0 or left < 0 or top + ph > h or left + pw > w:
+        under = padded[top + ph:top + 2 * ph, left + pw:left + 2 * pw]
+        free = free_all[top + ph:top + 2 * ph, left + pw:left + 2 * pw]
+        inside = under != outside
+        if scale > 1 and (mine & ~inside).any():
             continue
-        under, free = grid[top:top + ph, left:left + pw], loose[top:top + ph, left:left + pw]
-        mine = patch >= 0
         present = mine & (under == patch) & free
-        if (mine & ~present & (under != bg)).any():
+        if (mine & ~present & inside & (under != bg)).any():
             continue
         blocks = present.reshape(ph // scale, scale, pw // scale, scale).sum(axis=(1, 3))
         if ((blocks > 0) & (blocks < scale * scale)).any():
             continue
         rows, cols = np.nonzero(present)
-        paint_r, paint_c = np.nonzero(mine & ~present)
+        paint_r, paint_c = np.nonzero(mine & ~present & inside)
         yield (frozenset(zip((rows + top).tolist(), (cols + left).tolist())),
                tuple(zip((paint_r + top).tolist(), (paint_c + left).tolist(), patch[paint_r, paint_c].tolist())))
 
