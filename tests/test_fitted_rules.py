@@ -5,13 +5,14 @@ Hand-made grids, exact outputs."""
 import numpy as np
 
 from arcttt.programs.blocks import fit_fractal, fit_tile_maps
-from arcttt.programs.fitted import fit_recolour_objects, fit_then_rigid
+from arcttt.programs.fitted import fit_after_resize, fit_colour_map, fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.parts import fit_combine, fit_count, fit_summarise, parts
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
+from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_pick_colour
 
 
 def A(rows) -> np.ndarray:
@@ -330,3 +331,31 @@ def test_fitted_count_draws_one_cell_a_unit_in_the_order_the_demonstrations_show
     assert np.array_equal(step(grid(3)), canvas[2])
     assert step(grid(5)) is None  # beyond the cells any demonstration painted
     assert fit_count([grid(1), grid(2), grid(2)], [canvas[0], canvas[1], canvas[2]]) is None  # one count, two drawings
+
+
+def test_fitted_summaries_list_colours_cut_a_colours_box_and_pick_the_colour_that_stands_out():
+    made = [A([[1, 1, 1, 2], [0, 3, 3, 0]]), A([[4, 0, 0], [5, 5, 0]])]
+    wanted = [A([[1], [3], [2]]), A([[5], [4]])]  # the colours, most cells first
+    step = fit_colour_list(made, wanted)
+    assert step is not None and step.name == "colour_list(colours, all, by cells, as column)"
+    assert np.array_equal(step(A([[6, 7, 7], [7, 8, 8]])), A([[7], [8], [6]]))
+    assert step(A([[6, 7], [0, 0]])) is None  # two colours of one count: no order
+    made = [A([[1, 1, 1, 1], [1, 2, 3, 1], [1, 1, 2, 1]]), A([[4, 4, 4], [4, 5, 4], [4, 4, 4]])]
+    wanted = [A([[2, 3], [1, 2]]), A([[5]])]
+    step = fit_colour_box(made, wanted)  # the box of the commonest colour (2, then 5)
+    assert step is not None and step.name == "colour_box(commonest, margins [0, 0, 0, 0])"
+    assert np.array_equal(step(A([[7, 7, 8], [7, 7, 9], [7, 9, 7]])), A([[7, 9], [9, 7]]))
+    # The canvas in the colour with the most holes.
+    ring = A([[1, 1, 1, 0, 2], [1, 0, 1, 0, 2], [1, 1, 1, 0, 2]])
+    step = fit_pick_colour([ring, np.where(ring == 1, 3, ring)], [A([[1, 1]]), A([[3, 3]])])
+    assert step is not None and step.name == "pick_colour(most holes)"
+    assert np.array_equal(step(np.where(ring == 1, 6, ring)), A([[6, 6]]))
+
+
+def test_a_fitted_rule_after_the_input_is_tiled():
+    made, wanted = [A([[1, 0]]), A([[0, 1]])], [A([[2, 0, 2, 0]]), A([[0, 2, 0, 2]])]
+    assert fit_colour_map(made, wanted) is None  # other shapes
+    step = fit_after_resize(fit_colour_map, made, wanted)
+    assert step is not None and step.name == "tile(1x2) | colour_map({1:2})"
+    assert np.array_equal(step(A([[1, 1]])), A([[2, 2, 2, 2]]))
+    assert fit_after_resize(fit_colour_map, made, [A([[2, 0, 2]]), A([[0, 2, 0]])]) is None  # not a multiple

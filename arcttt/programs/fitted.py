@@ -20,6 +20,7 @@ from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_he
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
+from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_pick_colour
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -280,7 +281,8 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
 FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_repair,
            fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours, fit_combine, fit_summarise,
-           fit_count, fit_tile_maps, fit_fractal, fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise)
+           fit_count, fit_colour_list, fit_colour_box, fit_pick_colour, fit_tile_maps, fit_fractal, fit_attract,
+           fit_rays, fit_elbow, fit_box_fill, fit_denoise)
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). Only for the rules whose output may have another shape than their input: after a
 # rule that keeps the shape, a map is rarely what a task does, and costs a fit each.
@@ -310,12 +312,38 @@ def fit_then_rigid(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> 
     return None
 
 
+def _resized(g: np.ndarray, how: str, k: int, m: int) -> np.ndarray:
+    return np.tile(g, (k, m)) if how == "tile" else np.kron(g, np.ones((k, m), dtype=g.dtype))
+
+
+def _after(g: np.ndarray, how: str, k: int, m: int, rule: Primitive) -> np.ndarray | None:
+    return rule(_resized(g, how, k, m))
+
+
+def fit_after_resize(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Where every output is k x m times its input (the same k, m), the input tiled (then scaled
+    up) to the output's size, then the fitted rule; None where it fits neither."""
+    factors = {(b.shape[0] / a.shape[0], b.shape[1] / a.shape[1]) for a, b in zip(made, wanted)}
+    if len(factors) != 1:
+        return None
+    k, m = factors.pop()
+    if k != int(k) or m != int(m) or (k, m) == (1, 1) or k < 1 or m < 1:
+        return None
+    k, m = int(k), int(m)
+    for how in ("tile", "scale"):
+        rule = fitter([_resized(a, how, k, m) for a in made], wanted)
+        if rule is not None:
+            return Primitive(f"{how}({k}x{m}) | {rule.name}", partial(_after, how=how, k=k, m=m, rule=rule), rule.shape)
+    return None
+
+
 def verified(fitter, made: list[np.ndarray], wanted: list[np.ndarray], tests: list[np.ndarray]):
-    """(name, test outputs) of the fitted rule (or the rule then a rigid map) where it reproduces
-    every demonstration and answers every test input with a grid ARC allows; else None. A rule
-    that does not apply to a grid is skipped, as the search skips a failing function."""
+    """(name, test outputs) of the fitted rule (or the rule then a rigid map, or the input tiled
+    or scaled up, then the rule) where it reproduces every demonstration and answers every test
+    input with a grid ARC allows; else None. A rule that does not apply to a grid is skipped, as
+    the search skips a failing function."""
     try:
-        step = fitter(made, wanted) or fit_then_rigid(fitter, made, wanted)
+        step = fitter(made, wanted) or fit_then_rigid(fitter, made, wanted) or fit_after_resize(fitter, made, wanted)
         if step is None or not all(np.array_equal(step(m), w) for m, w in zip(made, wanted)):
             return None
         outs = [step(t) for t in tests]
