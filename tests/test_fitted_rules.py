@@ -4,11 +4,11 @@ Hand-made grids, exact outputs."""
 
 import numpy as np
 
-from arcttt.programs.blocks import fit_fractal, fit_tile_maps
+from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.fitted import fit_after_resize, fit_colour_map, fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
-from arcttt.programs.parts import fit_combine, fit_count, fit_summarise, parts
+from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise, parts
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
@@ -359,3 +359,18 @@ def test_a_fitted_rule_after_the_input_is_tiled():
     assert step is not None and step.name == "tile(1x2) | colour_map({1:2})"
     assert np.array_equal(step(A([[1, 1]])), A([[2, 2, 2, 2]]))
     assert fit_after_resize(fit_colour_map, made, [A([[2, 0, 2]]), A([[0, 2, 0]])]) is None  # not a multiple
+
+
+def test_fitted_overlay_and_staircase():
+    # Each colour's cells centred on one point, laid over one another.
+    made = [A([[1, 0, 1, 0, 0], [0, 0, 0, 2, 0]]), A([[3, 0, 3, 0], [0, 0, 0, 4]])]
+    wanted = [A([[1, 2, 1]]), A([[3, 4, 3]])]
+    step = fit_overlay(made, wanted)
+    assert step is not None and step.name == "overlay(colours on centres)"
+    assert np.array_equal(step(A([[5, 0, 0], [0, 0, 6], [5, 0, 0]])), A([[5], [6], [5]]))
+    assert step(A([[5, 5, 5], [6, 0, 0]])) is None  # 6 would land on 5's centre cell
+    made = [A([[1, 0, 0]]), A([[2, 2, 0, 0]])]
+    wanted = [A([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), A([[2, 2, 0, 0], [0, 2, 2, 0], [0, 0, 2, 2], [0, 0, 0, 2]])]
+    step = fit_staircase(made, wanted)
+    assert step is not None and step.name == "staircase(width high, right, downwards)"
+    assert np.array_equal(step(A([[0, 3]])), A([[0, 3], [0, 0]]))

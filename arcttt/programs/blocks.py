@@ -6,7 +6,8 @@ the 8 rigid maps of the input (or empty), the same map at the same place in ever
 `fit_fractal`, an h x w layout of blocks (h x w the input's size) where block (i, j) is the input
 or empty by what cell (i, j) of the input is: its colour (a table), or whether it is the input's
 most frequent colour. The core tiles and mirrors with a few fixed layouts and a fractal by
-non-zero cells; these read the layout off the demonstrations. Designed on ARC-AGI-1 training
+non-zero cells; these read the layout off the demonstrations. And `fit_staircase`: a one-row
+input repeated down the rows, shifted a cell further each row. Designed on ARC-AGI-1 training
 tasks only.
 """
 
@@ -132,4 +133,56 @@ def fit_fractal(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
     if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
         shown = sorted(c for c, copy in table.items() if copy)
         return Primitive(f"fractal(where the cell is {shown})", step)
+    return None
+
+
+# --- a row shifted down a staircase -------------------------------------------------------------
+
+HEIGHTS = {"width": lambda w, n: w, "half width": lambda w, n: w // 2, "width x cells": lambda w, n: w * n,
+           "half width x cells": lambda w, n: w * n // 2}
+
+
+def staircase(grid: np.ndarray, height: str, square: bool, step: int, up: bool, keep: bool) -> np.ndarray | None:
+    """A one-row input repeated on every row, shifted one more cell a row (`step` +1: right, -1:
+    left), from the top (or the bottom, `up`); `keep`: each row over the one before. The height
+    from the width and the count of coloured cells; the width the input's, or the height."""
+    if grid.shape[0] != 1:
+        return None
+    w0 = grid.shape[1]
+    h = HEIGHTS[height](w0, int((grid != 0).sum()))
+    w = h if square else w0
+    if not 1 <= h <= 30 or not w0 <= w <= 30:
+        return None
+    row = np.zeros(w, dtype=grid.dtype)
+    row[:w0] = grid[0]
+    out = np.zeros((h, w), dtype=grid.dtype)
+    before = np.zeros(w, dtype=grid.dtype)
+    for k in range(h):
+        shifted = np.zeros(w, dtype=grid.dtype)
+        if k < w:
+            if step > 0:
+                shifted[k:] = row[:w - k]
+            else:
+                shifted[:w - k] = row[k:]
+        if keep:
+            shifted = np.where(shifted != 0, shifted, before)
+        before = shifted
+        out[h - 1 - k if up else k] = shifted
+    return out
+
+
+def fit_staircase(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The first height, width, direction, start and keeping that grows every one-row input into
+    its output."""
+    if any(a.shape[0] != 1 for a in made) or all(a.shape == b.shape for a, b in zip(made, wanted)):
+        return None
+    for height in HEIGHTS:
+        for square in (False, True):
+            for step in (1, -1):
+                for up in (False, True):
+                    for keep in (False, True):
+                        rule = partial(staircase, height=height, square=square, step=step, up=up, keep=keep)
+                        if all(np.array_equal(rule(a), b) for a, b in zip(made, wanted)):
+                            how = f"{'right' if step > 0 else 'left'}, {'upwards' if up else 'downwards'}"
+                            return Primitive(f"staircase({height} high, {how}{', kept' if keep else ''})", rule)
     return None

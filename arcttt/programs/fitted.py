@@ -12,10 +12,10 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.blocks import fit_fractal, fit_tile_maps
+from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
 from arcttt.programs.moves import fit_attract
-from arcttt.programs.parts import fit_combine, fit_count, fit_summarise
+from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry
@@ -280,9 +280,9 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
 FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_repair,
-           fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours, fit_combine, fit_summarise,
-           fit_count, fit_colour_list, fit_colour_box, fit_pick_colour, fit_tile_maps, fit_fractal, fit_attract,
-           fit_rays, fit_elbow, fit_box_fill, fit_denoise)
+           fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours, fit_combine, fit_overlay,
+           fit_summarise, fit_count, fit_colour_list, fit_colour_box, fit_pick_colour, fit_tile_maps, fit_fractal,
+           fit_staircase, fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise)
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). Only for the rules whose output may have another shape than their input: after a
 # rule that keeps the shape, a map is rarely what a task does, and costs a fit each.

@@ -4,8 +4,9 @@ line between them, or quadrants) whose cells, read together, decide each output 
 A rule fitted on the demonstrations (`fit_combine`): either a table from the parts' colours at a
 cell to its output colour (and, or, xor, nor in any colours), or an order of precedence among
 colours (the output shows the first colour of the order present in any part). Also one pixel
-per cell of a separator grid (`fit_summarise`), and a count of objects drawn on a fixed canvas,
-one cell a unit (`fit_count`). Designed on ARC-AGI-1 training tasks only.
+per cell of a separator grid (`fit_summarise`), a count of objects drawn on a fixed canvas, one
+cell a unit (`fit_count`), and the objects laid over one another on a common point
+(`fit_overlay`). Designed on ARC-AGI-1 training tasks only.
 """
 
 from __future__ import annotations
@@ -263,4 +264,70 @@ def fit_count(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
                                    paint=paint)
                     what = ("objects" if colour is None else f"objects of {colour}") + (" of 2+ cells" if sizes == "large" else "")
                     return Primitive(f"count({what}, on a {wanted[0].shape[0]}x{wanted[0].shape[1]} canvas)", step)
+    return None
+
+
+# --- objects overlaid on a common point ----------------------------------------------------------
+
+
+def _offsets(cells: list[tuple[int, int, int]], align: int | str) -> list[tuple[int, int, int]] | None:
+    """(row, column, colour) of an object's cells from its centre ("centre": its box's, which must
+    fall on a cell) or from its one cell of colour `align`."""
+    if align == "centre":
+        rows, cols = [r for r, _, _ in cells], [c for _, c, _ in cells]
+        cr, cc = min(rows) + max(rows), min(cols) + max(cols)
+        if cr % 2 or cc % 2:
+            return None
+        return [(r - cr // 2, c - cc // 2, v) for r, c, v in cells]
+    anchor = [(r, c) for r, c, v in cells if v == align]
+    if len(anchor) != 1:
+        return None
+    return [(r - anchor[0][0], c - anchor[0][1], v) for r, c, v in cells]
+
+
+def overlay(grid: np.ndarray, unit: str, align: int | str) -> np.ndarray | None:
+    """The objects (each colour's cells, or the 8-connected objects of any colours) laid one over
+    another on a common point, on the smallest canvas of the background that holds them (centred
+    on the point where they align on centres); None where two colours meet on a cell."""
+    bg = most_frequent(grid)
+    if unit == "colour":
+        masks = [grid == c for c in np.unique(grid).tolist() if c != bg]
+    else:
+        masks = [o.mask for o in objects(grid, False, True, bg)]
+    if len(masks) < 2:
+        return None
+    placed: dict[tuple[int, int], int] = {}
+    for mask in masks:
+        rows, cols = np.nonzero(mask)
+        cells = _offsets(list(zip(rows.tolist(), cols.tolist(), grid[rows, cols].tolist())), align)
+        if cells is None:
+            return None
+        for r, c, v in cells:
+            if placed.setdefault((r, c), v) != v:
+                return None
+    rows, cols = [r for r, _ in placed], [c for _, c in placed]
+    if align == "centre":
+        hr, hc = max(map(abs, rows)), max(map(abs, cols))
+        top, left, h, w = -hr, -hc, 2 * hr + 1, 2 * hc + 1
+    else:
+        top, left, h, w = min(rows), min(cols), max(rows) - min(rows) + 1, max(cols) - min(cols) + 1
+    if h > 30 or w > 30:
+        return None
+    out = np.full((h, w), bg, dtype=grid.dtype)
+    for (r, c), v in placed.items():
+        out[r - top, c - left] = v
+    return out
+
+
+def fit_overlay(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Each colour on centres, then objects on centres, then objects on their one cell of a colour
+    every input shows; the first that reproduces every demonstration."""
+    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+        return None
+    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)))
+    for unit, align in [("colour", "centre"), ("object", "centre")] + [("object", c) for c in shown]:
+        step = partial(overlay, unit=unit, align=align)
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            on = "centres" if align == "centre" else f"their cell of {align}"
+            return Primitive(f"overlay({unit}s on {on})", step)
     return None
