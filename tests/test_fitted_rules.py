@@ -12,7 +12,7 @@ from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summa
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
-from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_pick_colour
+from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
 
 def A(rows) -> np.ndarray:
@@ -374,3 +374,13 @@ def test_fitted_overlay_and_staircase():
     step = fit_staircase(made, wanted)
     assert step is not None and step.name == "staircase(width high, right, downwards)"
     assert np.array_equal(step(A([[0, 3]])), A([[0, 3], [0, 0]]))
+
+
+def test_fitted_lookup_needs_keys_seen_twice():
+    made = [A([[1, 0]]), A([[0, 1]]), A([[1, 1]]), A([[0, 1]]), A([[1, 0, 0, 1]])]
+    small, big = A([[5]]), A([[6, 6]])
+    wanted = [small, small, big, small, big]  # by the count of coloured cells: 1 -> small, 2 -> big
+    step = fit_lookup(made, wanted)
+    assert step is not None and step.name == "lookup(by cells, 2 entries)"
+    assert np.array_equal(step(A([[0, 0, 2]])), small) and step(A([[3, 3, 3]])) is None
+    assert fit_lookup(made[:3], wanted[:3]) is None  # two keys in three demonstrations: not evidenced

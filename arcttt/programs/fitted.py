@@ -20,7 +20,7 @@ from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_he
 from arcttt.programs.rays import fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
-from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_pick_colour
+from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -279,10 +279,14 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
-FITTERS = (fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_repair,
-           fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours, fit_combine, fit_overlay,
-           fit_summarise, fit_count, fit_colour_list, fit_colour_box, fit_pick_colour, fit_tile_maps, fit_fractal,
-           fit_staircase, fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise)
+FITTERS = (
+    fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header,  # cells repainted
+    fit_repair, fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours,  # patterns
+    fit_combine, fit_overlay, fit_summarise, fit_count,  # parts
+    fit_colour_list, fit_colour_box, fit_pick_colour, fit_lookup,  # summaries
+    fit_tile_maps, fit_fractal, fit_staircase,  # blocks
+    fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise,  # moves, lines, boxes, noise
+)
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). Only for the rules whose output may have another shape than their input: after a
 # rule that keeps the shape, a map is rarely what a task does, and costs a fit each.

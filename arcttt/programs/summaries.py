@@ -1,9 +1,10 @@
 """Outputs that summarise the input: its colours (or objects) listed in an order and laid out,
-the box of one colour cut out, or the one colour that stands out filling a fixed canvas.
+the box of one colour cut out, the one colour that stands out filling a fixed canvas, or the
+whole output looked up by a key of the input.
 
 Rules fitted on the demonstrations, each the first setting (in a fixed order) that reproduces
-every demonstration: `fit_colour_list`, `fit_colour_box`, `fit_pick_colour`. Designed on
-ARC-AGI-1 training tasks only.
+every demonstration: `fit_colour_list`, `fit_colour_box`, `fit_pick_colour`, `fit_lookup`.
+Designed on ARC-AGI-1 training tasks only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent, objects
+from arcttt.programs.dsl import Primitive, key as key_of, most_frequent, objects
 
 # --- colours listed -----------------------------------------------------------------------------
 
@@ -219,4 +220,34 @@ def fit_pick_colour(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primiti
             step = partial(pick_colour, feature=feature, most=most, canvas=canvas)
             if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
                 return Primitive(f"pick_colour({'most' if most else 'fewest'} {feature})", step)
+    return None
+
+
+# --- the whole output looked up ------------------------------------------------------------------
+
+LOOKUP_KEYS = {
+    "colours": lambda g: tuple(sorted(set(np.unique(g).tolist()) - {0})),
+    "cells": lambda g: int((g != 0).sum()),
+    "objects": lambda g: len(objects(g, False, True)),
+    "mask": lambda g: (g.shape, (g != 0).tobytes()),
+}
+
+
+def look_up(grid: np.ndarray, key: str, table: dict) -> np.ndarray | None:
+    found = table.get(LOOKUP_KEYS[key](grid))
+    return None if found is None else found.copy()
+
+
+def fit_lookup(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The whole output as a table's entry for one key of the input (its colours, its count of
+    coloured cells, of objects, its mask), the first key that every demonstration agrees on. The
+    keys must repeat (at most two fewer than the demonstrations): a table of keys seen once each
+    would fit anything."""
+    if len({key_of(b) for b in wanted}) < 2:
+        return None  # one output for all: no lookup
+    for key, read in LOOKUP_KEYS.items():
+        table: dict = {}
+        if all(np.array_equal(table.setdefault(read(a), b), b) for a, b in zip(made, wanted)):
+            if len(table) <= len(made) - 2:
+                return Primitive(f"lookup(by {key}, {len(table)} entries)", partial(look_up, key=key, table=table))
     return None
