@@ -5,6 +5,7 @@ Hand-made grids, exact outputs."""
 import numpy as np
 
 from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
+from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.fitted import fit_after_resize, fit_colour_map, fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
@@ -384,3 +385,21 @@ def test_fitted_lookup_needs_keys_seen_twice():
     assert step is not None and step.name == "lookup(by cells, 2 entries)"
     assert np.array_equal(step(A([[0, 0, 2]])), small) and step(A([[3, 3, 3]])) is None
     assert fit_lookup(made[:3], wanted[:3]) is None  # two keys in three demonstrations: not evidenced
+
+
+def test_fitted_cell_rule_fills_the_fullest_cell():
+    def cells(*blocks):  # 3x3 cells side by side between columns of 5
+        out = [A(blocks[0])]
+        for b in blocks[1:]:
+            out += [A([[5]] * 3), A(b)]
+        return np.hstack(out)
+
+    e = [[0] * 3] * 3
+    full = lambda c: [[c] * 3] * 3  # noqa: E731
+    made = [cells([[3, 0, 0], e[0], e[0]], [[3, 3, 0], e[0], e[0]], e),
+            cells([[4, 4, 0], [4, 0, 0], e[0]], [[0, 4, 0], e[0], e[0]], e)]
+    wanted = [cells(e, full(3), e), cells(full(4), e, e)]
+    step = fit_cell_rule(made, wanted)
+    assert step is not None and step.name == "cell_rule(fill_most)"
+    assert np.array_equal(step(cells(e, [[6, 0, 0], e[0], e[0]], [[0, 6, 0], [6, 0, 0], e[0]])), cells(e, e, full(6)))
+    assert step(cells([[3, 6, 0], e[0], e[0]], [[3, 0, 0], e[0], e[0]], e)) is None  # the fullest cell has two colours

@@ -3,17 +3,21 @@ of pixels, one a cell; the search then solves the smaller task and draws its ans
 
 A task has this view where every grid (demonstrations and test inputs) is divided by full rows
 and columns of one non-zero colour into at least two cells, every cell is of one colour, and
-each demonstration output keeps its input's lines. Designed on ARC-AGI-1 training tasks only.
+each demonstration output keeps its input's lines. Beside it, a fitted rule over cells that
+hold patterns (`fit_cell_rule`: the fullest cell filled, the one cell copied, a template, ...).
+Designed on ARC-AGI-1 training tasks only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from arcttt.core.grids import from_array, to_array
 from arcttt.core.tasks import Example, Task
+from arcttt.programs.dsl import Primitive, agreeing
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,132 @@ def cell_view(task: Task) -> tuple[Task, list[tuple[np.ndarray, Cells]]] | None:
         tests.append(Example(from_array(seen[1]), None))
         where.append((a, seen[0]))
     return Task(f"{task.id}:cells", tuple(examples), tuple(tests)), where
+
+
+# --- cells of patterns: a rule over the cells ---------------------------------------------------
+
+CELL_RULES = ("fill_most", "fill_fewest", "copy_the_one", "template", "connect", "blow_up_fewest") + tuple(
+    f"move_marker({k})" for k in range(1, 10))
+
+
+def separators(grid: np.ndarray) -> tuple[int, list[tuple[int, int]], list[tuple[int, int]]] | None:
+    """The separator colour (1-9 tried first, then 0: the first of which some full row or column
+    is made) and the row and column stretches between its lines."""
+    h, w = grid.shape
+    for line in list(range(1, 10)) + [0]:
+        rows = [i for i in range(h) if (grid[i] == line).all()]
+        cols = [j for j in range(w) if (grid[:, j] == line).all()]
+        if (rows or cols) and len(rows) < h and len(cols) < w:
+            return line, list(_spans(rows, h)), list(_spans(cols, w))
+    return None
+
+
+def _connect_cells(small: np.ndarray) -> np.ndarray:
+    """Two equal cells in a row or column with only the grid's most common value between them
+    joined."""
+    values, n = np.unique(small, return_counts=True)
+    default = values[np.argmax(n)]
+    out = small.copy()
+    for grid_, into in ((small, out), (small.T, out.T)):
+        for i, row in enumerate(grid_):
+            for j, v in enumerate(row):
+                if v == default:
+                    continue
+                for k in range(j + 1, len(row)):
+                    if row[k] == v:
+                        into[i, j:k + 1] = v
+                        break
+                    if row[k] != default:
+                        break
+    return out
+
+
+def cell_rule(grid: np.ndarray, rule: str) -> np.ndarray | None:
+    """One rule over the cells between separator lines (0: empty):
+    fill_most / fill_fewest: the cells of most (fewest) coloured cells filled with their one
+    colour, the others emptied; copy_the_one: the one cell with content copied into every cell;
+    template: in every cell, where the first cell has content and the cell is empty, the lines'
+    colour; connect: per position inside the cells, equal values joined across cells (see
+    `_connect_cells`); blow_up_fewest: the cell of fewest coloured cells (its shape the cells'
+    layout) drawn one pixel a cell; move_marker(k): the one cell holding colour k moved to the
+    cell that k's position in it names, all else emptied. None where the rule does not apply."""
+    found = separators(grid)
+    if found is None:
+        return None
+    line, rows, cols = found
+    cells = [(a, b, c, d) for a, b in rows for c, d in cols]
+    if len(cells) < 2:
+        return None
+    out = grid.copy()
+    content = [grid[a:b, c:d] for a, b, c, d in cells]
+    shapes = {x.shape for x in content}
+    if rule in ("copy_the_one", "template", "connect") or rule.startswith("move_marker"):
+        if len(shapes) != 1:
+            return None
+    if rule == "copy_the_one":
+        full = [x for x in content if x.any()]
+        if len(full) != 1:
+            return None
+        for a, b, c, d in cells:
+            out[a:b, c:d] = full[0]
+        return out
+    if rule == "template":
+        if not content[0].any():
+            return None
+        for a, b, c, d in cells[1:]:
+            block = out[a:b, c:d]
+            block[(content[0] != 0) & (block == 0)] = line
+        return out
+    if rule == "connect":
+        h, w = shapes.pop()
+        for p in range(h):
+            for q in range(w):
+                joined = _connect_cells(np.array([[grid[a + p, c + q] for c, _ in cols] for a, _ in rows]))
+                for i, (a, _) in enumerate(rows):
+                    for j, (c, _) in enumerate(cols):
+                        out[a + p, c + q] = joined[i, j]
+        return out
+    if rule.startswith("move_marker"):
+        k = int(rule[len("move_marker("):-1])
+        holding = [x for x in content if (x == k).any()]
+        if k == line or len(holding) != 1 or holding[0].shape != (len(rows), len(cols)) or (holding[0] == k).sum() != 1:
+            return None
+        i, j = np.argwhere(holding[0] == k)[0]
+        marker = holding[0].copy()
+        for a, b, c, d in cells:
+            out[a:b, c:d] = 0
+        out[rows[i][0]:rows[i][1], cols[j][0]:cols[j][1]] = marker
+        return out
+    counts = [int((x != 0).sum()) for x in content]
+    marked = [n for n in counts if n]
+    if not marked:
+        return None
+    if rule == "blow_up_fewest":
+        if marked.count(min(marked)) != 1:
+            return None
+        pattern = content[counts.index(min(marked))]
+        if pattern.shape != (len(rows), len(cols)):
+            return None
+        for i, (a, b) in enumerate(rows):
+            for j, (c, d) in enumerate(cols):
+                out[a:b, c:d] = pattern[i, j]
+        return out
+    chosen = max(marked) if rule == "fill_most" else min(marked)
+    for (a, b, c, d), x, n in zip(cells, content, counts):
+        colours = np.unique(x[x != 0])
+        if n == chosen and colours.size != 1:
+            return None
+        out[a:b, c:d] = colours[0] if n == chosen else 0
+    return out
+
+
+def fit_cell_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Every rule of CELL_RULES that reproduces every demonstration; where several do, they must
+    agree on a test input."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    fits = [r for r in CELL_RULES
+            if all(np.array_equal(cell_rule(a, r), b) for a, b in zip(made, wanted))]
+    if not fits:
+        return None
+    return Primitive(f"cell_rule({', '.join(fits)})", partial(agreeing, steps=tuple(partial(cell_rule, rule=r) for r in fits)))

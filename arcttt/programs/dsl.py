@@ -150,3 +150,15 @@ def objects(grid: np.ndarray, by_colour: bool, diagonal: bool, bg: int = 0) -> l
 def key(grid: np.ndarray) -> bytes:
     """Shape and cells as bytes: equal grids, equal keys."""
     return bytes(grid.shape) + grid.tobytes()
+
+
+def agreeing(grid: np.ndarray, steps: tuple) -> np.ndarray | None:
+    """The one answer every step gives (each fitted on the same demonstrations); None where one
+    has none or two differ: settings the demonstrations cannot tell apart must not decide."""
+    first = None
+    for step in steps:
+        out = step(grid)
+        if out is None or (first is not None and not np.array_equal(out, first)):
+            return None
+        first = out if first is None else first
+    return first

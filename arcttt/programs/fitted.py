@@ -13,6 +13,7 @@ from functools import partial
 import numpy as np
 
 from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
+from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
 from arcttt.programs.moves import fit_attract
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
@@ -282,7 +283,7 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 FITTERS = (
     fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header,  # cells repainted
     fit_repair, fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours,  # patterns
-    fit_combine, fit_overlay, fit_summarise, fit_count,  # parts
+    fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule,  # parts
     fit_colour_list, fit_colour_box, fit_pick_colour, fit_lookup,  # summaries
     fit_tile_maps, fit_fractal, fit_staircase,  # blocks
     fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise,  # moves, lines, boxes, noise
