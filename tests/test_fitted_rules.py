@@ -7,7 +7,7 @@ import numpy as np
 from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.fitted import fit_after_resize, fit_colour_map, fit_recolour_objects, fit_then_rigid
-from arcttt.programs.moves import fit_attract
+from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise, parts
 from arcttt.programs.rays import fit_elbow, fit_rays
@@ -403,3 +403,27 @@ def test_fitted_cell_rule_fills_the_fullest_cell():
     assert step is not None and step.name == "cell_rule(fill_most)"
     assert np.array_equal(step(cells(e, [[6, 0, 0], e[0], e[0]], [[0, 6, 0], [6, 0, 0], e[0]])), cells(e, e, full(6)))
     assert step(cells([[3, 6, 0], e[0], e[0]], [[3, 0, 0], e[0], e[0]], e)) is None  # the fullest cell has two colours
+
+
+def test_fitted_moves_slide_project_and_mirror():
+    # Cells slide down (or up) onto the full row of their colour.
+    made = [A([[1, 0, 0], [0, 0, 0], [1, 1, 1], [0, 0, 1]]), A([[0, 1, 0], [1, 1, 1], [0, 0, 0]])]
+    wanted = [A([[0, 0, 0], [1, 0, 0], [1, 1, 1], [0, 0, 1]]), A([[0, 1, 0], [1, 1, 1], [0, 0, 0]])]
+    step = fit_slide_to_lines(made, wanted)
+    assert step is not None and step.name.startswith("slide_to_lines(")
+    assert np.array_equal(step(A([[0, 0], [0, 0], [1, 1], [0, 0], [0, 1]])), A([[0, 0], [0, 0], [1, 1], [0, 1], [0, 0]]))
+    # A cell paints its colour on the nearest cell of the block, and stays.
+    made = [A([[2, 0, 0, 0], [0, 0, 0, 0], [0, 5, 5, 0]]), A([[0, 0, 3], [0, 0, 0], [5, 5, 5]])]
+    wanted = [A([[2, 0, 0, 0], [0, 0, 0, 0], [0, 2, 5, 0]]), A([[0, 0, 3], [0, 0, 0], [5, 5, 3]])]
+    step = fit_project(made, wanted)
+    assert step is not None and step.name == "project(markers kept)"
+    assert np.array_equal(step(A([[0, 0, 4], [0, 0, 0], [5, 5, 5]])), A([[0, 0, 4], [0, 0, 0], [5, 5, 4]]))
+    # Mirrored across the bracket's spine (a full column of 2), the original cleared.
+    made = [A([[2, 0, 0, 3], [2, 0, 0, 0], [2, 0, 0, 0]]), A([[0, 0, 0], [2, 2, 2], [0, 4, 0], [0, 0, 0]])]
+    wanted = [A([[2, 0, 0, 0], [2, 0, 0, 0], [2, 0, 0, 0]]), A([[0, 4, 0], [2, 2, 2], [0, 0, 0], [0, 0, 0]])]
+    assert fit_mirror_across(made, wanted) is None  # 3 would land off the grid
+    made[0], wanted[0] = A([[0, 6, 2, 0], [0, 0, 2, 0], [0, 0, 2, 0]]), A([[0, 0, 2, 6], [0, 0, 2, 0], [0, 0, 2, 0]])
+    step = fit_mirror_across(made, wanted)
+    assert step is not None and step.name == "mirror_across(brackets of 2)"
+    assert np.array_equal(step(A([[0, 0, 0], [0, 7, 0], [2, 2, 2], [0, 0, 0], [0, 0, 0]])),
+                          A([[0, 0, 0], [0, 0, 0], [2, 2, 2], [0, 7, 0], [0, 0, 0]]))

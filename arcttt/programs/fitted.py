@@ -15,7 +15,7 @@ import numpy as np
 from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
-from arcttt.programs.moves import fit_attract
+from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
 from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
 from arcttt.programs.rays import fit_elbow, fit_rays
@@ -286,7 +286,8 @@ FITTERS = (
     fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule,  # parts
     fit_colour_list, fit_colour_box, fit_pick_colour, fit_lookup,  # summaries
     fit_tile_maps, fit_fractal, fit_staircase,  # blocks
-    fit_attract, fit_rays, fit_elbow, fit_box_fill, fit_denoise,  # moves, lines, boxes, noise
+    fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across,  # moves
+    fit_rays, fit_elbow, fit_box_fill, fit_denoise,  # lines, boxes, noise
 )
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). Only for the rules whose output may have another shape than their input: after a

@@ -5,7 +5,9 @@ A rule fitted on the demonstrations (`fit_attract`). Objects are 4-connected one
 components on the most frequent colour. Anchors are the colours no demonstration changes, or
 the objects of more than one cell; the other objects move. Fitted too: 4 or 8 directions,
 whether a mover heads only for anchors of its own colour, whether a mover with no anchor in
-reach stays or goes, and moving or drawing a trail. Designed on ARC-AGI-1 training tasks only.
+reach stays or goes, and moving or drawing a trail. Beside it: markers slid onto full lines
+(`fit_slide_to_lines`), projected onto the one large object (`fit_project`), mirrored across
+the nearest bracket (`fit_mirror_across`). Designed on ARC-AGI-1 training tasks only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent, objects
+from arcttt.programs.dsl import Primitive, agreeing, most_frequent, objects
 
 DIRECTIONS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))  # ties: this order
 # Every setting, simplest first: (anchors, directions, own colour only, keep the unmatched, mode).
@@ -113,4 +115,161 @@ def fit_attract(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
             name = (f"attract({mode}, to {what}, {n} directions{', own colour' if own else ''}"
                     f"{'' if keep else ', the unmatched erased'})")
             return Primitive(name, step)
+    return None
+
+
+# --- markers slid onto full lines ----------------------------------------------------------------
+
+
+def _slide_to_rows(g: np.ndarray, bg: int, lines: list[int], any_line: bool, line_colour: bool) -> np.ndarray | None:
+    h, w = g.shape
+    out = np.full_like(g, bg)
+    out[lines] = g[lines]
+    markers = [(r, c) for r in range(h) for c in range(w) if r not in lines and g[r, c] != bg]
+    if not markers:
+        return None
+    moves = []
+    for r, c in markers:
+        targets = [line for line in lines if any_line or g[line, 0] == g[r, c]]
+        if not targets:
+            continue  # no line of its colour: the marker goes
+        far = [abs(line - r) for line in targets]
+        if far.count(min(far)) > 1:
+            return None
+        moves.append((min(far), r, c, targets[int(np.argmin(far))]))
+    for _, r, c, line in sorted(moves):  # nearest first: the later ones stack on them
+        step = 1 if r > line else -1
+        y = line + step
+        while 0 <= y < h and out[y, c] != bg and y not in lines:
+            y += step
+        if not 0 <= y < h or y in lines:
+            return None
+        out[y, c] = g[line, 0] if line_colour else g[r, c]
+    return out
+
+
+def slide_to_lines(grid: np.ndarray, any_line: bool, line_colour: bool) -> np.ndarray | None:
+    """Lines: full rows (else full columns) of one colour but the background's. Every other cell
+    slides across to the nearest line (of its own colour, unless `any_line`; none: it goes) and
+    stops beside it, on markers placed before; it keeps its colour or takes the line's."""
+    bg = most_frequent(grid)
+    for g, back in ((grid, False), (grid.T, True)):
+        lines = [r for r in range(g.shape[0]) if g[r, 0] != bg and (g[r] == g[r, 0]).all()]
+        if lines:
+            out = _slide_to_rows(g, bg, lines, any_line, line_colour)
+            return None if out is None else (out.T if back else out)
+    return None
+
+
+def fit_slide_to_lines(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Every setting (own-colour lines or any; own colour or the line's) that reproduces every
+    demonstration; they must agree on a test input."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    fits = [(a_, c_) for a_ in (False, True) for c_ in (False, True)
+            if all(np.array_equal(slide_to_lines(a, a_, c_), b) for a, b in zip(made, wanted))]
+    if not fits:
+        return None
+    steps = tuple(partial(slide_to_lines, any_line=a_, line_colour=c_) for a_, c_ in fits)
+    a_, c_ = fits[0]
+    name = f"slide_to_lines({'any line' if a_ else 'own colour'}, {'line colour' if c_ else 'own colour'})"
+    return Primitive(name, partial(agreeing, steps=steps))
+
+
+# --- markers projected onto a block ---------------------------------------------------------------
+
+
+def project(grid: np.ndarray, keep: bool) -> np.ndarray | None:
+    """Each cell outside the largest one-colour object (4-connected; it must be the one largest)
+    paints its colour on the object's cell nearest to it; it stays, or goes (`keep`). None on a
+    tie, or two cells painting one."""
+    bg = most_frequent(grid)
+    found = sorted(objects(grid, True, False, bg), key=lambda o: -o.size)
+    if len(found) < 2 or found[0].size == found[1].size:
+        return None
+    block = np.argwhere(found[0].mask)
+    out, used = grid.copy(), set()
+    markers = np.argwhere((grid != bg) & ~found[0].mask)
+    for r, c in markers:
+        far = (block[:, 0] - r) ** 2 + (block[:, 1] - c) ** 2
+        nearest = np.flatnonzero(far == far.min())
+        target = tuple(block[nearest[0]])
+        if len(nearest) != 1 or target in used:
+            return None
+        used.add(target)
+        out[target] = grid[r, c]
+        if not keep:
+            out[r, c] = bg
+    return out
+
+
+def fit_project(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Markers kept, else erased, where that reproduces every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for keep in (True, False):
+        if all(np.array_equal(project(a, keep), b) for a, b in zip(made, wanted)):
+            return Primitive(f"project({'markers kept' if keep else 'markers moved'})", partial(project, keep=keep))
+    return None
+
+
+# --- objects mirrored across the nearest bracket -------------------------------------------------
+
+
+def _spines(grid: np.ndarray, colour: int) -> list[tuple[str, int, int, int]] | None:
+    """Per object of `colour` (4-connected), its spine: a full edge row ("h") or column ("v") of
+    its box, the longer; (kind, line, start, end). None where one has none, or two as long."""
+    out = []
+    for o in objects(grid, True, False, bg=-1):
+        if o.colour != colour:
+            continue
+        t, l, b, r = o.box
+        found = [(r - l, "h", row, l, r - 1) for row in {t, b - 1} if r - l > 1 and o.mask[row, l:r].all()]
+        found += [(b - t, "v", col, t, b - 1) for col in {l, r - 1} if b - t > 1 and o.mask[t:b, col].all()]
+        if not found:
+            return None
+        found.sort(reverse=True)
+        if len(found) > 1 and found[0][0] == found[1][0] and found[0][1] != found[1][1]:
+            return None
+        out.append(found[0][1:])
+    return out
+
+
+def mirror_across(grid: np.ndarray, bracket: int) -> np.ndarray | None:
+    """Every object of another colour (8-connected) mirrored across the spine of the nearest
+    bracket (objects of colour `bracket`) whose span it overlaps, the original cleared."""
+    bg = most_frequent(grid)
+    if bracket == bg or not (grid == bracket).any():
+        return None
+    spines = _spines(grid, bracket)
+    movers = [o for o in objects(grid, True, True, bg) if o.colour != bracket]
+    if not spines or not movers:
+        return None
+    out = grid.copy()
+    for o in movers:
+        out[o.mask] = bg
+    h, w = grid.shape
+    for o in movers:
+        t, l, b, r = o.box
+        near = sorted((abs((t + b - 1) / 2 - line) if kind == "h" else abs((l + r - 1) / 2 - line), kind, line)
+                      for kind, line, start, end in spines
+                      if (kind == "h" and l <= end and r - 1 >= start) or (kind == "v" and t <= end and b - 1 >= start))
+        if not near or (len(near) > 1 and near[0][0] == near[1][0]):
+            return None
+        _, kind, line = near[0]
+        for y, x in np.argwhere(o.mask):
+            ny, nx = (2 * line - y, x) if kind == "h" else (y, 2 * line - x)
+            if not (0 <= ny < h and 0 <= nx < w):
+                return None
+            out[ny, nx] = grid[y, x]
+    return out
+
+
+def fit_mirror_across(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The first bracket colour whose mirroring reproduces every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for bracket in range(10):
+        if all(np.array_equal(mirror_across(a, bracket), b) for a, b in zip(made, wanted)):
+            return Primitive(f"mirror_across(brackets of {bracket})", partial(mirror_across, bracket=bracket))
     return None
