@@ -160,10 +160,36 @@ GROUPS = {
     "all": ((1, 0, 0, -1), (-1, 0, 0, 1), (-1, 0, 0, -1), (0, 1, 1, 0), (0, -1, -1, 0), (0, -1, 1, 0), (0, 1, -1, 0)),
     "rotations": ((0, -1, 1, 0), (-1, 0, 0, -1), (0, 1, -1, 0)),
     "mirrors": ((1, 0, 0, -1), (-1, 0, 0, 1), (-1, 0, 0, -1)),  # left-right, up-down, half turn
+    "half_turn": ((-1, 0, 0, -1),), "lr": ((1, 0, 0, -1),), "ud": ((-1, 0, 0, 1),),
 }
+_GENERATORS = {"mirrors": (np.fliplr, np.flipud), "rotations": (np.rot90,), "all": (np.fliplr, np.flipud, np.rot90, np.transpose),
+               "half_turn": (lambda m: np.rot90(m, 2),), "lr": (np.fliplr,), "ud": (np.flipud,)}
+MAX_MARKED = 300  # the best centre is scored for grids of at most this many coloured cells
 
 
-_GENERATORS = {"mirrors": (np.fliplr, np.flipud), "rotations": (np.rot90,), "all": (np.fliplr, np.flipud, np.rot90, np.transpose)}
+def _best_centre(grid: np.ndarray, bg: int, group: str) -> tuple[int, int] | None:
+    """Twice the centre, among the half-cells of the content's box, under which the most coloured
+    cells map onto cells of their own colour; None where two centres score alike."""
+    cells = np.argwhere(grid != bg)
+    if not 0 < len(cells) <= MAX_MARKED:
+        return None
+    h, w = grid.shape
+    colours = grid[cells[:, 0], cells[:, 1]]
+    rows, cols = np.meshgrid(np.arange(2 * cells[:, 0].min(), 2 * cells[:, 0].max() + 1),
+                             np.arange(2 * cells[:, 1].min(), 2 * cells[:, 1].max() + 1), indexing="ij")
+    cr, cc = rows.ravel(), cols.ravel()
+    dr, dc = 2 * cells[None, :, 0] - cr[:, None], 2 * cells[None, :, 1] - cc[:, None]
+    score = np.zeros(len(cr), dtype=np.int64)
+    for a, b, p, q in GROUPS[group]:
+        nr, nc = cr[:, None] + a * dr + b * dc, cc[:, None] + p * dr + q * dc
+        ok = (nr % 2 == 0) & (nc % 2 == 0) & (nr >= 0) & (nr < 2 * h) & (nc >= 0) & (nc < 2 * w)
+        seen = grid[np.clip(nr // 2, 0, h - 1), np.clip(nc // 2, 0, w - 1)]
+        score += (ok & (seen == colours[None, :])).sum(axis=1)
+    best = score.max()
+    if best == 0 or (score == best).sum() != 1:
+        return None
+    i = int(np.argmax(score))
+    return int(cr[i]), int(cc[i])
 
 
 def _symmetric(o, group: str) -> bool:
@@ -175,8 +201,11 @@ def _symmetric(o, group: str) -> bool:
 
 def _centre(grid: np.ndarray, bg: int, around: int | str | None, group: str) -> tuple[int, int] | None:
     """Twice the centre (row, column): of the box of every cell but the background (`around`
-    None), of the one object of colour `around`, or of the largest object that has the group's
-    symmetry itself ("symmetric"; none where two are as large)."""
+    None), of the one object of colour `around`, of the largest object that has the group's
+    symmetry itself ("symmetric"; none where two are as large), or the centre that the most
+    cells already obey ("best")."""
+    if around == "best":
+        return _best_centre(grid, bg, group)
     found = objects(grid, True, True, bg)
     if around is None:
         box = bbox(grid != bg)
@@ -220,20 +249,22 @@ def complete_symmetry(grid: np.ndarray, group: str, around: int | str | None, pa
 
 
 def fit_symmetry(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
-    """The first centre (the content's box, the largest symmetric object, then the one object of
-    a colour every input shows), group (all eight maps, rotations, mirrors) and paint (own
-    colour, then the one colour the demonstrations add) that completes every demonstration."""
+    """The first centre (the content's box, the largest symmetric object, the one object of a
+    colour every input shows, then the best centre), group (all eight maps, rotations, mirrors,
+    then one map) and paint (own colour, then the one colour the demonstrations add) that
+    completes every demonstration."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
         return None
     if any(((a != most_frequent(a)) & (a != b)).any() for a, b in zip(made, wanted)):
         return None  # only background cells change
     added = {int(v) for a, b in zip(made, wanted) for v in np.unique(b[a != b]).tolist()}
     shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)) - {most_frequent(made[0])})
-    for around in [None, "symmetric"] + shown:
+    for around in [None, "symmetric"] + shown + ["best"]:
         for group in GROUPS:
             for paint in [None] + (sorted(added) if len(added) == 1 else []):
                 step = partial(complete_symmetry, group=group, around=around, paint=paint)
                 if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
-                    centre = {None: "content", "symmetric": "a symmetric object"}.get(around, f"the object of {around}")
+                    centre = {None: "content", "symmetric": "a symmetric object", "best": "the best centre"}.get(
+                        around, f"the object of {around}")
                     return Primitive(f"complete_symmetry({group} about {centre}{'' if paint is None else f', in {paint}'})", step)
     return None
