@@ -8,9 +8,9 @@ from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.fitted import fit_after_resize, fit_colour_map, fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
-from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic
+from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic, fit_rings
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise, parts
-from arcttt.programs.rays import fit_elbow, fit_rays
+from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
@@ -427,3 +427,23 @@ def test_fitted_moves_slide_project_and_mirror():
     assert step is not None and step.name == "mirror_across(brackets of 2)"
     assert np.array_equal(step(A([[0, 0, 0], [0, 7, 0], [2, 2, 2], [0, 0, 0], [0, 0, 0]])),
                           A([[0, 0, 0], [0, 0, 0], [2, 2, 2], [0, 7, 0], [0, 0, 0]]))
+
+
+def test_fitted_rings_bounce_and_diagonal_rays():
+    made = [A([[1, 1, 1], [1, 2, 1], [1, 1, 1]]), A([[3, 3, 3, 3], [3, 4, 4, 3], [3, 4, 4, 3], [3, 3, 3, 3]])]
+    step = fit_rings(made, [np.where(g == g[0, 0], g[1, 1], g[0, 0]) for g in made])
+    assert step is not None and step.name == "recolour_rings(reversed)"
+    assert step(A([[5, 5], [5, 5]])) is None  # one ring: nothing to reverse
+    # One cell's ray goes up, bouncing off the side walls.
+    made = [A([[0, 0], [0, 0], [1, 0]]), A([[0, 0, 0], [0, 0, 0], [0, 0, 2]])]
+    wanted = [A([[1, 0], [0, 1], [1, 0]]), A([[2, 0, 0], [0, 2, 0], [0, 0, 2]])]
+    step = fit_bounce(made, wanted)
+    assert step is not None and step.name.startswith("bounce(-1,")
+    assert np.array_equal(step(A([[0, 0], [0, 0], [0, 0], [0, 3]])), A([[3, 0], [0, 3], [3, 0], [0, 3]]))
+    # From the empty corner of three cells of a 2x2 box, a ray out to the edge.
+    made = [A([[0, 0, 0, 0], [0, 0, 0, 0], [4, 0, 0, 0], [4, 4, 0, 0]]),
+            A([[0, 0, 0, 0], [0, 5, 5, 0], [0, 0, 5, 0], [0, 0, 0, 0]])]
+    wanted = [A([[0, 0, 0, 4], [0, 0, 4, 0], [4, 0, 0, 0], [4, 4, 0, 0]]),
+              A([[0, 0, 0, 0], [0, 5, 5, 0], [0, 0, 5, 0], [5, 0, 0, 0]])]
+    step = fit_diagonal_rays(made, wanted)
+    assert step is not None and step.name == "diagonal_rays(from each notch)"

@@ -10,6 +10,7 @@ at, by the colours they touch, or by the blocks they belong to.
   or each row or column its majority colour.
 - `fit_box_fill`: the box around each group of cells painted (its background, its other
   colours, or both).
+- `fit_rings`: the colours of concentric rings reversed or turned.
 
 Designed on ARC-AGI-1 training tasks only.
 """
@@ -282,4 +283,46 @@ def fit_box_fill(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive 
                 if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
                     what = "every colour" if colour is None else f"colour {colour}"
                     return Primitive(f"box_fill({what}, gap {gap}, {into} -> {paint})", step)
+    return None
+
+
+# --- rings recoloured ---------------------------------------------------------------------------
+
+
+def ring_colours(grid: np.ndarray) -> list[int] | None:
+    """The colours of the concentric rings (ring k: the cells k steps from the edge), outside in,
+    each once; None where a ring has two colours."""
+    h, w = grid.shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    ring = np.minimum(np.minimum(rows, cols), np.minimum(h - 1 - rows, w - 1 - cols))
+    order: list[int] = []
+    for k in range(int(ring.max()) + 1):
+        found = np.unique(grid[ring == k])
+        if found.size != 1:
+            return None
+        if int(found[0]) not in order:
+            order.append(int(found[0]))
+    return order
+
+
+def recolour_rings(grid: np.ndarray, shift: int | None) -> np.ndarray | None:
+    """The rings' colours reversed (`shift` None) or turned by `shift` places, outside in."""
+    order = ring_colours(grid)
+    if order is None or len(order) < 2:
+        return None
+    n = len(order)
+    table = np.arange(10, dtype=grid.dtype)
+    for k, c in enumerate(order):
+        table[c] = order[n - 1 - k] if shift is None else order[(k + shift) % n]
+    return table[grid]
+
+
+def fit_rings(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Reversed, else turned by -2..2 places, where that recolours every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for shift in (None, -1, 1, -2, 2):
+        if all(np.array_equal(recolour_rings(a, shift), b) for a, b in zip(made, wanted)):
+            return Primitive(f"recolour_rings({'reversed' if shift is None else f'turned {shift:+d}'})",
+                             partial(recolour_rings, shift=shift))
     return None

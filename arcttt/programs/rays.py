@@ -5,7 +5,9 @@ set of directions whose rays cover that colour's new cells and land only on cell
 colour; where rays of several colours cross, either an order of precedence among the colours or
 one crossing colour decides. The core's rays draw every colour the same way; here a colour may
 draw across while another draws down. And `fit_elbow`: two marked cells joined by a path along
-a row, then a column. Designed on ARC-AGI-1 training tasks only.
+a row, then a column; `fit_bounce`: one cell's diagonal ray bouncing between two walls;
+`fit_diagonal_rays`: rays out of each object's tail or notch. Designed on ARC-AGI-1 training
+tasks only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent
+from arcttt.programs.dsl import Primitive, most_frequent, objects
 
 # Direction sets, simplest first: none, one axis, both axes, the diagonals, all eight.
 _AXES = {"lr": ((0, -1), (0, 1)), "ud": ((-1, 0), (1, 0))}
@@ -140,4 +142,102 @@ def fit_elbow(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
         step = partial(elbow, start=start, end=end, colour=colour)
         if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
             return Primitive(f"elbow({start} to {end} in {colour})", step)
+    return None
+
+
+# --- a ray bouncing between two walls -------------------------------------------------------------
+
+
+def bounce_path(h: int, w: int, r: int, c: int, dr: int, dc: int, sides: bool) -> list[tuple[int, int]]:
+    """The cells of a diagonal ray from (r, c) that turns back at the side walls (`sides`) or at
+    the top and bottom, and ends where it leaves through the other two."""
+    cells = [(r, c)]
+    for _ in range(4 * (h + w) * max(h, w)):
+        if sides:
+            if w > 1 and not 0 <= c + dc < w:
+                dc = -dc
+            r, c = r + dr, c + dc if w > 1 else c
+            if not 0 <= r < h:
+                break
+        else:
+            if h > 1 and not 0 <= r + dr < h:
+                dr = -dr
+            r, c = r + dr if h > 1 else r, c + dc
+            if not 0 <= c < w:
+                break
+        cells.append((r, c))
+    return cells
+
+
+def bounce(grid: np.ndarray, dr: int, dc: int, sides: bool, fill: int | None) -> np.ndarray | None:
+    """The one coloured cell's zig-zag ray, in its colour, over the grid (or over a grid of
+    `fill`); None where the grid has not exactly one coloured cell."""
+    bg = most_frequent(grid)
+    seeds = np.argwhere(grid != bg)
+    if len(seeds) != 1:
+        return None
+    r, c = map(int, seeds[0])
+    out = grid.copy() if fill is None else np.full_like(grid, fill)
+    for y, x in bounce_path(*grid.shape, r, c, dr, dc, sides):
+        out[y, x] = grid[r, c]
+    return out
+
+
+def fit_bounce(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The first direction, walls and fill (kept, then each colour) that draws every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for dr, dc, sides, fill in itertools.product((-1, 1), (-1, 1), (True, False), [None] + list(range(10))):
+        step = partial(bounce, dr=dr, dc=dc, sides=sides, fill=fill)
+        if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+            walls = "the sides" if sides else "top and bottom"
+            return Primitive(f"bounce({dr:+d},{dc:+d} off {walls}{'' if fill is None else f', on {fill}'})", step)
+    return None
+
+
+# --- diagonal rays from an object's tail or notch ------------------------------------------------
+
+
+def _ray_starts(o, kind: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(first cell, step) of each ray: from a cell whose one neighbour in the object is diagonal,
+    onwards away from it ("tail"); or, for 3 cells of a 2x2 box, out of the empty corner
+    ("notch")."""
+    cells = {tuple(p) for p in np.argwhere(o.mask).tolist()}
+    starts = []
+    if kind == "tail":
+        for y, x in cells:
+            near = [(y + a, x + b) for a in (-1, 0, 1) for b in (-1, 0, 1) if (a or b) and (y + a, x + b) in cells]
+            if len(near) == 1 and near[0][0] != y and near[0][1] != x:
+                d = (y - near[0][0], x - near[0][1])
+                starts.append(((y + d[0], x + d[1]), d))
+        return starts
+    t, l, b, r = o.box
+    if len(cells) != 3 or (b - t, r - l) != (2, 2):
+        return []
+    empty = next(p for p in ((t, l), (t, l + 1), (t + 1, l), (t + 1, l + 1)) if p not in cells)
+    d = (2 * empty[0] - (2 * t + 1), 2 * empty[1] - (2 * l + 1))  # from the box's centre, doubled
+    return [((empty[0] + d[0], empty[1] + d[1]), d)]
+
+
+def diagonal_rays(grid: np.ndarray, kind: str) -> np.ndarray | None:
+    """Each object's rays in its colour, over the background to the first other cell or the edge;
+    None where no ray is drawn."""
+    bg = most_frequent(grid)
+    h, w = grid.shape
+    out, drawn = grid.copy(), False
+    for o in objects(grid, True, True, bg):
+        for (y, x), (dy, dx) in _ray_starts(o, kind):
+            while 0 <= y < h and 0 <= x < w and grid[y, x] == bg:
+                out[y, x], drawn = o.colour, True
+                y, x = y + dy, x + dx
+    return out if drawn else None
+
+
+def fit_diagonal_rays(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Rays from tails, else from notches, where they draw every demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    for kind in ("tail", "notch"):
+        if all(np.array_equal(diagonal_rays(a, kind), b) for a, b in zip(made, wanted)):
+            return Primitive(f"diagonal_rays(from each {kind})", partial(diagonal_rays, kind=kind))
     return None
