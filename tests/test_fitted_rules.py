@@ -8,11 +8,12 @@ from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.fitted import fit_after_resize, fit_colour_map, fit_recolour_objects, fit_then_rigid
 from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
-from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic, fit_rings
+from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
+                                  fit_match_references, fit_periodic, fit_rings)
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise, parts
 from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
-from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
+from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
 
@@ -447,3 +448,24 @@ def test_fitted_rings_bounce_and_diagonal_rays():
               A([[0, 0, 0, 0], [0, 5, 5, 0], [0, 0, 5, 0], [5, 0, 0, 0]])]
     step = fit_diagonal_rays(made, wanted)
     assert step is not None and step.name == "diagonal_rays(from each notch)"
+
+
+def test_fitted_shape_stamp_largest_rectangle_and_references():
+    # A 2-cell bar (colours by rank) paints the cells beside its ends in its second colour.
+    made = [A([[0, 0, 0, 0], [0, 1, 2, 0], [0, 0, 0, 0]]), A([[0, 0, 0, 0, 0], [3, 4, 0, 0, 0], [0, 0, 0, 0, 0]])]
+    wanted = [A([[0, 0, 0, 0], [2, 1, 2, 2], [0, 0, 0, 0]]), A([[0, 0, 0, 0, 0], [3, 4, 4, 0, 0], [0, 0, 0, 0, 0]])]
+    step = fit_shape_stamp(made, wanted)
+    assert step is not None and step.name.startswith("shape_stamp(")
+    assert step(A([[0, 0, 0], [0, 5, 0], [0, 0, 0]])) is None  # a shape never seen
+    # The one largest rectangle of 0 painted 6.
+    made = [A([[1, 0, 0, 1], [1, 0, 0, 1], [1, 1, 1, 0]]), A([[0, 1, 1], [0, 1, 1], [0, 1, 1]])]
+    wanted = [A([[1, 6, 6, 1], [1, 6, 6, 1], [1, 1, 1, 0]]), A([[6, 1, 1], [6, 1, 1], [6, 1, 1]])]
+    step = fit_largest_rectangle(made, wanted)
+    assert step is not None and step.name == "largest_rectangle(of 0 painted 6, sides >= 1)"
+    assert step(A([[0, 1, 0]])) is None  # two as large
+    # The shape inside the frame of 5 (closed) recolours its look-alikes outside.
+    made = [A([[5, 5, 5, 0, 0], [5, 2, 5, 0, 1], [5, 5, 5, 0, 0]]), A([[0, 5, 5, 5], [0, 5, 3, 5], [1, 5, 5, 5]])]
+    made = [np.pad(m, 1) for m in made]
+    wanted = [np.where(m == 1, r, m) for m, r in zip(made, (2, 3))]
+    step = fit_match_references(made, wanted)
+    assert step is not None and step.name == "match_references(frames of 5, closed, the reference's colour)"

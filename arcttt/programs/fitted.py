@@ -17,10 +17,11 @@ from arcttt.programs.cells import fit_cell_rule
 from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
 from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
-from arcttt.programs.paint import fit_box_fill, fit_contact, fit_denoise, fit_header, fit_periodic, fit_rings
+from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
+                                  fit_match_references, fit_periodic, fit_rings)
 from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry
-from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_stamp
+from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
 
@@ -281,14 +282,22 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
 # runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
 FITTERS = (
-    fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_rings,  # cells
-    fit_repair, fit_symmetry, fit_stamp, fit_copy_template, fit_complete_copies, fit_key_colours,  # patterns
-    fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule,  # parts
-    fit_colour_list, fit_colour_box, fit_pick_colour, fit_lookup,  # summaries
-    fit_tile_maps, fit_fractal, fit_staircase,  # blocks
-    fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across,  # moves
-    fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_box_fill, fit_denoise,  # lines, boxes, noise
+    # cells repainted
+    fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_rings,
+    fit_match_references,
+    # patterns completed, stamped, copied
+    fit_repair, fit_symmetry, fit_stamp, fit_shape_stamp, fit_copy_template, fit_complete_copies, fit_key_colours,
+    # parts and summaries
+    fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule, fit_colour_list, fit_colour_box,
+    fit_pick_colour, fit_lookup,
+    # blocks of the input
+    fit_tile_maps, fit_fractal, fit_staircase,
+    # objects moved
+    fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across,
+    # lines, boxes, noise
+    fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_box_fill, fit_largest_rectangle, fit_denoise,
 )
+
 # The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
 # inverse). Only for the rules whose output may have another shape than their input: after a
 # rule that keeps the shape, a map is rarely what a task does, and costs a fit each.

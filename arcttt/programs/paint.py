@@ -11,6 +11,8 @@ at, by the colours they touch, or by the blocks they belong to.
 - `fit_box_fill`: the box around each group of cells painted (its background, its other
   colours, or both).
 - `fit_rings`: the colours of concentric rings reversed or turned.
+- `fit_largest_rectangle`: the one largest rectangle of a colour painted, or kept alone.
+- `fit_match_references`: objects shaped like a reference inside a frame take its colour.
 
 Designed on ARC-AGI-1 training tasks only.
 """
@@ -325,4 +327,110 @@ def fit_rings(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
         if all(np.array_equal(recolour_rings(a, shift), b) for a, b in zip(made, wanted)):
             return Primitive(f"recolour_rings({'reversed' if shift is None else f'turned {shift:+d}'})",
                              partial(recolour_rings, shift=shift))
+    return None
+
+
+# --- the largest rectangle of one colour ---------------------------------------------------------
+
+
+def largest_rectangles(grid: np.ndarray, colours: list[int], min_side: int) -> list[tuple[int, int, int, int, int]]:
+    """(top, bottom, left, right, colour), exclusive ends, of every rectangle of one colour of the
+    largest area (sides at least `min_side`)."""
+    h, w = grid.shape
+    best, found = 0, []
+    for colour in colours:
+        up = np.zeros((h, w), dtype=np.int64)  # cells of `colour` ending at (r, c), upwards
+        for r in range(h):
+            up[r] = np.where(grid[r] == colour, (up[r - 1] + 1) if r else 1, 0)
+        for r in range(h):
+            for c0 in range(w):
+                height = 1 << 30
+                for c1 in range(c0, w):
+                    height = min(height, int(up[r, c1]))
+                    if height == 0:
+                        break
+                    if height < min_side or c1 - c0 + 1 < min_side:
+                        continue
+                    area, rect = height * (c1 - c0 + 1), (r - height + 1, r + 1, c0, c1 + 1, colour)
+                    if area > best:
+                        best, found = area, [rect]
+                    elif area == best and rect not in found:
+                        found.append(rect)
+    return found
+
+
+def largest_rectangle(grid: np.ndarray, source: int | None, paint: int | None, min_side: int) -> np.ndarray | None:
+    """The one largest rectangle of `source` (None: of any colour but 0) painted `paint`, or
+    (`paint` None) kept alone on 0; None where two are as large."""
+    colours = [source] if source is not None else [c for c in range(1, 10) if (grid == c).any()]
+    found = largest_rectangles(grid, colours, min_side)
+    if len(found) != 1:
+        return None
+    t, b, l, r, colour = found[0]
+    out = grid.copy() if paint is not None else np.zeros_like(grid)
+    out[t:b, l:r] = paint if paint is not None else colour
+    return out
+
+
+def fit_largest_rectangle(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Kept alone (any colour), then painted the one colour the demonstrations add (each source
+    colour); sides of 1, then 2: the first that reproduces every demonstration."""
+    pairs = _changes(made, wanted)
+    if pairs is None:
+        return None
+    added = {y for _, y in pairs}
+    settings = [(None, None)] + ([(s, next(iter(added))) for s in range(10)] if len(added) == 1 else [])
+    for min_side in (1, 2):
+        for source, paint in settings:
+            step = partial(largest_rectangle, source=source, paint=paint, min_side=min_side)
+            if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                how = "kept alone" if paint is None else f"of {source} painted {paint}"
+                return Primitive(f"largest_rectangle({how}, sides >= {min_side})", step)
+    return None
+
+
+# --- objects shaped like a framed reference ------------------------------------------------------
+
+
+def match_references(grid: np.ndarray, frame: int, enclosed: str, to_frame: bool) -> np.ndarray | None:
+    """Regions: the 4-connected parts of the cells not of `frame`; enclosed ones do not touch the
+    border ("closed") or are not the largest ("minor"). The objects inside them are references;
+    every other object of a reference's shape takes its colour (or the frame's)."""
+    bg = most_frequent(grid)
+    if frame == bg or not (grid == frame).any():
+        return None
+    h, w = grid.shape
+    regions = objects((grid != frame).astype(np.int8), True, False)
+    region = np.full(grid.shape, -1, dtype=np.int64)
+    for i, o in enumerate(regions):
+        region[o.mask] = i
+    largest = max(range(len(regions)), key=lambda i: regions[i].size) if regions else -1
+    inside = {i for i, o in enumerate(regions)
+              if (enclosed == "closed" and o.box[0] > 0 and o.box[1] > 0 and o.box[2] < h and o.box[3] < w)
+              or (enclosed == "minor" and i != largest)}
+    found = [o for o in objects(grid, True, True, bg) if o.colour != frame]
+    where = [int(region[tuple(np.argwhere(o.mask)[0])]) for o in found]
+    references: dict = {}
+    for o, i in zip(found, where):
+        if i in inside and references.setdefault(o.shape_key(), o.colour) != o.colour:
+            return None
+    out, changed = grid.copy(), False
+    for o, i in zip(found, where):
+        if i not in inside and o.shape_key() in references:
+            out[o.mask] = frame if to_frame else references[o.shape_key()]
+            changed = True
+    return out if references and changed else None
+
+
+def fit_match_references(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The first frame colour, kind of enclosure and new colour that reproduces every demonstration."""
+    if _changes(made, wanted) is None:
+        return None
+    for frame in range(10):
+        for enclosed in ("closed", "minor"):
+            for to_frame in (False, True):
+                step = partial(match_references, frame=frame, enclosed=enclosed, to_frame=to_frame)
+                if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                    what = "the frame's colour" if to_frame else "the reference's colour"
+                    return Primitive(f"match_references(frames of {frame}, {enclosed}, {what})", step)
     return None

@@ -325,3 +325,80 @@ def fit_complete_copies(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pri
                 how = f"{'every template' if every else 'one template'}, {'turned or mirrored' if turn else 'as it stands'}"
                 return Primitive(f"complete_copies({how})", step)
     return None
+
+
+# --- stamps keyed by shape and colour roles ------------------------------------------------------
+
+DISAGREE = ("disagree", None)
+
+
+def _shape_keyed(grid: np.ndarray, bg: int, diagonal: bool):
+    """Per object (of any colours, on the background): its key (cells, each colour named by its
+    rank in the object: most cells first, then lowest), its cells, box and colours by rank."""
+    for o in objects(grid, False, diagonal, bg):
+        t, l, b, r = o.box
+        values = grid[o.mask].tolist()
+        order = sorted(set(values), key=lambda v: (-values.count(v), v))
+        rank = {v: i for i, v in enumerate(order)}
+        key = tuple(sorted((int(y) - t, int(x) - l, rank[int(grid[y, x])]) for y, x in np.argwhere(o.mask)))
+        yield key, o, order
+
+
+def _shape_table(made, wanted, margin: int, diagonal: bool) -> dict:
+    """Key -> {offset in the grown box: ("rank", i) or ("colour", c), or DISAGREE where two
+    instances differ}; offsets outside the grid stay unknown."""
+    table: dict = {}
+    for a, b in zip(made, wanted):
+        h, w = a.shape
+        for key, o, order in _shape_keyed(a, most_frequent(a), diagonal):
+            t, l, bot, r = o.box
+            rank = {v: i for i, v in enumerate(order)}
+            cells = table.setdefault(key, {})
+            for i in range(t - margin, bot + margin):
+                for j in range(l - margin, r + margin):
+                    if 0 <= i < h and 0 <= j < w:
+                        v = int(b[i, j])
+                        code = ("rank", rank[v]) if v in rank else ("colour", v)
+                        if cells.setdefault((i - t, j - l), code) != code:
+                            cells[(i - t, j - l)] = DISAGREE
+    return table
+
+
+def shape_stamp(grid: np.ndarray, table: dict, margin: int, diagonal: bool) -> np.ndarray | None:
+    """Each object's stamp painted around it (not its background cells, but its own cells
+    always); None for an object never seen, or a cell its stamp does not know."""
+    bg = most_frequent(grid)
+    h, w = grid.shape
+    out = grid.copy()
+    for key, o, order in _shape_keyed(grid, bg, diagonal):
+        cells = table.get(key)
+        if cells is None:
+            return None
+        t, l, bot, r = o.box
+        for i in range(max(0, t - margin), min(h, bot + margin)):
+            for j in range(max(0, l - margin), min(w, r + margin)):
+                code = cells.get((i - t, j - l))
+                if code is None:
+                    return None
+                if code == DISAGREE:
+                    continue
+                v = order[code[1]] if code[0] == "rank" else code[1]
+                if code[0] == "rank" and code[1] >= len(order):
+                    return None
+                if v != bg or o.mask[i, j]:
+                    out[i, j] = v
+    return out
+
+
+def fit_shape_stamp(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """4-connected objects, then 8; margin 0, 1, 2: the first whose stamps reproduce every
+    demonstration."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
+        return None
+    for diagonal in (False, True):
+        for margin in (0, 1, 2):
+            table = _shape_table(made, wanted, margin, diagonal)
+            step = partial(shape_stamp, table=table, margin=margin, diagonal=diagonal)
+            if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                return Primitive(f"shape_stamp({8 if diagonal else 4}-connected, margin {margin})", step)
+    return None
