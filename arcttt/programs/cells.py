@@ -128,6 +128,95 @@ def _connect_cells(small: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """A grid's cells between separator lines: the lines' colour, the row and column stretches,
+    each cell's box (top, bottom, left, right) and contents, row by row."""
+
+    line: int
+    rows: list
+    cols: list
+    boxes: list
+    content: list
+
+
+def _fill_counted(grid: np.ndarray, at: _Layout, most: bool) -> np.ndarray | None:
+    counts = [int((x != 0).sum()) for x in at.content]
+    marked = [n for n in counts if n]
+    if not marked:
+        return None
+    chosen = max(marked) if most else min(marked)
+    out = grid.copy()
+    for (a, b, c, d), x, n in zip(at.boxes, at.content, counts):
+        colours = np.unique(x[x != 0])
+        if n == chosen and colours.size != 1:
+            return None
+        out[a:b, c:d] = colours[0] if n == chosen else 0
+    return out
+
+
+def _copy_the_one(grid: np.ndarray, at: _Layout) -> np.ndarray | None:
+    full = [x for x in at.content if x.any()]
+    if len(full) != 1:
+        return None
+    out = grid.copy()
+    for a, b, c, d in at.boxes:
+        out[a:b, c:d] = full[0]
+    return out
+
+
+def _template(grid: np.ndarray, at: _Layout) -> np.ndarray | None:
+    first = at.content[0]
+    if not first.any():
+        return None
+    out = grid.copy()
+    for a, b, c, d in at.boxes[1:]:
+        block = out[a:b, c:d]
+        block[(first != 0) & (block == 0)] = at.line
+    return out
+
+
+def _connect(grid: np.ndarray, at: _Layout) -> np.ndarray:
+    out = grid.copy()
+    h, w = at.content[0].shape
+    for p in range(h):
+        for q in range(w):
+            joined = _connect_cells(np.array([[grid[a + p, c + q] for c, _ in at.cols] for a, _ in at.rows]))
+            for i, (a, _) in enumerate(at.rows):
+                for j, (c, _) in enumerate(at.cols):
+                    out[a + p, c + q] = joined[i, j]
+    return out
+
+
+def _blow_up_fewest(grid: np.ndarray, at: _Layout) -> np.ndarray | None:
+    counts = [int((x != 0).sum()) for x in at.content]
+    marked = [n for n in counts if n]
+    if not marked or marked.count(min(marked)) != 1:
+        return None
+    pattern = at.content[counts.index(min(marked))]
+    if pattern.shape != (len(at.rows), len(at.cols)):
+        return None
+    out = grid.copy()
+    for i, (a, b) in enumerate(at.rows):
+        for j, (c, d) in enumerate(at.cols):
+            out[a:b, c:d] = pattern[i, j]
+    return out
+
+
+def _move_marker(grid: np.ndarray, at: _Layout, k: int) -> np.ndarray | None:
+    holding = [x for x in at.content if (x == k).any()]
+    if k == at.line or len(holding) != 1 or holding[0].shape != (len(at.rows), len(at.cols)):
+        return None
+    if (holding[0] == k).sum() != 1:
+        return None
+    i, j = np.argwhere(holding[0] == k)[0]
+    out = grid.copy()
+    for a, b, c, d in at.boxes:
+        out[a:b, c:d] = 0
+    out[at.rows[i][0]:at.rows[i][1], at.cols[j][0]:at.cols[j][1]] = holding[0]
+    return out
+
+
 def cell_rule(grid: np.ndarray, rule: str) -> np.ndarray | None:
     """One rule over the cells between separator lines (0: empty):
     fill_most / fill_fewest: the cells of most (fewest) coloured cells filled with their one
@@ -141,70 +230,20 @@ def cell_rule(grid: np.ndarray, rule: str) -> np.ndarray | None:
     if found is None:
         return None
     line, rows, cols = found
-    cells = [(a, b, c, d) for a, b in rows for c, d in cols]
-    if len(cells) < 2:
+    boxes = [(a, b, c, d) for a, b in rows for c, d in cols]
+    if len(boxes) < 2:
         return None
-    out = grid.copy()
-    content = [grid[a:b, c:d] for a, b, c, d in cells]
-    shapes = {x.shape for x in content}
-    if rule in ("copy_the_one", "template", "connect") or rule.startswith("move_marker"):
-        if len(shapes) != 1:
-            return None
-    if rule == "copy_the_one":
-        full = [x for x in content if x.any()]
-        if len(full) != 1:
-            return None
-        for a, b, c, d in cells:
-            out[a:b, c:d] = full[0]
-        return out
-    if rule == "template":
-        if not content[0].any():
-            return None
-        for a, b, c, d in cells[1:]:
-            block = out[a:b, c:d]
-            block[(content[0] != 0) & (block == 0)] = line
-        return out
-    if rule == "connect":
-        h, w = shapes.pop()
-        for p in range(h):
-            for q in range(w):
-                joined = _connect_cells(np.array([[grid[a + p, c + q] for c, _ in cols] for a, _ in rows]))
-                for i, (a, _) in enumerate(rows):
-                    for j, (c, _) in enumerate(cols):
-                        out[a + p, c + q] = joined[i, j]
-        return out
-    if rule.startswith("move_marker"):
-        k = int(rule[len("move_marker("):-1])
-        holding = [x for x in content if (x == k).any()]
-        if k == line or len(holding) != 1 or holding[0].shape != (len(rows), len(cols)) or (holding[0] == k).sum() != 1:
-            return None
-        i, j = np.argwhere(holding[0] == k)[0]
-        marker = holding[0].copy()
-        for a, b, c, d in cells:
-            out[a:b, c:d] = 0
-        out[rows[i][0]:rows[i][1], cols[j][0]:cols[j][1]] = marker
-        return out
-    counts = [int((x != 0).sum()) for x in content]
-    marked = [n for n in counts if n]
-    if not marked:
-        return None
+    at = _Layout(line, rows, cols, boxes, [grid[a:b, c:d] for a, b, c, d in boxes])
+    same_size = len({x.shape for x in at.content}) == 1
+    if rule in ("fill_most", "fill_fewest"):
+        return _fill_counted(grid, at, rule == "fill_most")
     if rule == "blow_up_fewest":
-        if marked.count(min(marked)) != 1:
-            return None
-        pattern = content[counts.index(min(marked))]
-        if pattern.shape != (len(rows), len(cols)):
-            return None
-        for i, (a, b) in enumerate(rows):
-            for j, (c, d) in enumerate(cols):
-                out[a:b, c:d] = pattern[i, j]
-        return out
-    chosen = max(marked) if rule == "fill_most" else min(marked)
-    for (a, b, c, d), x, n in zip(cells, content, counts):
-        colours = np.unique(x[x != 0])
-        if n == chosen and colours.size != 1:
-            return None
-        out[a:b, c:d] = colours[0] if n == chosen else 0
-    return out
+        return _blow_up_fewest(grid, at)
+    if not same_size:
+        return None
+    if rule.startswith("move_marker"):
+        return _move_marker(grid, at, int(rule[len("move_marker("):-1]))
+    return {"copy_the_one": _copy_the_one, "template": _template, "connect": _connect}[rule](grid, at)
 
 
 def fit_cell_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:

@@ -280,7 +280,8 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 
 
 # Every fitted rule, in the order that ranks the candidates of those that verify (the colour map
-# runs inside the core). On ARC-AGI-1 training, of 64 fits that verify, 62 are right on the test.
+# runs inside the core). On ARC-AGI-1 training, of 192 fits that verify (a rule on a task), 191 are
+# right on the test (`scripts/fitted_rules.py`).
 FITTERS = (
     # cells repainted
     fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_rings,
