@@ -193,14 +193,7 @@ def _blow_up_fewest(grid: np.ndarray, at: _Layout) -> np.ndarray | None:
     marked = [n for n in counts if n]
     if not marked or marked.count(min(marked)) != 1:
         return None
-    pattern = at.content[counts.index(min(marked))]
-    if pattern.shape != (len(at.rows), len(at.cols)):
-        return None
-    out = grid.copy()
-    for i, (a, b) in enumerate(at.rows):
-        for j, (c, d) in enumerate(at.cols):
-            out[a:b, c:d] = pattern[i, j]
-    return out
+    return draw(grid, Cells(tuple(at.rows), tuple(at.cols)), at.content[counts.index(min(marked))])
 
 
 def _move_marker(grid: np.ndarray, at: _Layout, k: int) -> np.ndarray | None:
