@@ -73,7 +73,8 @@ def fit_tile_maps(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive
     if all(n == "identity" for row in layout for n in row):
         return None  # a plain tiling: the core's
     layout_t = tuple(layout)
-    return Primitive(f"tile_maps({' / '.join(', '.join(row) for row in layout_t)})", partial(tile_maps, layout=layout_t))
+    name = " / ".join(", ".join(row) for row in layout_t)
+    return Primitive(f"tile_maps({name})", partial(tile_maps, layout=layout_t))
 
 
 def _block(a: np.ndarray, b: np.ndarray, i: int, j: int, f) -> bool:

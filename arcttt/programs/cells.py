@@ -248,4 +248,5 @@ def fit_cell_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive
             if all(np.array_equal(cell_rule(a, r), b) for a, b in zip(made, wanted))]
     if not fits:
         return None
-    return Primitive(f"cell_rule({', '.join(fits)})", partial(agreeing, steps=tuple(partial(cell_rule, rule=r) for r in fits)))
+    steps = tuple(partial(cell_rule, rule=r) for r in fits)
+    return Primitive(f"cell_rule({', '.join(fits)})", partial(agreeing, steps=steps))

@@ -202,7 +202,8 @@ def fit_recolour_objects(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pr
     fits is kept, in order, each with every feature that fits there, simplest first."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)):
         return None
-    modes = [("on", by_colour, diagonal, policy) for policy in _backgrounds(made) for by_colour, diagonal in OBJECT_CUTS]
+    modes = [("on", by_colour, diagonal, policy)
+             for policy in _backgrounds(made) for by_colour, diagonal in OBJECT_CUTS]
     modes += [("of", colour, diagonal) for colour, diagonal in COLOUR_CUTS]
     cuts = []
     for mode in modes:
@@ -303,7 +304,8 @@ FITTERS = (
 # inverse). Only for the rules whose output may have another shape than their input: after a
 # rule that keeps the shape, a map is rarely what a task does, and costs a fit each.
 RIGID = (
-    ("rotate(ccw)", np.rot90, lambda g: np.rot90(g, -1)), ("rotate(180)", partial(np.rot90, k=2), partial(np.rot90, k=2)),
+    ("rotate(ccw)", np.rot90, lambda g: np.rot90(g, -1)),
+    ("rotate(180)", partial(np.rot90, k=2), partial(np.rot90, k=2)),
     ("rotate(cw)", lambda g: np.rot90(g, -1), np.rot90), ("flip(lr)", np.fliplr, np.fliplr),
     ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
     ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),

@@ -173,7 +173,8 @@ def fit_contact(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
         table: dict = {}
         if all(table.setdefault(k, v) == v for a, b in zip(made, wanted)
                for k, v in zip(contact_keys(a, around), b.ravel().tolist())):
-            return Primitive(f"contact({around} neighbours, {len(table)} keys)", partial(contact, around=around, table=table))
+            return Primitive(f"contact({around} neighbours, {len(table)} keys)",
+                             partial(contact, around=around, table=table))
     return None
 
 

@@ -262,7 +262,8 @@ def fit_count(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
                 else:
                     step = partial(draw_count, colour=colour, sizes=sizes, canvas=wanted[0].shape, order=tuple(order),
                                    paint=paint)
-                    what = ("objects" if colour is None else f"objects of {colour}") + (" of 2+ cells" if sizes == "large" else "")
+                    what = "objects" if colour is None else f"objects of {colour}"
+                    what += " of 2+ cells" if sizes == "large" else ""
                     return Primitive(f"count({what}, on a {wanted[0].shape[0]}x{wanted[0].shape[1]} canvas)", step)
     return None
 

@@ -162,7 +162,8 @@ GROUPS = {
     "mirrors": ((1, 0, 0, -1), (-1, 0, 0, 1), (-1, 0, 0, -1)),  # left-right, up-down, half turn
     "half_turn": ((-1, 0, 0, -1),), "lr": ((1, 0, 0, -1),), "ud": ((-1, 0, 0, 1),),
 }
-_GENERATORS = {"mirrors": (np.fliplr, np.flipud), "rotations": (np.rot90,), "all": (np.fliplr, np.flipud, np.rot90, np.transpose),
+_GENERATORS = {"mirrors": (np.fliplr, np.flipud), "rotations": (np.rot90,),
+               "all": (np.fliplr, np.flipud, np.rot90, np.transpose),
                "half_turn": (lambda m: np.rot90(m, 2),), "lr": (np.fliplr,), "ud": (np.flipud,)}
 MAX_MARKED = 300  # the best centre is scored for grids of at most this many coloured cells
 
@@ -266,5 +267,6 @@ def fit_symmetry(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive 
                 if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
                     centre = {None: "content", "symmetric": "a symmetric object", "best": "the best centre"}.get(
                         around, f"the object of {around}")
-                    return Primitive(f"complete_symmetry({group} about {centre}{'' if paint is None else f', in {paint}'})", step)
+                    colour = "" if paint is None else f", in {paint}"
+                    return Primitive(f"complete_symmetry({group} about {centre}{colour})", step)
     return None

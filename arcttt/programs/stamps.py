@@ -322,7 +322,7 @@ def fit_complete_copies(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pri
         for turn in (False, True):
             step = partial(complete_copies, turn=turn, every=every)
             if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
-                how = f"{'every template' if every else 'one template'}, {'turned or mirrored' if turn else 'as it stands'}"
+                how = ("every template" if every else "one template") + (", turned or mirrored" if turn else ", as it stands")
                 return Primitive(f"complete_copies({how})", step)
     return None
 
