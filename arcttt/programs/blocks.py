@@ -17,14 +17,10 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent
+from arcttt.programs.dsl import RIGID_MAPS, Primitive, most_frequent
 
 # The rigid maps, in the order tried: identity first, then the turns, then the mirrors.
-MAPS = (
-    ("identity", lambda g: g), ("rotate(ccw)", np.rot90), ("rotate(180)", partial(np.rot90, k=2)),
-    ("rotate(cw)", partial(np.rot90, k=-1)), ("flip(lr)", np.fliplr), ("flip(ud)", np.flipud),
-    ("transpose", np.transpose), ("transpose(anti)", lambda g: np.rot90(g, 2).T),
-)
+MAPS = (("identity", lambda g: g),) + tuple((name, f) for name, f, _ in RIGID_MAPS)
 EMPTY = "empty"
 
 

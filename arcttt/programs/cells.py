@@ -17,7 +17,7 @@ import numpy as np
 
 from arcttt.core.grids import from_array, to_array
 from arcttt.core.tasks import Example, Task
-from arcttt.programs.dsl import Primitive, agreeing
+from arcttt.programs.dsl import Primitive, agreeing, spans
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,6 @@ class Cells:
     cols: tuple[tuple[int, int], ...]
 
 
-def _spans(lines: list[int], n: int) -> tuple[tuple[int, int], ...]:
-    out, start = [], 0
-    for line in lines + [n]:
-        if line > start:
-            out.append((start, line))
-        start = line + 1
-    return tuple(out)
-
-
 def divide(grid: np.ndarray) -> tuple[Cells, np.ndarray] | None:
     """The grid's cells and their colours as a small grid; None where it has no separator lines
     of one non-zero colour, fewer than two cells, or a cell of several colours."""
@@ -45,7 +36,7 @@ def divide(grid: np.ndarray) -> tuple[Cells, np.ndarray] | None:
     cols = [j for j in range(w) if grid[0, j] and (grid[:, j] == grid[0, j]).all()]
     if len({int(grid[i, 0]) for i in rows} | {int(grid[0, j]) for j in cols}) != 1:
         return None
-    cells = Cells(_spans(rows, h), _spans(cols, w))
+    cells = Cells(tuple(spans(rows, h)), tuple(spans(cols, w)))
     if len(cells.rows) * len(cells.cols) < 2 or len(cells.rows) == h or len(cells.cols) == w:
         return None  # no cell wider or taller than one pixel: the view would be the grid itself
     small = np.zeros((len(cells.rows), len(cells.cols)), dtype=grid.dtype)
@@ -104,7 +95,7 @@ def separators(grid: np.ndarray) -> tuple[int, list[tuple[int, int]], list[tuple
         rows = [i for i in range(h) if (grid[i] == line).all()]
         cols = [j for j in range(w) if (grid[:, j] == line).all()]
         if (rows or cols) and len(rows) < h and len(cols) < w:
-            return line, list(_spans(rows, h)), list(_spans(cols, w))
+            return line, spans(rows, h), spans(cols, w)
     return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -162,3 +163,28 @@ def agreeing(grid: np.ndarray, steps: tuple) -> np.ndarray | None:
             return None
         first = out if first is None else first
     return first
+
+
+def spans(lines: list[int], n: int) -> list[tuple[int, int]]:
+    """The stretches (start, end) of 0..n between separator lines (consecutive lines merge)."""
+    out, start = [], 0
+    for line in lines + [n]:
+        if line > start:
+            out.append((start, line))
+        start = line + 1
+    return out
+
+
+def shared_colours(grids: list[np.ndarray]) -> set[int]:
+    """The colours every grid shows."""
+    return set.intersection(*(set(np.unique(g).tolist()) for g in grids))
+
+
+# The 7 rigid maps but the identity, each with its inverse: (name, map, inverse), turns first.
+RIGID_MAPS = (
+    ("rotate(ccw)", np.rot90, lambda g: np.rot90(g, -1)),
+    ("rotate(180)", partial(np.rot90, k=2), partial(np.rot90, k=2)),
+    ("rotate(cw)", lambda g: np.rot90(g, -1), np.rot90), ("flip(lr)", np.fliplr, np.fliplr),
+    ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
+    ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),
+)

@@ -14,7 +14,7 @@ import numpy as np
 
 from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.cells import fit_cell_rule
-from arcttt.programs.dsl import Obj, Primitive, most_frequent, objects
+from arcttt.programs.dsl import RIGID_MAPS, Obj, Primitive, most_frequent, objects
 from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
 from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
@@ -300,16 +300,9 @@ FITTERS = (
     fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_box_fill, fit_largest_rectangle, fit_denoise,
 )
 
-# The rigid maps a fitted rule's output may take after it, each with its inverse: (name, map,
-# inverse). Only for the rules whose output may have another shape than their input: after a
-# rule that keeps the shape, a map is rarely what a task does, and costs a fit each.
-RIGID = (
-    ("rotate(ccw)", np.rot90, lambda g: np.rot90(g, -1)),
-    ("rotate(180)", partial(np.rot90, k=2), partial(np.rot90, k=2)),
-    ("rotate(cw)", lambda g: np.rot90(g, -1), np.rot90), ("flip(lr)", np.fliplr, np.fliplr),
-    ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
-    ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),
-)
+# A fitted rule's output may take a rigid map after it (`dsl.RIGID_MAPS`) only for the rules whose
+# output may have another shape than their input: after a rule that keeps the shape, a map is
+# rarely what a task does, and costs a fit each.
 MAPPED_AFTER = {fit_repair, fit_key_colours, fit_combine, fit_summarise}
 
 
@@ -323,7 +316,7 @@ def fit_then_rigid(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> 
     mapped back); None where the rule fits none, or keeps the shape (`MAPPED_AFTER`)."""
     if fitter not in MAPPED_AFTER:
         return None
-    for name, after, inverse in RIGID:
+    for name, after, inverse in RIGID_MAPS:
         rule = fitter(made, [np.ascontiguousarray(inverse(w)) for w in wanted])
         if rule is not None:
             return Primitive(f"{rule.name} | {name}", partial(_then, rule=rule, after=after), rule.shape)

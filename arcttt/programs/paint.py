@@ -23,7 +23,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, counts, most_frequent, objects
+from arcttt.programs.dsl import Primitive, counts, most_frequent, objects, shared_colours
 
 INDICES = ("row", "col", "row_from_bottom", "col_from_right", "diagonal", "anti_diagonal", "rank_in_object",
            "rank_from_end")
@@ -278,7 +278,7 @@ def fit_box_fill(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive 
     if pairs is None or len({y for _, y in pairs}) != 1:
         return None
     paint = next(iter(pairs))[1]
-    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)) - {paint})
+    shown = sorted(shared_colours(made) - {paint})
     for colour in [None] + shown:
         for gap in (0, 1):
             for into in ("background", "others", "all"):

@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent, objects
+from arcttt.programs.dsl import Primitive, most_frequent, objects, shared_colours, spans
 
 CUTS = ("halves", "quadrants")
 
@@ -137,16 +137,6 @@ def fit_combine(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
 # --- one pixel per cell of a separator grid ------------------------------------------------------
 
 
-def _spans(lines: list[int], n: int) -> list[tuple[int, int]]:
-    """The stretches between separator lines (consecutive lines merge)."""
-    out, start = [], 0
-    for line in lines + [n]:
-        if line > start:
-            out.append((start, line))
-        start = line + 1
-    return out
-
-
 def grid_cells(grid: np.ndarray, zero_lines: bool) -> tuple[list[list[np.ndarray]], int] | None:
     """The cells between full rows and columns of one colour (non-zero, or 0 where `zero_lines`),
     all lines of one colour, at least two cells; with the lines' colour."""
@@ -156,7 +146,7 @@ def grid_cells(grid: np.ndarray, zero_lines: bool) -> tuple[list[list[np.ndarray
     colours = {int(grid[i, 0]) for i in rows} | {int(grid[0, j]) for j in cols}
     if len(colours) != 1:
         return None
-    spans_r, spans_c = _spans(rows, h), _spans(cols, w)
+    spans_r, spans_c = spans(rows, h), spans(cols, w)
     if len(spans_r) * len(spans_c) < 2:
         return None
     return [[grid[a:b, c:d] for c, d in spans_c] for a, b in spans_r], colours.pop()
@@ -325,7 +315,7 @@ def fit_overlay(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive |
     every input shows; the first that reproduces every demonstration."""
     if all(a.shape == b.shape for a, b in zip(made, wanted)):
         return None
-    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)))
+    shown = sorted(shared_colours(made))
     for unit, align in [("colour", "centre"), ("object", "centre")] + [("object", c) for c in shown]:
         step = partial(overlay, unit=unit, align=align)
         if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):

@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent, objects
+from arcttt.programs.dsl import Primitive, most_frequent, objects, shared_colours
 
 # Direction sets, simplest first: none, one axis, both axes, the diagonals, all eight.
 _AXES = {"lr": ((0, -1), (0, 1)), "ud": ((-1, 0), (1, 0))}
@@ -137,7 +137,7 @@ def fit_elbow(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
     if len(added) != 1 or any((a[d] != 0).any() for a, d in zip(made, changed)):
         return None
     colour = added.pop()
-    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) - {0} for a in made)))
+    shown = sorted(shared_colours(made) - {0})
     for start, end in itertools.permutations(shown, 2):
         step = partial(elbow, start=start, end=end, colour=colour)
         if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):

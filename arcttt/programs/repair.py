@@ -15,7 +15,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, bbox, most_frequent, objects
+from arcttt.programs.dsl import Primitive, bbox, most_frequent, objects, shared_colours
 
 # A map is kept where the known cells it pairs agree everywhere and make up at least this share
 # of the known cells (a mirror about an axis near the edge pairs few and proves little).
@@ -259,7 +259,7 @@ def fit_symmetry(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive 
     if any(((a != most_frequent(a)) & (a != b)).any() for a, b in zip(made, wanted)):
         return None  # only background cells change
     added = {int(v) for a, b in zip(made, wanted) for v in np.unique(b[a != b]).tolist()}
-    shown = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)) - {most_frequent(made[0])})
+    shown = sorted(shared_colours(made) - {most_frequent(made[0])})
     for around in [None, "symmetric"] + shown + ["best"]:
         for group in GROUPS:
             for paint in [None] + (sorted(added) if len(added) == 1 else []):

@@ -85,7 +85,6 @@ def stamp(grid: np.ndarray, table: dict, by_colour: bool, roles: bool, margin: i
         if cells is None:
             return None
         palette = _colours(grid, o)
-        t, l = o.box[0], o.box[1]
         for offset, (i, j) in _offsets(o, margin, grid.shape):
             code = cells.get(offset)
             if code is None:

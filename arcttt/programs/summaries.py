@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, key as key_of, most_frequent, objects
+from arcttt.programs.dsl import Primitive, key as key_of, most_frequent, objects, shared_colours
 
 # --- colours listed -----------------------------------------------------------------------------
 
@@ -114,7 +114,7 @@ def fit_colour_list(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primiti
     shapes = {b.shape for b in wanted}
     canvas = shapes.pop() if len(shapes) == 1 else None
     shown = set().union(*(set(np.unique(b).tolist()) for b in wanted))
-    fixed = frozenset(set.intersection(*(set(np.unique(a).tolist()) for a in made)) - shown - {0})
+    fixed = frozenset(shared_colours(made) - shown - {0})
     for unit, keep, order, layout in itertools.product(UNITS, FILTERS, ORDERS, LAYOUTS):
         if (keep == "drop_fixed" and not fixed) or (order == "stripes") != layout.startswith("square"):
             continue
@@ -166,7 +166,7 @@ def fit_colour_box(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
     shows; the smallest margins first."""
     if all(a.shape == b.shape for a, b in zip(made, wanted)):
         return None
-    fixed = sorted(set.intersection(*(set(np.unique(a).tolist()) for a in made)))
+    fixed = sorted(shared_colours(made))
     for recolour in (False, True):
         for which in ["rarest", "commonest"] + fixed:
             for margins in MARGINS:
