@@ -11,8 +11,9 @@ from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, f
 from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
                                   fit_match_references, fit_periodic, fit_rings)
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise, parts
-from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_elbow, fit_rays
+from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
+from arcttt.programs.roles import fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
@@ -469,3 +470,75 @@ def test_fitted_shape_stamp_largest_rectangle_and_references():
     wanted = [np.where(m == 1, r, m) for m, r in zip(made, (2, 3))]
     step = fit_match_references(made, wanted)
     assert step is not None and step.name == "match_references(frames of 5, closed, the reference's colour)"
+
+
+def rectangles(boxes, side=8, colour=5):
+    g = np.zeros((side, side), dtype=np.int8)
+    for t, l, b, r in boxes:
+        g[t:b, l:r] = colour
+    return g
+
+
+def test_fitted_rectangle_roles_by_role_and_by_size_rank():
+    def painted(g, corner, edge, interior, boxes):
+        out = g.copy()
+        for t, l, b, r in boxes:
+            out[t:b, l:r] = edge
+            out[t + 1:b - 1, l + 1:r - 1] = interior
+            for i, j in ((t, l), (t, r - 1), (b - 1, l), (b - 1, r - 1)):
+                out[i, j] = corner
+        return out
+
+    first, second = [(0, 0, 3, 4), (4, 4, 8, 8)], [(1, 1, 5, 4), (6, 0, 8, 3)]
+    made = [rectangles(first), rectangles(second)]
+    step = fit_rectangle_roles(made, [painted(m, 1, 4, 2, b) for m, b in zip(made, (first, second))])
+    assert step is not None and step.name.startswith("rectangle_roles(by role on 0")
+    test = [(0, 3, 4, 7)]
+    assert np.array_equal(step(rectangles(test)), painted(rectangles(test), 1, 4, 2, test))
+    assert step(np.pad(A([[5, 5], [5, 0]]), 1)) is None  # not a rectangle: the rule does not apply
+
+    # The larger rectangle's interior takes 2, the smaller's 1; the frames keep their colour.
+    def by_rank(boxes):
+        g = rectangles(boxes)
+        out = g.copy()
+        for (t, l, b, r), fill in zip(sorted(boxes, key=lambda x: -(x[2] - x[0]) * (x[3] - x[1])), (2, 1)):
+            out[t + 1:b - 1, l + 1:r - 1] = fill
+        return out
+
+    step = fit_rectangle_roles([rectangles(first), rectangles(second)], [by_rank(first), by_rank(second)])
+    assert step is not None and "role+rank" in step.name
+    assert np.array_equal(step(rectangles([(0, 0, 5, 5), (6, 4, 8, 8)])), by_rank([(0, 0, 5, 5), (6, 4, 8, 8)]))
+
+
+def test_fitted_nearest_colour_and_own_boxes():
+    g = A([[1, 0, 0, 0, 0, 2], [1, 0, 3, 0, 0, 2], [1, 0, 0, 0, 3, 2]])
+    h = A([[1, 0, 0, 0, 0, 2], [1, 3, 0, 0, 0, 2], [1, 0, 0, 3, 0, 2]])
+    step = fit_nearest_colour([g, h], [np.where(g == 3, A([[1] * 3 + [2] * 3] * 3), g),
+                                       np.where(h == 3, A([[1] * 3 + [2] * 3] * 3), h)])
+    assert step is not None and step.name == "nearest_colour(3)"
+    test = A([[1, 3, 0, 0, 3, 2]])
+    assert np.array_equal(step(test), A([[1, 1, 0, 0, 2, 2]]))
+    assert step(A([[1, 0, 3, 0, 2]])) is None  # equally near to both: no answer
+
+    def dots(cells, side=6):
+        out = np.zeros((side, side), dtype=np.int8)
+        for i, j, c in cells:
+            out[i, j] = c
+        return out
+
+    made = [dots([(0, 0, 4), (2, 3, 4), (4, 1, 7), (5, 5, 7)]), dots([(1, 1, 2), (3, 2, 2)])]
+    wanted = [dots([(i, j, 4) for i in range(3) for j in range(4)] + [(i, j, 7) for i in range(4, 6) for j in range(1, 6)]),
+              dots([(i, j, 2) for i in range(1, 4) for j in range(1, 3)])]
+    step = fit_own_boxes(made, wanted)
+    assert step is not None and step.name == "own_boxes(on 0)"
+    assert np.array_equal(step(dots([(0, 5, 6), (1, 4, 6)])), dots([(0, 4, 6), (0, 5, 6), (1, 4, 6), (1, 5, 6)]))
+    assert step(dots([(0, 0, 1), (3, 3, 1), (2, 2, 3), (5, 5, 3)])) is None  # two boxes meet
+
+
+def test_fitted_edge_lines_draw_between_matching_ends():
+    g = A([[0, 0, 4, 0, 0], [3, 0, 0, 0, 3], [0, 4, 0, 0, 0], [0, 0, 0, 4, 0]])
+    step = fit_edge_lines([g], [A([[0] * 5, [3] * 5, [0] * 5, [0] * 5])])
+    assert step is not None and step.name == "edge_lines(on 0, erase others)"
+    test = A([[0, 6, 0], [0, 4, 0], [0, 6, 0]])  # colour 4 lies inside: only 6, on the edge, draws
+    assert np.array_equal(step(test), A([[0, 6, 0], [0, 6, 0], [0, 6, 0]]))
+    assert step(A([[0, 4, 0], [0, 0, 0]])) is None  # no pair of ends: nothing to draw

@@ -241,3 +241,38 @@ def fit_diagonal_rays(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primi
         if all(np.array_equal(diagonal_rays(a, kind), b) for a, b in zip(made, wanted)):
             return Primitive(f"diagonal_rays(from each {kind})", partial(diagonal_rays, kind=kind))
     return None
+
+
+# --- lines between the edges ----------------------------------------------------------------------
+
+
+def edge_lines(grid: np.ndarray, bg: int, erase: bool) -> np.ndarray | None:
+    """A full line along each row (column) whose two edge cells share a colour other than `bg`
+    that lies only on the grid's edge, drawn in that colour; the rest erased to `bg` (`erase`) or
+    kept. None where there is none."""
+    inner = np.zeros(grid.shape, dtype=bool)
+    inner[1:-1, 1:-1] = True
+    edge_only = set(range(10)) - set(np.unique(grid[inner]).tolist()) - {bg}
+    out = np.full_like(grid, bg) if erase else grid.copy()
+    drawn = False
+    for lines, put in ((grid, out), (grid.T, out.T)):  # rows, then columns through the transposed views
+        for i, line in enumerate(lines):
+            if line[0] == line[-1] and line[0] in edge_only:
+                put[i, :] = line[0]
+                drawn = True
+    return out if drawn else None
+
+
+def fit_edge_lines(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Rows and columns whose ends match drawn across; everything else erased, or kept."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    bg = {most_frequent(a) for a in made}
+    if len(bg) != 1:
+        return None
+    bg = bg.pop()
+    for erase in (True, False):
+        if all(np.array_equal(edge_lines(a, bg, erase), b) for a, b in zip(made, wanted)):
+            return Primitive(f"edge_lines(on {bg}, {'erase others' if erase else 'keep others'})",
+                             partial(edge_lines, bg=bg, erase=erase))
+    return None
