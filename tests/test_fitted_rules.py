@@ -11,9 +11,9 @@ from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, f
 from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
                                   fit_match_references, fit_periodic, fit_rings)
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise, parts
-from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_elbow, fit_rays
+from arcttt.programs.rays import fit_bounce, fit_centre_lines, fit_diagonal_rays, fit_edge_lines, fit_elbow, fit_rays
 from arcttt.programs.repair import fit_repair, fit_symmetry, repair
-from arcttt.programs.roles import fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
+from arcttt.programs.roles import fit_empty_squares, fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
@@ -542,3 +542,33 @@ def test_fitted_edge_lines_draw_between_matching_ends():
     test = A([[0, 6, 0], [0, 4, 0], [0, 6, 0]])  # colour 4 lies inside: only 6, on the edge, draws
     assert np.array_equal(step(test), A([[0, 6, 0], [0, 6, 0], [0, 6, 0]]))
     assert step(A([[0, 4, 0], [0, 0, 0]])) is None  # no pair of ends: nothing to draw
+
+
+def test_fitted_centre_lines_and_empty_squares():
+    def square(at, side=9):
+        g = np.full((side, side), 8, dtype=np.int8)
+        t, l = at
+        g[t:t + 3, l:l + 3] = 1
+        g[t + 1, l + 1] = 8
+        return g
+
+    def lined(at, side=9):
+        g = square(at, side)
+        t, l = at
+        g[t + 1][g[t + 1] == 8] = 6
+        g[:, l + 1][g[:, l + 1] == 8] = 6
+        return g
+
+    step = fit_centre_lines([square((0, 0)), square((4, 5))], [lined((0, 0)), lined((4, 5))])
+    assert step is not None and step.name == "centre_lines(both, 6 on 8)"
+    assert np.array_equal(step(square((5, 2))), lined((5, 2)))
+    even = np.full((5, 5), 8, dtype=np.int8)
+    even[0:2, 0:2] = 1
+    assert step(even) is None  # a box of even side has no centre
+
+    made = [A([[5, 0, 0, 5], [5, 0, 0, 5], [5, 5, 5, 5]]), A([[0, 5, 5], [5, 0, 0], [5, 0, 0]])]
+    wanted = [A([[5, 3, 3, 5], [5, 3, 3, 5], [5, 5, 5, 5]]), A([[0, 5, 5], [5, 3, 3], [5, 3, 3]])]
+    step = fit_empty_squares(made, wanted)
+    assert step is not None and step.name == "empty_squares(2x2 of 0 -> 3)"
+    # Overlapping empty squares: the first in reading order is taken, the one sharing its cells not.
+    assert np.array_equal(step(A([[0, 0, 0], [0, 0, 0], [5, 5, 5]])), A([[3, 3, 0], [3, 3, 0], [5, 5, 5]]))

@@ -19,9 +19,10 @@ from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, f
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
 from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
                                   fit_match_references, fit_periodic, fit_rings)
-from arcttt.programs.rays import fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_elbow, fit_rays
+from arcttt.programs.rays import (fit_bounce, fit_centre_lines, fit_diagonal_rays, fit_edge_lines, fit_elbow,
+                                  fit_rays)
 from arcttt.programs.repair import fit_repair, fit_symmetry
-from arcttt.programs.roles import fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
+from arcttt.programs.roles import fit_empty_squares, fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
@@ -298,8 +299,8 @@ FITTERS = (
     # objects moved
     fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across,
     # lines, boxes, noise
-    fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_box_fill, fit_own_boxes,
-    fit_largest_rectangle, fit_denoise,
+    fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_centre_lines, fit_box_fill,
+    fit_own_boxes, fit_empty_squares, fit_largest_rectangle, fit_denoise,
 )
 
 # A fitted rule's output may take a rigid map after it (`dsl.RIGID_MAPS`) only for the rules whose

@@ -276,3 +276,42 @@ def fit_edge_lines(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
             return Primitive(f"edge_lines(on {bg}, {'erase others' if erase else 'keep others'})",
                              partial(edge_lines, bg=bg, erase=erase))
     return None
+
+
+# --- lines through centres ------------------------------------------------------------------------
+
+
+def centre_lines(grid: np.ndarray, bg: int, axes: str, paint: int) -> np.ndarray | None:
+    """Through the centre of each object's box (objects of any colours on `bg`), a full row
+    ("rows"), column ("columns") or both, painted `paint` on the background cells only; None where
+    an object's box has no centre cell (an even side)."""
+    out = grid.copy()
+    found = objects(grid, False, False, bg)
+    if not found:
+        return None
+    for o in found:
+        t, l, b, r = o.box
+        if (b - t) % 2 == 0 or (r - l) % 2 == 0:
+            return None
+        row, col = (t + b) // 2, (l + r) // 2
+        if axes in ("rows", "both"):
+            out[row][grid[row] == bg] = paint
+        if axes in ("columns", "both"):
+            out[:, col][grid[:, col] == bg] = paint
+    return out
+
+
+def fit_centre_lines(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The one colour the demonstrations add, drawn on the background along the rows, columns or
+    both through every object's centre."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    added = {int(c) for a, b in zip(made, wanted) for c in np.unique(b[a != b])}
+    bg = {most_frequent(a) for a in made}
+    if len(added) != 1 or len(bg) != 1:
+        return None
+    paint, bg = added.pop(), bg.pop()
+    for axes in ("rows", "columns", "both"):
+        if all(np.array_equal(centre_lines(a, bg, axes, paint), b) for a, b in zip(made, wanted)):
+            return Primitive(f"centre_lines({axes}, {paint} on {bg})", partial(centre_lines, bg=bg, axes=axes, paint=paint))
+    return None

@@ -1,5 +1,6 @@
 """Cells recoloured by their role: in a rectangle (corner, edge, interior, with the rectangle's size
-rank), or by the nearest cell of another colour."""
+rank), by the nearest cell of another colour, in the box of their colour's cells, or in an empty
+square. Designed on ARC-AGI-1 training tasks only."""
 
 from __future__ import annotations
 
@@ -170,4 +171,39 @@ def fit_own_boxes(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive
     for bg in _backgrounds(made):
         if all(np.array_equal(own_boxes(a, bg), b) for a, b in zip(made, wanted)):
             return Primitive(f"own_boxes(on {bg})", partial(own_boxes, bg=bg))
+    return None
+
+
+def empty_squares(grid: np.ndarray, side: int, bg: int, paint: int) -> np.ndarray | None:
+    """The `side` x `side` squares of background cells painted `paint`, taken in reading order,
+    each only where it shares no cell with one taken before; None where there is none."""
+    empty = (grid == bg).astype(np.int32)
+    h, w = grid.shape
+    if h < side or w < side:
+        return None
+    sums = np.lib.stride_tricks.sliding_window_view(empty, (side, side)).sum(axis=(2, 3))
+    out = grid.copy()
+    hits = np.argwhere(sums == side * side)
+    if not len(hits):
+        return None
+    for r, c in hits:
+        if not (out[r:r + side, c:c + side] == paint).any():
+            out[r:r + side, c:c + side] = paint
+    return out
+
+
+def fit_empty_squares(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The one colour the demonstrations add, filling every empty square of the smallest side
+    (2 to 5) that reproduces them."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    added = {int(c) for a, b in zip(made, wanted) for c in np.unique(b[a != b])}
+    if len(added) != 1:
+        return None
+    paint = added.pop()
+    for bg in _backgrounds(made):
+        for side in range(2, 6):
+            if all(np.array_equal(empty_squares(a, side, bg, paint), b) for a, b in zip(made, wanted)):
+                return Primitive(f"empty_squares({side}x{side} of {bg} -> {paint})",
+                                 partial(empty_squares, side=side, bg=bg, paint=paint))
     return None
