@@ -188,3 +188,49 @@ RIGID_MAPS = (
     ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
     ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),
 )
+
+
+def background(grid: np.ndarray, policy: int | str) -> int:
+    """The background a policy names: a colour, or "majority" (the grid's most frequent)."""
+    return most_frequent(grid) if policy == "majority" else int(policy)
+
+
+def background_policies(made: list[np.ndarray]) -> list[int | str]:
+    """The backgrounds to try: the most frequent colour of every demonstration input where they
+    share one, else each grid's own ("majority"); then 0."""
+    majority = {most_frequent(a) for a in made}
+    return list(dict.fromkeys([majority.pop() if len(majority) == 1 else "majority", 0]))
+
+
+def background_colours(made: list[np.ndarray]) -> list[int]:
+    """The fixed backgrounds to try: the inputs' shared most frequent colour, if any, then 0."""
+    majority = {most_frequent(a) for a in made}
+    return list(dict.fromkeys([*(majority if len(majority) == 1 else ()), 0]))
+
+
+def reproduces(step, made: list[np.ndarray], wanted: list[np.ndarray]) -> bool:
+    """Whether the step makes every demonstration's output from its input (None makes none)."""
+    return all(np.array_equal(step(a), b) for a, b in zip(made, wanted))
+
+
+def same_shapes(made: list[np.ndarray], wanted: list[np.ndarray]) -> bool:
+    """Whether every demonstration's output has its input's shape."""
+    return all(a.shape == b.shape for a, b in zip(made, wanted))
+
+
+def changes(made: list[np.ndarray], wanted: list[np.ndarray]) -> set[tuple[int, int]] | None:
+    """(old, new) colours of every changed cell; None where a shape changes or nothing does."""
+    if not same_shapes(made, wanted):
+        return None
+    pairs = {(int(x), int(y)) for a, b in zip(made, wanted) for x, y in zip(a[a != b].tolist(), b[a != b].tolist())}
+    return pairs or None
+
+
+def one_answer(name: str, steps: list[Primitive], shape: str = SAME) -> Primitive | None:
+    """The fitted settings as one rule that answers only where they all agree (`agreeing`); the
+    name shows the first and how many more; None where there is none."""
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return Primitive(f"{name}: {steps[0].name}", steps[0].fn, shape)
+    return Primitive(f"{name}: {steps[0].name} (+{len(steps) - 1} agreeing)", partial(agreeing, steps=tuple(steps)), shape)

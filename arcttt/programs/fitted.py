@@ -7,24 +7,35 @@ consistent parameters exist. The search still checks the result on every demonst
 
 from __future__ import annotations
 
-from collections import Counter
 from functools import partial
 
 import numpy as np
 
 from arcttt.programs.blocks import fit_fractal, fit_staircase, fit_tile_maps
 from arcttt.programs.cells import fit_cell_rule
-from arcttt.programs.dsl import RIGID_MAPS, Obj, Primitive, most_frequent, objects
-from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines
+from arcttt.programs.crops import (fit_corner_marks, fit_lattice_cells, fit_rectangle_lines, fit_scale_into_frame,
+                                   fit_shoot_at_lines, fit_shrink_scaled, fit_summary_stripes)
+from arcttt.programs.extend import (fit_complete_lines, fit_count_bars, fit_dot_bars, fit_header_cycle, fit_join_halves,
+                                    fit_pattern_rays, fit_seed_stripes, fit_tile_band)
+from arcttt.programs.features import OBJECT_FEATURES, object_features
+from arcttt.programs.grows import (fit_corner_rays, fit_counted_copies, fit_kron_halves, fit_paint_around,
+                                   fit_scale_by_count)
+from arcttt.programs.dsl import RIGID_MAPS, Obj, Primitive, background, background_policies, objects
+from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines, fit_sorted_rows
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
 from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
                                   fit_match_references, fit_periodic, fit_rings)
+from arcttt.programs.picks import (fit_corner_overlay, fit_corner_pieces, fit_jigsaw, fit_pick_part,
+                                   fit_repeating_unit)
 from arcttt.programs.rays import (fit_bounce, fit_centre_lines, fit_diagonal_rays, fit_edge_lines, fit_elbow,
                                   fit_rays)
+from arcttt.programs.regions import (fit_checker_flood, fit_enclosed_fill, fit_halo, fit_keep_unique, fit_leaky_box,
+                                     fit_marker_cross, fit_open_lines, fit_ring_crossings)
 from arcttt.programs.repair import fit_repair, fit_symmetry
 from arcttt.programs.roles import fit_empty_squares, fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
+from arcttt.programs.shifts import fit_align, fit_bridge, fit_mirror_to_marker, fit_shift, fit_step_toward
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
-from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
+from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_count_lookup, fit_lookup, fit_pick_colour
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -59,65 +70,7 @@ def fit_colour_map(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # background; then the components of one colour (the background's too: the rooms between walls).
 OBJECT_CUTS = ((True, False), (True, True), (False, True))
 COLOUR_CUTS = tuple((c, diagonal) for c in range(10) for diagonal in (False, True))
-# What an object's new colour may depend on, simplest first: yes/no properties, then ranks among
-# the grid's objects, then raw measures. The first that fits every demonstration and knows every
-# object of the grid it is applied to decides.
-OBJECT_FEATURES = ("largest", "smallest", "extreme", "has_hole", "touches_border", "rectangle", "unique_shape",
-                   "unique_colour", "symmetric", "size_rank", "holes", "size", "height", "width", "shape",
-                   "square", "odd_size", "odd_height", "odd_width",
-                   *(f"touches_{c}" for c in range(10)), *(f"size_is_{k}" for k in range(1, 31)))
 KEEP = -1  # the object keeps its colours
-
-
-def _background(grid: np.ndarray, policy: int | str) -> int:
-    return most_frequent(grid) if policy == "majority" else int(policy)
-
-
-def _backgrounds(made: list[np.ndarray]) -> list[int | str]:
-    """The backgrounds to try: the most frequent colour of every demonstration input where they
-    share one, else each grid's own; then 0."""
-    majority = {most_frequent(a) for a in made}
-    return list(dict.fromkeys([majority.pop() if len(majority) == 1 else "majority", 0]))
-
-
-def _holes(o: Obj) -> int:
-    """Empty regions (4-connected) inside the object's box that do not reach the box's edge."""
-    t, l, b, r = o.box
-    outside = (~o.mask[t:b, l:r]).astype(np.int8)
-    h, w = outside.shape
-    return sum(1 for c in objects(outside, True, False) if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w)
-
-
-def _ring(mask: np.ndarray) -> np.ndarray:
-    """The cells next to the mask (4 directions), outside it."""
-    padded = np.pad(mask, 1)
-    return (padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]) & ~mask
-
-
-def object_features(grid: np.ndarray, found: list[Obj]) -> list[dict]:
-    """Each object's OBJECT_FEATURES, some relative to the grid's other objects."""
-    h, w = grid.shape
-    sizes = sorted({o.size for o in found}, reverse=True)
-    shapes = Counter(o.shape_key() for o in found)
-    palette = Counter(o.colour for o in found)
-    rows = []
-    for o in found:
-        t, l, b, r = o.box
-        box = o.mask[t:b, l:r]
-        holes = _holes(o)
-        near = set(np.unique(grid[_ring(o.mask)]).tolist())
-        rows.append({
-            "largest": o.size == sizes[0], "smallest": o.size == sizes[-1],
-            "extreme": int(o.size == sizes[0]) - int(o.size == sizes[-1]), "has_hole": holes > 0,
-            "touches_border": t == 0 or l == 0 or b == h or r == w, "rectangle": o.size == box.size,
-            "unique_shape": shapes[o.shape_key()] == 1, "unique_colour": palette[o.colour] == 1,
-            "symmetric": bool((box == box[:, ::-1]).all()), "size_rank": sizes.index(o.size), "holes": holes,
-            "size": o.size, "height": b - t, "width": r - l, "shape": o.shape_key(),
-            "square": o.size == box.size and b - t == r - l, "odd_size": o.size % 2, "odd_height": (b - t) % 2,
-            "odd_width": (r - l) % 2, **{f"touches_{c}": c in near for c in range(10)},
-            **{f"size_is_{k}": o.size == k for k in range(1, 31)},
-        })
-    return rows
 
 
 def cut_objects(g: np.ndarray, mode: tuple) -> list[Obj]:
@@ -125,7 +78,7 @@ def cut_objects(g: np.ndarray, mode: tuple) -> list[Obj]:
     background; ("of", colour, diagonal), the components of one colour."""
     if mode[0] == "on":
         _, by_colour, diagonal, policy = mode
-        return objects(g, by_colour, diagonal, _background(g, policy))
+        return objects(g, by_colour, diagonal, background(g, policy))
     _, colour, diagonal = mode
     return [o for o in objects(g, True, diagonal, bg=-1) if o.colour == colour]
 
@@ -205,7 +158,7 @@ def fit_recolour_objects(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pr
     if any(a.shape != b.shape for a, b in zip(made, wanted)):
         return None
     modes = [("on", by_colour, diagonal, policy)
-             for policy in _backgrounds(made) for by_colour, diagonal in OBJECT_CUTS]
+             for policy in background_policies(made) for by_colour, diagonal in OBJECT_CUTS]
     modes += [("of", colour, diagonal) for colour, diagonal in COLOUR_CUTS]
     cuts = []
     for mode in modes:
@@ -289,15 +242,26 @@ FITTERS = (
     # cells repainted
     fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_rings,
     fit_match_references, fit_rectangle_roles, fit_nearest_colour,
-    # patterns completed, stamped, copied
+    # regions painted
+    fit_halo, fit_enclosed_fill, fit_keep_unique, fit_open_lines, fit_ring_crossings, fit_leaky_box,
+    fit_checker_flood, fit_marker_cross,
+    # patterns completed, stamped, copied, carried on
     fit_repair, fit_symmetry, fit_stamp, fit_shape_stamp, fit_copy_template, fit_complete_copies, fit_key_colours,
+    fit_tile_band, fit_complete_lines, fit_pattern_rays, fit_header_cycle, fit_seed_stripes, fit_join_halves,
+    fit_dot_bars, fit_count_bars,
     # parts and summaries
     fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule, fit_colour_list, fit_colour_box,
-    fit_pick_colour, fit_lookup,
-    # blocks of the input
-    fit_tile_maps, fit_fractal, fit_staircase,
+    fit_pick_colour, fit_lookup, fit_count_lookup, fit_repeating_unit, fit_pick_part, fit_corner_overlay,
+    fit_summary_stripes,
+    # regions cut out, pieces put together
+    fit_rectangle_lines, fit_shrink_scaled, fit_scale_into_frame, fit_corner_marks, fit_shoot_at_lines,
+    fit_lattice_cells, fit_jigsaw, fit_corner_pieces,
+    # blocks of the input, outputs grown
+    fit_tile_maps, fit_fractal, fit_staircase, fit_kron_halves, fit_counted_copies, fit_paint_around,
+    fit_corner_rays, fit_scale_by_count,
     # objects moved
-    fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across,
+    fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across, fit_sorted_rows, fit_shift, fit_step_toward,
+    fit_align, fit_mirror_to_marker, fit_bridge,
     # lines, boxes, noise
     fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_centre_lines, fit_box_fill,
     fit_own_boxes, fit_empty_squares, fit_largest_rectangle, fit_denoise,

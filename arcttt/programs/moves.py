@@ -273,3 +273,40 @@ def fit_mirror_across(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primi
         if all(np.array_equal(mirror_across(a, bracket), b) for a, b in zip(made, wanted)):
             return Primitive(f"mirror_across(brackets of {bracket})", partial(mirror_across, bracket=bracket))
     return None
+
+
+# --- lines sorted by how full they are ----------------------------------------------------------
+
+
+def sorted_rows(grid: np.ndarray, bg: int, side: str, longest_last: bool) -> np.ndarray | None:
+    """Each row's cells other than `bg` pushed to one `side` (in their order), the rows sorted by
+    how many they are (ties keep their order), the empty rows first where the longest come last;
+    None where no row changes place."""
+    rows = [line[line != bg] for line in grid]
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]) if longest_last else -len(rows[i]))
+    out = np.full_like(grid, bg)
+    for i, source in enumerate(order):
+        cells = rows[source]
+        if len(cells):
+            if side == "left":
+                out[i, :len(cells)] = cells
+            else:
+                out[i, grid.shape[1] - len(cells):] = cells
+    return None if order == sorted(order) else out
+
+
+def fit_sorted_rows(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """Rows pushed to a side and sorted by their length (bars stacked into a staircase)."""
+    if any(a.shape != b.shape for a, b in zip(made, wanted)):
+        return None
+    bg = {most_frequent(a) for a in made}
+    if len(bg) != 1:
+        return None
+    bg = bg.pop()
+    for side in ("left", "right"):
+        for longest_last in (True, False):
+            step = partial(sorted_rows, bg=bg, side=side, longest_last=longest_last)
+            if all(np.array_equal(step(a), b) for a, b in zip(made, wanted)):
+                order = "longest last" if longest_last else "longest first"
+                return Primitive(f"sorted_rows(to the {side}, {order}, on {bg})", step)
+    return None

@@ -23,19 +23,11 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, counts, most_frequent, objects, shared_colours
+from arcttt.programs.dsl import Primitive, changes, counts, most_frequent, objects, shared_colours
 
 INDICES = ("row", "col", "row_from_bottom", "col_from_right", "diagonal", "anti_diagonal", "rank_in_object",
            "rank_from_end")
 PERIODS = (2, 3, 4)
-
-
-def _changes(made: list[np.ndarray], wanted: list[np.ndarray]) -> set[tuple[int, int]] | None:
-    """(old, new) colours of every changed cell; None where a shape changes or nothing does."""
-    if any(a.shape != b.shape for a, b in zip(made, wanted)):
-        return None
-    pairs = {(int(x), int(y)) for a, b in zip(made, wanted) for x, y in zip(a[a != b].tolist(), b[a != b].tolist())}
-    return pairs or None
 
 
 def index_map(g: np.ndarray, index: str) -> np.ndarray:
@@ -65,7 +57,7 @@ def periodic(g: np.ndarray, source: int | None, target: int, index: str, k: int,
 def fit_periodic(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """One target colour for every change, one source colour (or any), and the first index and
     period whose residues split the changed cells from the unchanged ones."""
-    pairs = _changes(made, wanted)
+    pairs = changes(made, wanted)
     if pairs is None or len({y for _, y in pairs}) != 1:
         return None
     target = next(iter(pairs))[1]
@@ -131,7 +123,7 @@ def header(g: np.ndarray, colour: int, bg: int, look: tuple[str, ...] | str) -> 
 def fit_header(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Every change from one colour; the first way of looking (a direction or two or four per
     cell, then rows or columns per object) that repaints every demonstration."""
-    pairs = _changes(made, wanted)
+    pairs = changes(made, wanted)
     if pairs is None or len({x for x, _ in pairs}) != 1:
         return None
     colour = next(iter(pairs))[0]
@@ -167,7 +159,7 @@ def contact(g: np.ndarray, around: int, table: dict) -> np.ndarray | None:
 
 def fit_contact(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """A table from contact keys (4 neighbours, then 8) to colours, the same on every demonstration."""
-    if _changes(made, wanted) is None:
+    if changes(made, wanted) is None:
         return None
     for around in (4, 8):
         table: dict = {}
@@ -219,7 +211,7 @@ def stripes(g: np.ndarray, axis: str) -> np.ndarray:
 def fit_denoise(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Blocks kept (2x2, then 3x3; the noise: the colours no output shows, or each input's least
     frequent where those differ), else stripes by rows, columns or either."""
-    if _changes(made, wanted) is None:
+    if changes(made, wanted) is None:
         return None
     dropped = [tuple(sorted(set(np.unique(a).tolist()) - set(np.unique(b).tolist()))) for a, b in zip(made, wanted)]
     steps = []
@@ -274,7 +266,7 @@ def fit_box_fill(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive 
     """The one colour the demonstrations add, painted inside the boxes of groups of cells: every
     colour's, then one colour's; touching, then a cell or two apart; background cells, then all
     others; the first that reproduces every demonstration."""
-    pairs = _changes(made, wanted)
+    pairs = changes(made, wanted)
     if pairs is None or len({y for _, y in pairs}) != 1:
         return None
     paint = next(iter(pairs))[1]
@@ -376,7 +368,7 @@ def largest_rectangle(grid: np.ndarray, source: int | None, paint: int | None, m
 def fit_largest_rectangle(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Kept alone (any colour), then painted the one colour the demonstrations add (each source
     colour); sides of 1, then 2: the first that reproduces every demonstration."""
-    pairs = _changes(made, wanted)
+    pairs = changes(made, wanted)
     if pairs is None:
         return None
     added = {y for _, y in pairs}
@@ -425,7 +417,7 @@ def match_references(grid: np.ndarray, frame: int, enclosed: str, to_frame: bool
 
 def fit_match_references(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """The first frame colour, kind of enclosure and new colour that reproduces every demonstration."""
-    if _changes(made, wanted) is None:
+    if changes(made, wanted) is None:
         return None
     for frame in range(10):
         for enclosed in ("closed", "minor"):

@@ -8,18 +8,12 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent, objects, shared_colours
+from arcttt.programs.dsl import Primitive, background_colours, most_frequent, objects, shared_colours
 
 # What a rectangle's cells are keyed by, simplest first: the role alone, then with the size rank
 # among the grid's rectangles, then each with the rectangle's colour.
 KEYS = (("role",), ("role", "rank"), ("colour", "role"), ("colour", "role", "rank"))
 KEEP = -1  # the cell keeps the rectangle's colour
-
-
-def _backgrounds(made: list[np.ndarray]) -> list[int]:
-    """0, then the inputs' shared most frequent colour where it is another."""
-    majority = {most_frequent(a) for a in made}
-    return list(dict.fromkeys([0, *(majority if len(majority) == 1 else ())]))
 
 
 def _rank(sizes: list[int], size: int) -> str | None:
@@ -98,7 +92,7 @@ def fit_rectangle_roles(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pri
     demonstrations; the background (0, else the inputs' shared majority colour) kept."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
         return None
-    for bg in _backgrounds(made):
+    for bg in background_colours(made):
         for keys in KEYS:
             table = _role_table(made, wanted, keys, bg)
             if table is not None:
@@ -168,7 +162,7 @@ def fit_own_boxes(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive
     """Each colour's cells spanned by a box of that colour (on 0, else the inputs' shared majority)."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)) or all(np.array_equal(a, b) for a, b in zip(made, wanted)):
         return None
-    for bg in _backgrounds(made):
+    for bg in background_colours(made):
         if all(np.array_equal(own_boxes(a, bg), b) for a, b in zip(made, wanted)):
             return Primitive(f"own_boxes(on {bg})", partial(own_boxes, bg=bg))
     return None
@@ -201,7 +195,7 @@ def fit_empty_squares(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primi
     if len(added) != 1:
         return None
     paint = added.pop()
-    for bg in _backgrounds(made):
+    for bg in background_colours(made):
         for side in range(2, 6):
             if all(np.array_equal(empty_squares(a, side, bg, paint), b) for a, b in zip(made, wanted)):
                 return Primitive(f"empty_squares({side}x{side} of {bg} -> {paint})",

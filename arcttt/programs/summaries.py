@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, key as key_of, most_frequent, objects, shared_colours
+from arcttt.programs.dsl import CHANGES, Primitive, key as key_of, most_frequent, objects, shared_colours
 
 # --- colours listed -----------------------------------------------------------------------------
 
@@ -251,3 +251,31 @@ def fit_lookup(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | 
             if len(table) <= len(made) - 2:
                 return Primitive(f"lookup(by {key}, {len(table)} entries)", partial(look_up, key=key, table=table))
     return None
+
+
+# --- the output looked up by a count --------------------------------------------------------------
+
+COUNT_KEYS = {
+    "n_colours": lambda g: len(np.unique(g)),
+    "n_colours_not0": lambda g: len(set(np.unique(g).tolist()) - {0}),
+}
+
+
+def count_lookup(g: np.ndarray, read, table: dict) -> np.ndarray | None:
+    """The table's output for the grid's count; None where the count was never seen."""
+    found = table.get(read(g))
+    return None if found is None else found.copy()
+
+
+def fit_count_lookup(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
+    """The whole output a table's entry for a count of the input (its number of colours); the keys
+    must repeat (at most two fewer entries than demonstrations)."""
+    if len({key_of(b) for b in wanted}) < 2:
+        return None
+    for name, read in COUNT_KEYS.items():
+        table: dict = {}
+        if all(np.array_equal(table.setdefault(read(a), b), b) for a, b in zip(made, wanted)):
+            if len(table) <= len(made) - 2:
+                return Primitive(f"count_lookup({name})", partial(count_lookup, read=read, table=table), CHANGES)
+    return None
+
