@@ -334,6 +334,8 @@ def fit_lattice_cells(made, wanted):
 
 
 def _stripes(g, inner, lie, width):
+    """The summary's line of colours drawn as stripes along `lie`, `width` wide ("square": as long as the
+    line)."""
     v = inner(g)
     if v is None or v.ndim != 2 or 1 not in v.shape:
         return None

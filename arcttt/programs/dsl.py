@@ -233,4 +233,5 @@ def one_answer(name: str, steps: list[Primitive], shape: str = SAME) -> Primitiv
         return None
     if len(steps) == 1:
         return Primitive(f"{name}: {steps[0].name}", steps[0].fn, shape)
-    return Primitive(f"{name}: {steps[0].name} (+{len(steps) - 1} agreeing)", partial(agreeing, steps=tuple(steps)), shape)
+    return Primitive(f"{name}: {steps[0].name} (+{len(steps) - 1} agreeing)", partial(agreeing, steps=tuple(steps)),
+                     shape)

@@ -18,6 +18,8 @@ from arcttt.programs.dsl import SAME, Primitive, changes, most_frequent, objects
 
 
 def tile_band(g: np.ndarray, bg: int, axis: int, gap: int) -> np.ndarray | None:
+    """The band of lines holding every non-background cell, with `gap` background lines after it, repeated
+    across the grid."""
     src = g if axis == 0 else g.T
     rows = np.flatnonzero((src != bg).any(axis=1))
     if rows.size == 0:
@@ -52,6 +54,8 @@ def fit_tile_band(made, wanted):
 
 
 def complete_lines(g: np.ndarray, bg: int, axis: int) -> np.ndarray | None:
+    """Each line that starts and stops short completed as the full line with its colours swapped as its start
+    shows; None where that is not one answer."""
     src = g if axis == 0 else g.T
     full = [i for i in range(src.shape[0]) if (src[i] != bg).all()]
     if not full:
@@ -103,6 +107,7 @@ SEED = -1  # pattern entry: the seed's own colour
 
 
 def _ray(g, r, c, dr, dc, bg):
+    """The background cells from (r, c) in the direction, to the first other cell or the edge."""
     h, w = g.shape
     cells = []
     r, c = r + dr, c + dc
@@ -113,6 +118,8 @@ def _ray(g, r, c, dr, dc, bg):
 
 
 def pattern_rays(g: np.ndarray, bg: int, dirs: tuple, pattern: tuple) -> np.ndarray | None:
+    """Rays from every single cell, the k-th cell along painted pattern[k mod p] (SEED: the seed's colour);
+    None where rays disagree."""
     seeds = [o for o in objects(g, True, False, bg) if o.size == 1]
     if not seeds or len(seeds) != len(objects(g, True, False, bg)):
         return None
@@ -187,6 +194,7 @@ def fit_pattern_rays(made, wanted):
 
 
 def header_cycle(g: np.ndarray, bg: int, axis: int) -> np.ndarray | None:
+    """The empty lines after the last one in use painted one a line with the first line's colours, in turn."""
     src = g if axis == 0 else g.T
     header = src[0]
     if (header == bg).any():
@@ -219,6 +227,8 @@ def fit_header_cycle(made, wanted):
 
 
 def seed_stripes(g: np.ndarray, bg: int) -> np.ndarray | None:
+    """Two seed cells: a line across the short side through each, the pair repeated at twice their distance
+    onwards."""
     rr, cc = np.nonzero(g != bg)
     if rr.size != 2:
         return None
@@ -257,6 +267,8 @@ def fit_seed_stripes(made, wanted):
 
 
 def join_halves(g: np.ndarray, bg: int, middle: int, axis: int) -> np.ndarray | None:
+    """Each line holding exactly two cells joined: each half of the gap in its end's colour, the middle cell
+    `middle`."""
     out = g.copy()
     done = False
     for view, src in [((out, g), (out.T, g.T))[axis]]:
@@ -297,6 +309,8 @@ def fit_join_halves(made, wanted):
 
 
 def dot_bars(g: np.ndarray, bg: int, phase: int) -> np.ndarray | None:
+    """Every other cell of each 3-thick solid bar's middle line made background, from `phase`; None where an
+    object is no such bar."""
     found = objects(g, True, False, bg)
     if not found:
         return None
@@ -332,6 +346,8 @@ def fit_dot_bars(made, wanted):
 
 
 def count_bars(g: np.ndarray, bg: int, diagonal: bool, direction: tuple, count: str, paint: int) -> np.ndarray | None:
+    """After each object, in `direction`, a bar as wide as the object and as long as its count of colours;
+    None where one leaves the grid."""
     found = objects(g, False, diagonal, bg)
     if not found:
         return None

@@ -23,7 +23,8 @@ def holes_of(o: Obj) -> int:
     t, l, b, r = o.box
     outside = (~o.mask[t:b, l:r]).astype(np.int8)
     h, w = outside.shape
-    return sum(1 for c in objects(outside, True, False) if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w)
+    return sum(1 for c in objects(outside, True, False)
+               if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w)
 
 
 def around(mask: np.ndarray) -> np.ndarray:

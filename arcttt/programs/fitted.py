@@ -19,7 +19,7 @@ from arcttt.programs.extend import (fit_complete_lines, fit_count_bars, fit_dot_
                                     fit_pattern_rays, fit_seed_stripes, fit_tile_band)
 from arcttt.programs.features import OBJECT_FEATURES, object_features
 from arcttt.programs.grows import (fit_corner_rays, fit_counted_copies, fit_kron_halves, fit_paint_around,
-                                   fit_scale_by_count)
+                                   fit_scale_by_count, resized)
 from arcttt.programs.dsl import RIGID_MAPS, Obj, Primitive, background, background_policies, objects
 from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, fit_slide_to_lines, fit_sorted_rows
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
@@ -35,7 +35,7 @@ from arcttt.programs.repair import fit_repair, fit_symmetry
 from arcttt.programs.roles import fit_empty_squares, fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
 from arcttt.programs.shifts import fit_align, fit_bridge, fit_mirror_to_marker, fit_shift, fit_step_toward
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
-from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_count_lookup, fit_lookup, fit_pick_colour
+from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
 
 def apply_colour_map(g: np.ndarray, table: tuple[int, ...]) -> np.ndarray:
@@ -251,7 +251,7 @@ FITTERS = (
     fit_dot_bars, fit_count_bars,
     # parts and summaries
     fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule, fit_colour_list, fit_colour_box,
-    fit_pick_colour, fit_lookup, fit_count_lookup, fit_repeating_unit, fit_pick_part, fit_corner_overlay,
+    fit_pick_colour, fit_lookup, fit_repeating_unit, fit_pick_part, fit_corner_overlay,
     fit_summary_stripes,
     # regions cut out, pieces put together
     fit_rectangle_lines, fit_shrink_scaled, fit_scale_into_frame, fit_corner_marks, fit_shoot_at_lines,
@@ -290,12 +290,8 @@ def fit_then_rigid(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> 
     return None
 
 
-def _resized(g: np.ndarray, how: str, k: int, m: int) -> np.ndarray:
-    return np.tile(g, (k, m)) if how == "tile" else np.kron(g, np.ones((k, m), dtype=g.dtype))
-
-
 def _after(g: np.ndarray, how: str, k: int, m: int, rule: Primitive) -> np.ndarray | None:
-    return rule(_resized(g, how, k, m))
+    return rule(resized(g, how, k, m))
 
 
 def fit_after_resize(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
@@ -309,7 +305,7 @@ def fit_after_resize(fitter, made: list[np.ndarray], wanted: list[np.ndarray]) -
         return None
     k, m = int(k), int(m)
     for how in ("tile", "scale"):
-        rule = fitter([_resized(a, how, k, m) for a in made], wanted)
+        rule = fitter([resized(a, how, k, m) for a in made], wanted)
         if rule is not None:
             return Primitive(f"{how}({k}x{m}) | {rule.name}", partial(_after, how=how, k=k, m=m, rule=rule), rule.shape)
     return None

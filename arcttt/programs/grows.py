@@ -20,6 +20,7 @@ from arcttt.programs.shifts import fit_bridge
 
 
 def _halves(grid: np.ndarray, axis: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The grid's two halves across `axis` ("long": its longer side); None where it does not split evenly."""
     h, w = grid.shape
     if axis == "long":
         if h == w:
@@ -31,6 +32,7 @@ def _halves(grid: np.ndarray, axis: str) -> tuple[np.ndarray, np.ndarray] | None
 
 
 def _n_colours(g: np.ndarray, bg: int) -> int:
+    """Colours other than the background."""
     return len(set(np.unique(g).tolist()) - {bg})
 
 
@@ -79,6 +81,7 @@ COUNTS = ("cells", "bg_cells", "colours", "objects", "one", "two", "three")
 
 
 def _count(grid: np.ndarray, what: str) -> int:
+    """The count named: non-zero cells, zero cells, colours, objects, or a constant."""
     if what == "cells":
         return int((grid != 0).sum())
     if what == "bg_cells":
@@ -169,14 +172,16 @@ def paint_around(grid: np.ndarray, reach: str, paint: int) -> np.ndarray | None:
     return out
 
 
-def _resize(g: np.ndarray, how: str, k: int, m: int) -> np.ndarray:
+def resized(g: np.ndarray, how: str, k: int, m: int) -> np.ndarray:
+    """The grid tiled or scaled up k x m times ("none": as it is)."""
     if how == "none":
         return g
     return np.tile(g, (k, m)) if how == "tile" else np.kron(g, np.ones((k, m), dtype=g.dtype))
 
 
 def resized_paint(grid: np.ndarray, how: str, k: int, m: int, reach: str, paint: int) -> np.ndarray | None:
-    big = _resize(grid, how, k, m)
+    """The grid resized, then `paint_around`; None beyond 30 cells a side."""
+    big = resized(grid, how, k, m)
     if big.shape[0] > 30 or big.shape[1] > 30:
         return None
     return paint_around(big, reach, paint)
@@ -198,7 +203,7 @@ def fit_paint_around(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primit
     hows = ("none",) if (k, m) == (1, 1) else ("tile", "scale")
     steps = []
     for how in hows:
-        big = [_resize(a, how, k, m) for a in made]
+        big = [resized(a, how, k, m) for a in made]
         new = set()
         for a, b in zip(big, wanted):
             bg = most_frequent(a)
@@ -267,6 +272,7 @@ SCALE_COUNTS = ("colours", "objects", "cells")
 
 
 def scaled_then(grid: np.ndarray, count: str, rule: Primitive | None) -> np.ndarray | None:
+    """The grid scaled up by its count, then the rule (if any); None beyond 30 cells a side."""
     k = _count(grid, count)
     if k < 1 or k * grid.shape[0] > 30 or k * grid.shape[1] > 30:
         return None

@@ -30,6 +30,7 @@ def _period(g: np.ndarray, axis: int) -> int:
 
 
 def repeating_unit(g: np.ndarray) -> np.ndarray | None:
+    """The block the grid tiles (the smallest period on each side); None where it repeats on neither."""
     p, q = _period(g, 0), _period(g, 1)
     if (p, q) == g.shape:
         return None
@@ -83,6 +84,7 @@ def _split_parts(g: np.ndarray, shape: tuple[int, int]) -> list[tuple[np.ndarray
 
 
 def _object_parts(g: np.ndarray, by_colour: bool, diagonal: bool, bgp) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each object of the cut as (its cells on the background, cut to its box; its mask)."""
     bg = background(g, bgp)
     out = []
     for o in objects(g, by_colour, diagonal, bg):
@@ -96,17 +98,20 @@ PART_CUTS = ("split", (True, False), (True, True), (False, False), (False, True)
 
 
 def candidate_parts(g: np.ndarray, cut, shape, bgp) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The parts of a cut: equal blocks of the output's shape ("split"), or objects."""
     if cut == "split":
         return None if shape is None else _split_parts(g, shape)
     return _object_parts(g, *cut, bgp)
 
 
 def _sym(p: np.ndarray) -> tuple[int, int, int]:
+    """Whether the part equals its transpose, its up-down mirror and its left-right mirror (0 or 1 each)."""
     t = int(p.shape[0] == p.shape[1] and np.array_equal(p, p.T))
     return t, int(np.array_equal(p, p[::-1])), int(np.array_equal(p, p[:, ::-1]))
 
 
 def part_features(g: np.ndarray, found: list[tuple[np.ndarray, np.ndarray]], bg: int) -> list[dict]:
+    """Each part's FEATURES, the counts relative to the grid's other parts."""
     shapes = Counter(bytes(m.shape) + m.tobytes() for _, m in found)
     contents = Counter(bytes(p.shape) + p.tobytes() for p, _ in found)
     main = [int(np.bincount(p[m].ravel(), minlength=10).argmax()) for p, m in found]
@@ -131,6 +136,8 @@ FEATURES = ("content_count", "shape_count", "colour_count", "sym_t", "sym_any", 
 
 
 def _select(g, found, rows, bg, feature, most, out, canvas):
+    """The part (or its colour on the canvas) whose feature is the unique extreme; None where all tie, or
+    equal extremes differ."""
     values = [r[feature] for r in rows]
     best = max(values) if most else min(values)
     if all(v == best for v in values):
@@ -286,6 +293,8 @@ def jigsaw(g: np.ndarray, bg: int) -> np.ndarray | None:
 
 
 def _fill(board, pieces, used, results):
+    """Depth-first exact cover: each unused piece placed with its first cell on the board's first empty cell;
+    stops at two results."""
     if len(results) > 1:
         return
     empty = np.argwhere(board < 0)

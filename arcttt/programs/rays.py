@@ -313,5 +313,6 @@ def fit_centre_lines(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primit
     paint, bg = added.pop(), bg.pop()
     for axes in ("rows", "columns", "both"):
         if all(np.array_equal(centre_lines(a, bg, axes, paint), b) for a, b in zip(made, wanted)):
-            return Primitive(f"centre_lines({axes}, {paint} on {bg})", partial(centre_lines, bg=bg, axes=axes, paint=paint))
+            return Primitive(f"centre_lines({axes}, {paint} on {bg})",
+                             partial(centre_lines, bg=bg, axes=axes, paint=paint))
     return None

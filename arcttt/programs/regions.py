@@ -16,6 +16,7 @@ from arcttt.programs.features import OBJECT_FEATURES, object_features, around
 
 
 def _ring8(mask: np.ndarray) -> np.ndarray:
+    """The cells next to the mask in all 8 directions, outside it."""
     p = np.pad(mask, 1)
     h, w = mask.shape
     out = np.zeros_like(mask)
@@ -47,6 +48,8 @@ def _hole_cells(grid: np.ndarray, o_mask: np.ndarray, bg: int) -> np.ndarray:
 
 def halo(g: np.ndarray, bg: int, by_colour: bool, diagonal: bool, feature: str | None, table: dict | None,
          ring8: bool, ring_colour: int, hole_colour: int | None, only: int | None) -> np.ndarray | None:
+    """The chosen objects ringed on the background in `ring_colour` (and their holes filled in
+    `hole_colour`)."""
     found = objects(g, by_colour, diagonal, bg)
     if only is not None:
         found = [o for o in found if o.colour == only]
@@ -70,80 +73,76 @@ def halo(g: np.ndarray, bg: int, by_colour: bool, diagonal: bool, feature: str |
     return out
 
 
+def _ringed(made, wanted, bg: int, cut: tuple[bool, bool], ring8: bool, ring_colour: int,
+            hole_colour: int | None) -> list[tuple[list[dict], list, list]] | None:
+    """Per demonstration: its objects' features, the objects, and whether each is ringed (True),
+    not (False) or cannot tell (None: its ring meets another's)."""
+    draw = _ring8 if ring8 else around
+    observed = []
+    for a, b in zip(made, wanted):
+        found = objects(a, *cut, bg)
+        if not found:
+            return None
+        chosen = []
+        for o in found:
+            cells = draw(o.mask) & (a == bg)
+            if hole_colour is not None:
+                cells &= ~_hole_cells(a, o.mask, bg)
+            values = b[cells]
+            if cells.any() and (values == ring_colour).all():
+                chosen.append(True)
+            elif (values == bg).all() or (values != ring_colour).all():
+                chosen.append(False)
+            else:
+                chosen.append(None)
+        observed.append((object_features(a, found), found, chosen))
+    return observed
+
+
+def _which(observed) -> list[tuple[str | None, dict | None, int | None]]:
+    """The ways to say which objects are ringed that fit: all of them, all of one colour, or by
+    one feature's table (feature, table, colour)."""
+    out = []
+    if all(s is not False for _, _, chosen in observed for s in chosen):
+        out.append((None, None, None))
+    colours = {o.colour for _, found, chosen in observed for o, s in zip(found, chosen) if s}
+    if len(colours) == 1:
+        c = colours.pop()
+        if all(s is not False for _, found, chosen in observed for o, s in zip(found, chosen) if o.colour == c):
+            out.append((None, None, c))
+    for feature in OBJECT_FEATURES:
+        table: dict = {}
+        if all(s is None or table.setdefault(row[feature], s) == s
+               for features, _, chosen in observed for row, s in zip(features, chosen)):
+            if len(set(table.values())) == 2:
+                out.append((feature, table, None))
+    return out
+
+
 def fit_halo(made, wanted):
     """Objects (chosen by a feature, or all; or all of one colour) ringed (8 or 4 neighbours) on the
     background with one added colour, and their holes filled with another, where that fits."""
     pairs = changes(made, wanted)
-    if pairs is None:
-        return None
     bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    if pairs is None or len(bgs) != 1:
         return None
     bg = bgs.pop()
-    if any(s != bg for s, _ in pairs):
-        return None
     news = sorted({d for _, d in pairs})
-    if len(news) > 2:
+    if any(s != bg for s, _ in pairs) or len(news) > 2:
         return None
-    for by_colour, diagonal in ((True, False), (True, True), (False, True), (False, False)):
+    for cut in ((True, False), (True, True), (False, True), (False, False)):
         for ring8 in (True, False):
             for ring_colour in news:
-                holes = [None] + [c for c in news if c != ring_colour]
-                if len(news) == 2:
-                    holes = holes[1:]
+                holes = [c for c in news if c != ring_colour] if len(news) == 2 else [None]
                 for hole_colour in holes:
-                    # which objects are ringed
-                    obs = []
-                    ok = True
-                    for a, b in zip(made, wanted):
-                        found = objects(a, by_colour, diagonal, bg)
-                        if not found:
-                            ok = False
-                            break
-                        draw = _ring8 if ring8 else around
-                        sel = []
-                        for o in found:
-                            rm = draw(o.mask) & (a == bg)
-                            if hole_colour is not None:
-                                rm &= ~_hole_cells(a, o.mask, bg)
-                            vals = b[rm]
-                            if rm.any() and (vals == ring_colour).all():
-                                sel.append(True)
-                            elif (vals == bg).all() or (vals != ring_colour).all():
-                                sel.append(False)
-                            else:
-                                sel.append(None)
-                        obs.append((object_features(a, found), found, sel))
-                    if not ok:
-                        continue
-                    cands = []
-                    if all(s is not False for _, _, sel in obs for s in sel):
-                        cands.append((None, None, None))
-                    colours_sel = {o.colour for _, f, sel in obs for o, s in zip(f, sel) if s}
-                    if len(colours_sel) == 1:
-                        c = colours_sel.pop()
-                        if all(s is not False for _, f, sel in obs for o, s in zip(f, sel) if o.colour == c):
-                            cands.append((None, None, c))
-                    for feature in OBJECT_FEATURES:
-                        table: dict = {}
-                        good = True
-                        for feats, f, sel in obs:
-                            for row, s in zip(feats, sel):
-                                if s is not None and table.setdefault(row[feature], s) != s:
-                                    good = False
-                                    break
-                            if not good:
-                                break
-                        if good and len(set(table.values())) == 2:
-                            cands.append((feature, table, None))
-                    for feature, table, only in cands:
-                        step = partial(halo, bg=bg, by_colour=by_colour, diagonal=diagonal, feature=feature,
-                                       table=table, ring8=ring8, ring_colour=ring_colour, hole_colour=hole_colour,
-                                       only=only)
+                    observed = _ringed(made, wanted, bg, cut, ring8, ring_colour, hole_colour)
+                    for feature, table, only in _which(observed) if observed else ():
+                        step = partial(halo, bg=bg, by_colour=cut[0], diagonal=cut[1], feature=feature, table=table,
+                                       ring8=ring8, ring_colour=ring_colour, hole_colour=hole_colour, only=only)
                         if reproduces(step, made, wanted):
                             what = "all" if feature is None and only is None else (feature or f"colour {only}")
-                            return Primitive(f"halo({what}, ring{8 if ring8 else 4} {ring_colour}, holes {hole_colour})",
-                                             step, SAME)
+                            name = f"halo({what}, ring{8 if ring8 else 4} {ring_colour}, holes {hole_colour})"
+                            return Primitive(name, step, SAME)
     return None
 
 
@@ -151,6 +150,8 @@ def fit_halo(made, wanted):
 
 
 def enclosed_fill(g: np.ndarray, bg: int, fits: tuple) -> np.ndarray | None:
+    """Each background region that does not touch the edge filled by the first fitted (feature, table) that
+    knows every region."""
     h, w = g.shape
     found = [o for o in objects(g, True, False, bg=-1) if o.colour == bg]
     enclosed = [o for o in found if o.box[0] > 0 and o.box[1] > 0 and o.box[2] < h and o.box[3] < w]
@@ -209,6 +210,7 @@ def fit_enclosed_fill(made, wanted):
 
 
 def keep_unique(g: np.ndarray, bg: int, ring_colour: int | None) -> np.ndarray | None:
+    """Everything erased but the one cell whose colour occurs once, ringed in `ring_colour` (None: not)."""
     cnt = np.bincount(g.ravel(), minlength=10)
     once = [c for c in range(10) if cnt[c] == 1 and c != bg]
     if len(once) != 1:
@@ -241,6 +243,8 @@ def fit_keep_unique(made, wanted):
 
 
 def open_lines(g: np.ndarray, bg: int, paint: int, axes: str) -> np.ndarray:
+    """The lines (rows "r", columns "c") whose middle is one background run between non-background ends, the
+    longest such runs painted."""
     out = g.copy()
     for axis in axes:
         view = out if axis == "r" else out.T
@@ -288,6 +292,7 @@ def fit_open_lines(made, wanted):
 
 
 def ring_crossings(g: np.ndarray, bg: int, paint: int) -> np.ndarray | None:
+    """The 8 cells around each crossing of a full row and a full column painted; None where there is none."""
     rows = np.flatnonzero((g != bg).all(axis=1))
     cols = np.flatnonzero((g != bg).all(axis=0))
     if rows.size == 0 or cols.size == 0:
@@ -320,6 +325,8 @@ def fit_ring_crossings(made, wanted):
 
 
 def leaky_box(g: np.ndarray, bg: int, paint: int) -> np.ndarray | None:
+    """Each box outline with one gap in a side filled, the paint running out of the gap to the edge; None
+    where an object is not such a box."""
     found = objects(g, True, True, bg)
     if not found:
         return None
@@ -370,6 +377,8 @@ def fit_leaky_box(made, wanted):
 
 
 def checker_flood(g: np.ndarray, bg: int, walls: int) -> np.ndarray | None:
+    """The background reachable from the two-colour checkered seeds painted with their checkering; None
+    unless the seeds checker."""
     seeds = (g != bg) & (g != walls)
     if not seeds.any():
         return None

@@ -96,7 +96,8 @@ def fit_rectangle_roles(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pri
         for keys in KEYS:
             table = _role_table(made, wanted, keys, bg)
             if table is not None:
-                shown = ", ".join(f"{'/'.join(map(str, k))}->{'keep' if v == KEEP else v}" for k, v in sorted(table.items()))
+                shown = ", ".join(f"{'/'.join(map(str, k))}->{'keep' if v == KEEP else v}"
+                                  for k, v in sorted(table.items()))
                 return Primitive(f"rectangle_roles(by {'+'.join(keys)} on {bg}: {shown})",
                                  partial(recolour_roles, keys=keys, bg=bg, table=table))
     return None

@@ -51,6 +51,7 @@ def _paint_moved(grid: np.ndarray, bg: int, moves: list[tuple[np.ndarray, int, i
 
 
 def _counter(grid: np.ndarray, colour: int | None) -> int:
+    """Cells of the counter colour: how many steps the vector is taken (1: no counter, a fixed vector)."""
     return 1 if colour is None else int((grid == colour).sum())
 
 
@@ -237,7 +238,8 @@ def fit_step_toward(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primiti
     steps = []
     for target in sorted(fixed):
         for how, behind in (("one", None), ("touch", None)) if not behinds else (("touch", behinds[0]),):
-            step = Primitive(f"step_toward({mover} -> {target}, {how}{'' if behind is None else f', line {behind} behind'})",
+            line = "" if behind is None else f", line {behind} behind"
+            step = Primitive(f"step_toward({mover} -> {target}, {how}{line})",
                              partial(step_toward, mover=mover, target=target, how=how, behind=behind))
             if reproduces(step, made, wanted):
                 steps.append(step)
@@ -314,6 +316,7 @@ def fit_align(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
 
 
 def _align_objects(grid: np.ndarray, reference: int, diagonal: bool):
+    """The objects to align: every object but the reference colour's."""
     bg = most_frequent(grid)
     return objects(np.where(grid == reference, bg, grid), False, diagonal, bg)
 

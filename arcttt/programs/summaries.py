@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import CHANGES, Primitive, key as key_of, most_frequent, objects, shared_colours
+from arcttt.programs.dsl import Primitive, key as key_of, most_frequent, objects, shared_colours
 
 # --- colours listed -----------------------------------------------------------------------------
 
@@ -40,6 +40,7 @@ def items(grid: np.ndarray, unit: str) -> list[dict]:
 
 
 def _kept(found: list[dict], how: str, fixed: frozenset) -> list[dict] | None:
+    """The items listed: all, the largest, all but the one largest, or all but the fixed colours'."""
     most = max(it["cells"] for it in found)
     if how == "most":
         return [it for it in found if it["cells"] == most]
@@ -69,6 +70,7 @@ def _ordered(found: list[dict], order: str) -> tuple[list[dict], str] | None:
 
 
 def lay_out(colours: list[int], cells: list[int], layout: str, lie: str, canvas: tuple[int, int] | None):
+    """The listed colours drawn in the layout named (a column, a row, bars of their cells, ...)."""
     n = len(colours)
     if layout == "column":
         return np.array(colours).reshape(n, 1)
@@ -230,17 +232,20 @@ LOOKUP_KEYS = {
     "cells": lambda g: int((g != 0).sum()),
     "objects": lambda g: len(objects(g, False, True)),
     "mask": lambda g: (g.shape, (g != 0).tobytes()),
+    "n_colours": lambda g: len(np.unique(g)),
+    "n_colours_not0": lambda g: len(set(np.unique(g).tolist()) - {0}),
 }
 
 
 def look_up(grid: np.ndarray, key: str, table: dict) -> np.ndarray | None:
+    """The table's output for the grid's key; None where the key was never seen."""
     found = table.get(LOOKUP_KEYS[key](grid))
     return None if found is None else found.copy()
 
 
 def fit_lookup(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """The whole output as a table's entry for one key of the input (its colours, its count of
-    coloured cells, of objects, its mask), the first key that every demonstration agrees on. The
+    coloured cells, of objects, its mask, its number of colours), the first key that every demonstration agrees on. The
     keys must repeat (at most two fewer than the demonstrations): a table of keys seen once each
     would fit anything."""
     if len({key_of(b) for b in wanted}) < 2:
@@ -251,31 +256,3 @@ def fit_lookup(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | 
             if len(table) <= len(made) - 2:
                 return Primitive(f"lookup(by {key}, {len(table)} entries)", partial(look_up, key=key, table=table))
     return None
-
-
-# --- the output looked up by a count --------------------------------------------------------------
-
-COUNT_KEYS = {
-    "n_colours": lambda g: len(np.unique(g)),
-    "n_colours_not0": lambda g: len(set(np.unique(g).tolist()) - {0}),
-}
-
-
-def count_lookup(g: np.ndarray, read, table: dict) -> np.ndarray | None:
-    """The table's output for the grid's count; None where the count was never seen."""
-    found = table.get(read(g))
-    return None if found is None else found.copy()
-
-
-def fit_count_lookup(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
-    """The whole output a table's entry for a count of the input (its number of colours); the keys
-    must repeat (at most two fewer entries than demonstrations)."""
-    if len({key_of(b) for b in wanted}) < 2:
-        return None
-    for name, read in COUNT_KEYS.items():
-        table: dict = {}
-        if all(np.array_equal(table.setdefault(read(a), b), b) for a, b in zip(made, wanted)):
-            if len(table) <= len(made) - 2:
-                return Primitive(f"count_lookup({name})", partial(count_lookup, read=read, table=table), CHANGES)
-    return None
-
