@@ -62,22 +62,23 @@ def _holes(mask: np.ndarray) -> int:
 
 
 def _split_parts(g: np.ndarray, shape: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """The grid cut into equal blocks of `shape` along one axis (one-line separators allowed)."""
+    """The grid cut into equal blocks of `shape` along one axis (one-line separators of one colour
+    allowed, and preferred where they fit)."""
     h, w = g.shape
-    ph, pw = shape
+    if w == shape[1] and h > shape[0]:
+        lines, n, size = g, h, shape[0]
+    elif h == shape[0] and w > shape[1]:
+        lines, n, size = g.T, w, shape[1]  # columns as lines
+    else:
+        return None
     out = []
-    if w == pw and h > ph:
-        for sep in (0, 1):
-            if (h + sep) % (ph + sep) == 0 and (h + sep) // (ph + sep) >= 2:
-                k = (h + sep) // (ph + sep)
-                out = [g[i * (ph + sep): i * (ph + sep) + ph] for i in range(k)]
-                break
-    elif h == ph and w > pw:
-        for sep in (0, 1):
-            if (w + sep) % (pw + sep) == 0 and (w + sep) // (pw + sep) >= 2:
-                k = (w + sep) // (pw + sep)
-                out = [g[:, i * (pw + sep): i * (pw + sep) + pw] for i in range(k)]
-                break
+    for sep in (1, 0):  # separators first: blocks without them would cut through the separator lines
+        k = (n + sep) // (size + sep)
+        seps = [lines[i * (size + sep) - 1] for i in range(1, k)] if sep else []
+        if (n + sep) % (size + sep) == 0 and k >= 2 and all((line == line[0]).all() for line in seps):
+            out = [lines[i * (size + sep): i * (size + sep) + size] for i in range(k)]
+            out = out if lines is g else [np.ascontiguousarray(p.T) for p in out]
+            break
     if not out:
         return None
     return [(p, np.ones(p.shape, dtype=bool)) for p in out]

@@ -261,21 +261,21 @@ def align(grid: np.ndarray, reference: int, axes: str, anchor: str, diagonal: bo
     if not found:
         return None
 
-    def offset(lo, hi, rlo, rhi):
+    def offset(lo, hi, rlo, rhi) -> int | None:
         if anchor == "start":
             return rlo - lo
         if anchor == "end":
             return rhi - hi
         d = (rlo + rhi) - (lo + hi)
-        if d % 2:
-            raise ValueError("centre between cells")
-        return d // 2
+        return None if d % 2 else d // 2  # None: the centres fall between cells
 
     moves = []
     for o in found:
         t, l, b, r = o.box
         dr = offset(t, b, rb[0], rb[2]) if axes in ("rows", "both") else 0
         dc = offset(l, r, rb[1], rb[3]) if axes in ("cols", "both") else 0
+        if dr is None or dc is None:
+            return None
         moves.append((o.mask, dr, dc))
     if all(dr == 0 and dc == 0 for _, dr, dc in moves):
         return None
