@@ -235,3 +235,8 @@ def one_answer(name: str, steps: list[Primitive], shape: str = SAME) -> Primitiv
         return Primitive(f"{name}: {steps[0].name}", steps[0].fn, shape)
     return Primitive(f"{name}: {steps[0].name} (+{len(steps) - 1} agreeing)", partial(agreeing, steps=tuple(steps)),
                      shape)
+
+
+def only_background_changes(made: list[np.ndarray], wanted: list[np.ndarray]) -> bool:
+    """Whether every cell a demonstration changes is of its input's most frequent colour."""
+    return all(not ((a != most_frequent(a)) & (a != b)).any() for a, b in zip(made, wanted))

@@ -25,16 +25,26 @@ from arcttt.programs.moves import fit_attract, fit_mirror_across, fit_project, f
 from arcttt.programs.parts import fit_combine, fit_count, fit_overlay, fit_summarise
 from arcttt.programs.paint import (fit_box_fill, fit_contact, fit_denoise, fit_header, fit_largest_rectangle,
                                   fit_match_references, fit_periodic, fit_rings)
+from arcttt.programs.patterns import (fit_band_holes, fit_bar_staircase, fit_concentric_squares, fit_midpoint_stamp,
+                                      fit_position_mod, fit_seed_pattern, fit_spiral)
 from arcttt.programs.picks import (fit_corner_overlay, fit_corner_pieces, fit_jigsaw, fit_pick_part,
                                    fit_repeating_unit)
+from arcttt.programs.puzzles import (fit_frame_nearest_side, fit_nested_ls, fit_pieces_into_holes,
+                                     fit_pieces_to_anchors, fit_scale_template_into_marks, fit_scaled_twin)
 from arcttt.programs.rays import (fit_bounce, fit_centre_lines, fit_diagonal_rays, fit_edge_lines, fit_elbow,
                                   fit_rays)
 from arcttt.programs.regions import (fit_checker_flood, fit_enclosed_fill, fit_halo, fit_keep_unique, fit_leaky_box,
                                      fit_marker_cross, fit_open_lines, fit_ring_crossings)
 from arcttt.programs.repair import fit_repair, fit_symmetry
 from arcttt.programs.roles import fit_empty_squares, fit_nearest_colour, fit_own_boxes, fit_rectangle_roles
+from arcttt.programs.seeds import (fit_content_corner_rays, fit_diagonal_copies, fit_marker_sweep, fit_mirror_ray,
+                                   fit_sidestep_rays, fit_tip_ray)
+from arcttt.programs.shapes import (fit_bar_halves, fit_cluster_boxes, fit_dashed_lines, fit_greedy_rectangles,
+                                    fit_recolour_by_kind, fit_retract_connectors)
 from arcttt.programs.shifts import fit_align, fit_bridge, fit_mirror_to_marker, fit_shift, fit_step_toward
 from arcttt.programs.stamps import fit_complete_copies, fit_copy_template, fit_key_colours, fit_shape_stamp, fit_stamp
+from arcttt.programs.templates import (fit_frame_onto_holes, fit_mirror_to_markers, fit_scaled_template,
+                                       fit_template_on_anchors, fit_templates_by_colour)
 from arcttt.programs.summaries import fit_colour_box, fit_colour_list, fit_lookup, fit_pick_colour
 
 
@@ -241,30 +251,36 @@ def fit_local_rule(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 FITTERS = (
     # cells repainted
     fit_colour_map, fit_recolour_objects, fit_local_rule, fit_contact, fit_periodic, fit_header, fit_rings,
-    fit_match_references, fit_rectangle_roles, fit_nearest_colour,
+    fit_match_references, fit_rectangle_roles, fit_nearest_colour, fit_position_mod, fit_recolour_by_kind,
+    fit_bar_halves,
     # regions painted
     fit_halo, fit_enclosed_fill, fit_keep_unique, fit_open_lines, fit_ring_crossings, fit_leaky_box,
     fit_checker_flood, fit_marker_cross,
     # patterns completed, stamped, copied, carried on
     fit_repair, fit_symmetry, fit_stamp, fit_shape_stamp, fit_copy_template, fit_complete_copies, fit_key_colours,
     fit_tile_band, fit_complete_lines, fit_pattern_rays, fit_header_cycle, fit_seed_stripes, fit_join_halves,
-    fit_dot_bars, fit_count_bars,
+    fit_dot_bars, fit_count_bars, fit_mirror_to_markers, fit_scaled_template, fit_template_on_anchors,
+    fit_frame_onto_holes, fit_templates_by_colour, fit_midpoint_stamp, fit_concentric_squares, fit_band_holes,
+    fit_seed_pattern, fit_spiral, fit_bar_staircase,
     # parts and summaries
     fit_combine, fit_overlay, fit_summarise, fit_count, fit_cell_rule, fit_colour_list, fit_colour_box,
     fit_pick_colour, fit_lookup, fit_repeating_unit, fit_pick_part, fit_corner_overlay,
     fit_summary_stripes,
     # regions cut out, pieces put together
     fit_rectangle_lines, fit_shrink_scaled, fit_scale_into_frame, fit_corner_marks, fit_shoot_at_lines,
-    fit_lattice_cells, fit_jigsaw, fit_corner_pieces,
+    fit_lattice_cells, fit_jigsaw, fit_corner_pieces, fit_frame_nearest_side, fit_scale_template_into_marks,
+    fit_nested_ls, fit_pieces_into_holes, fit_pieces_to_anchors, fit_scaled_twin,
     # blocks of the input, outputs grown
     fit_tile_maps, fit_fractal, fit_staircase, fit_kron_halves, fit_counted_copies, fit_paint_around,
     fit_corner_rays, fit_scale_by_count,
     # objects moved
     fit_attract, fit_slide_to_lines, fit_project, fit_mirror_across, fit_sorted_rows, fit_shift, fit_step_toward,
-    fit_align, fit_mirror_to_marker, fit_bridge,
+    fit_align, fit_mirror_to_marker, fit_bridge, fit_retract_connectors,
     # lines, boxes, noise
     fit_rays, fit_elbow, fit_bounce, fit_diagonal_rays, fit_edge_lines, fit_centre_lines, fit_box_fill,
-    fit_own_boxes, fit_empty_squares, fit_largest_rectangle, fit_denoise,
+    fit_own_boxes, fit_empty_squares, fit_cluster_boxes, fit_greedy_rectangles, fit_dashed_lines,
+    fit_content_corner_rays, fit_marker_sweep, fit_diagonal_copies, fit_tip_ray, fit_mirror_ray, fit_sidestep_rays,
+    fit_largest_rectangle, fit_denoise,
 )
 
 # A fitted rule's output may take a rigid map after it (`dsl.RIGID_MAPS`) only for the rules whose
