@@ -42,6 +42,7 @@ def midpoint_stamp(grid: np.ndarray, pattern: tuple) -> np.ndarray | None:
 
 
 def fit_midpoint_stamp(made, wanted):
+    """A fitted pattern stamped at the midpoint of each pair of same-colour cells."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     pattern = None
@@ -91,6 +92,8 @@ def concentric_squares(grid: np.ndarray) -> np.ndarray | None:
 
 
 def fit_concentric_squares(made, wanted):
+    """Square rings around the middle one of three evenly spaced cells on a diagonal, at every multiple of
+    their spacing."""
     if not same_shapes(made, wanted):
         return None
     step = Primitive("concentric_squares", concentric_squares)
@@ -136,6 +139,7 @@ def band_holes(grid: np.ndarray, hole: int) -> np.ndarray | None:
 
 
 def fit_band_holes(made, wanted):
+    """Each hole of a rectangular band drawn as a line of the hole's colour across the band's short side."""
     if not same_shapes(made, wanted):
         return None
     pairs = changes(made, wanted)
@@ -200,6 +204,8 @@ def fit_seed_pattern(made, wanted):
 
 
 def _mod_table(made, wanted, p: int, q: int) -> dict | None:
+    """The colour each (row mod p, column mod q, colour) takes in every demonstration; None where one takes
+    two."""
     table: dict = {}
     for a, b in zip(made, wanted):
         rows, cols = np.mgrid[0:a.shape[0], 0:a.shape[1]]
@@ -287,6 +293,7 @@ def spiral(grid: np.ndarray, colour: int) -> np.ndarray | None:
 
 
 def fit_spiral(made, wanted):
+    """A clockwise square spiral with one-cell gaps drawn from the top-left corner of an empty grid."""
     if not same_shapes(made, wanted):
         return None
     new = {int(v) for a, b in zip(made, wanted) for v in np.unique(b[a != b]).tolist()}
@@ -336,6 +343,8 @@ def bar_staircase(grid: np.ndarray, up: tuple[int, int], down: tuple[int, int], 
 
 
 def fit_bar_staircase(made, wanted):
+    """Runs grown from one bar: growing by a fitted step on one side, changing by another on the other side
+    (the quarter turn fitted)."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     for turn in range(4):

@@ -16,6 +16,7 @@ from arcttt.programs.dsl import (CHANGES, SAME, Primitive, background_colours, b
 
 
 def _with_background(g: np.ndarray, rule, bgp) -> np.ndarray | None:
+    """The rule on the grid with the background its policy names."""
     return rule(g, background(g, bgp))
 
 
@@ -383,7 +384,8 @@ def _scaled_match(small: np.ndarray, big: np.ndarray, box, k: int) -> bool:
 def scaled_twin(g: np.ndarray, bg: int) -> np.ndarray | None:
     """Of the one-colour shapes, the one that, 2 or 3 times larger, is the shape of the most
     frequent other colour (all its cells, which the grid's edge may cut off), cut out; None unless
-    exactly one is."""
+    exactly one is, or where the grid shows fewer than three colours besides `bg` (a big shape, a
+    twin and the others it is told from)."""
     n = np.bincount(g.ravel(), minlength=10)
     n[bg] = 0
     order = np.argsort(-n, kind="stable")

@@ -57,6 +57,8 @@ def content_corner_rays(grid: np.ndarray, paint: str) -> np.ndarray | None:
 
 
 def fit_content_corner_rays(made, wanted):
+    """Of two objects, the one whose box holds the other shoots diagonal rays from its free corners, in the
+    held one's colour or its own."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     for paint in ("content", "own"):
@@ -73,7 +75,8 @@ def marker_sweep(grid: np.ndarray, marker: int) -> np.ndarray | None:
     """Each object (8-connected, any colours) holding cells of `marker` and one other colour: for
     each marker cell at a corner of the object's box, the object swept diagonally out through
     that corner to the edge; painted, with the markers, in the other colour. None where an object
-    has no body colour, a marker is not at a box corner, or there is no marker."""
+    has no body colour, is one cell thin (its ends are two corners each), a marker is not at a box
+    corner, or there is no marker."""
     bg = most_frequent(grid)
     if marker == bg:
         return None
@@ -109,6 +112,8 @@ def marker_sweep(grid: np.ndarray, marker: int) -> np.ndarray | None:
 
 
 def fit_marker_sweep(made, wanted):
+    """Objects with marker cells at their box corners swept diagonally out through each marked corner to the
+    edge, in their body colour (the marker colour fitted)."""
     if not same_shapes(made, wanted):
         return None
     pairs = changes(made, wanted)
@@ -167,6 +172,8 @@ def diagonal_copies(grid: np.ndarray, shape_colour: int) -> np.ndarray | None:
 
 
 def fit_diagonal_copies(made, wanted):
+    """A shape of one colour copied in a lone marker's colour along the diagonal toward the marker, at the
+    smallest stride that does not overlap it."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     common = set.intersection(*(set(np.unique(a).tolist()) - {most_frequent(a)} for a in made))
@@ -216,6 +223,7 @@ def tip_ray(grid: np.ndarray) -> np.ndarray | None:
 
 
 def fit_tip_ray(made, wanted):
+    """A ray from an object's one odd-coloured cell, through the object, out of its tip to the edge."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     step = Primitive("tip_ray", tip_ray)
@@ -274,6 +282,8 @@ def mirror_ray(grid: np.ndarray, paint: int) -> np.ndarray | None:
 
 
 def fit_mirror_ray(made, wanted):
+    """A diagonal segment from the edge carried on from its free end in the added colour, mirrored off the
+    walls."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     pairs = changes(made, wanted)
@@ -315,6 +325,7 @@ def sidestep_rays(grid: np.ndarray, source: int, d: tuple[int, int], side: int) 
 
 
 def fit_sidestep_rays(made, wanted):
+    """Rays of the added colour from source cells on an edge that step one cell aside round each obstacle."""
     if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
         return None
     pairs = changes(made, wanted)

@@ -147,12 +147,10 @@ _RIGIDS = (lambda g: g, np.rot90, lambda g: np.rot90(g, 2), lambda g: np.rot90(g
            np.transpose, lambda g: np.rot90(g, 2).T)
 
 
-def template_on_anchors(grid: np.ndarray, bg: int, turns: int, most_scale: int, trim: bool) -> np.ndarray | None:
-    """The template (the one object of several colours) copied, turned by one of the first `turns`
-    rigid maps and scaled up to `most_scale` times, wherever its cells of one colour (the anchor,
-    which also shows outside it) appear: the anchor's cells there exactly whole components of that
-    colour, the template's other cells all background. None where there is no such template or
-    no copy."""
+def _template(grid: np.ndarray, bg: int, trim: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """(the template's cells, -1 off it; the grid without it; its anchor colour) for the one object
+    of several colours, whose one colour that also shows outside it is the anchor; `trim`: cut to
+    the box of its other cells. None where there is no such template."""
     found = objects(grid, False, True, bg)
     several = [o for o in found if o.n_colours > 1]
     if len(several) != 1:
@@ -174,6 +172,19 @@ def template_on_anchors(grid: np.ndarray, bg: int, turns: int, most_scale: int, 
             return None
         outside = grid.copy()
         outside[t + t2:t + b2, l + l2:l + r2][cells >= 0] = bg
+    return cells, outside, anchor
+
+
+def template_on_anchors(grid: np.ndarray, bg: int, turns: int, most_scale: int, trim: bool) -> np.ndarray | None:
+    """The template (the one object of several colours) copied, turned by one of the first `turns`
+    rigid maps and scaled up to `most_scale` times, wherever its cells of one colour (the anchor,
+    which also shows outside it) appear: the anchor's cells there exactly whole components of that
+    colour, the template's other cells all background. None where there is no such template or
+    no copy."""
+    template = _template(grid, bg, trim)
+    if template is None:
+        return None
+    cells, outside, anchor = template
     labels = np.zeros(grid.shape, dtype=np.int32)
     for n, o in enumerate(o for o in objects(outside, True, True, bg) if o.colour == anchor):
         labels[o.mask] = n + 1
@@ -245,8 +256,8 @@ def fit_template_on_anchors(made: list[np.ndarray], wanted: list[np.ndarray]) ->
 
 def frame_onto_holes(grid: np.ndarray, bg: int) -> np.ndarray | None:
     """The frame (the one colour whose cells are exactly a box's border, its inside all `bg`)
-    drawn around every other block of `bg` cells of its inside's size; None where there is no
-    such frame or no such block."""
+    drawn around every other block of `bg` cells of its inside's size that no empty line beside it
+    extends; None where there is no such frame or no such block."""
     frames = []
     for colour in np.unique(grid).tolist():
         if colour == bg:
@@ -270,6 +281,9 @@ def frame_onto_holes(grid: np.ndarray, bg: int) -> np.ndarray | None:
     for i, j in np.argwhere(sums == ih * iw).tolist():
         if (i, j) == (t + 1, l + 1) or i == 0 or j == 0 or i + ih == grid.shape[0] or j + iw == grid.shape[1]:
             continue
+        sides = (grid[i - 1, j:j + iw], grid[i + ih, j:j + iw], grid[i:i + ih, j - 1], grid[i:i + ih, j + iw])
+        if any((side == bg).all() for side in sides):
+            continue  # a larger empty block: not a hole of the inside's size
         ring = out[i - 1:i + ih + 1, j - 1:j + iw + 1]
         ring[0], ring[-1], ring[:, 0], ring[:, -1] = colour, colour, colour, colour
         hit = True
