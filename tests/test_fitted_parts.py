@@ -58,7 +58,7 @@ def test_jigsaw_fits_the_pieces_into_the_one_rectangle_they_fill():
     made = [place((5, 5), [(0, 0, [[1, 1], [1, X]]), (3, 3, [[2]])]),
             place((6, 6), [(0, 2, [[6, 6, 6], [6, X, X]]), (4, 0, [[7, 7]])])]
     step = fit_jigsaw(made, [A([[1, 1], [1, 2]]), A([[6, 6, 6], [6, 7, 7]])])
-    assert step is not None and step.name == "jigsaw(bg 0)"
+    assert step is not None and step.name == "jigsaw(on 0)"
     test = place((5, 5), [(3, 0, [[1, 1], [X, 1]]), (0, 4, [[2]])])
     assert np.array_equal(step(test), A([[1, 1], [2, 1]]))
     assert step(place((4, 4), [(0, 0, [[3, 3]]), (2, 1, [[4, 4]])])) is None  # 3344 and 4433 both fill 1x4
@@ -72,7 +72,7 @@ def test_corner_pieces_go_to_the_corner_they_point_to():
     wanted = [A([[1, 1, 2, 2], [1, 0, 0, 2], [3, 0, 0, 4], [3, 3, 4, 4]]),
               A([[5, 5, 5, 6, 6, 6], [5, 0, 0, 0, 0, 6], [7, 0, 0, 0, 0, 8], [7, 7, 7, 8, 8, 8]])]
     step = fit_corner_pieces(made, wanted)
-    assert step is not None and step.name == "corner_pieces(bg 0)"
+    assert step is not None and step.name == "corner_pieces(on 0)"
     test = place((10, 10), [(0, 0, [[0, 0, 4], [0, 0, 4], [4, 4, 4]]), (0, 6, [[3, 0, 0], [3, 0, 0], [3, 3, 3]]),
                             (6, 0, [[2, 2, 2], [0, 0, 2], [0, 0, 2]]), (6, 6, [[1, 1, 1], [1, 0, 0], [1, 0, 0]])])
     assert np.array_equal(step(test), A([[1, 1, 1, 2, 2, 2], [1, 0, 0, 0, 0, 2], [1, 0, 0, 0, 0, 2],
@@ -189,7 +189,7 @@ def test_cells_inside_four_lines_shot_at_the_line_of_their_colour():
               A([[1, 1, 1, 1, 1, 1], [7, 1, 0, 0, 0, 9], [7, 1, 0, 9, 9, 9],
                  [7, 1, 0, 0, 0, 9], [7, 7, 7, 7, 0, 9], [6, 6, 6, 6, 6, 6]])]
     step = fit_shoot_at_lines(made, wanted)
-    assert step is not None and step.name == "shoot_at_lines(bg 0)"
+    assert step is not None and step.name == "shoot_at_lines(on 0)"
     test = A([[0, 9, 0, 0, 0, 0, 7, 0],
               [6, 6, 6, 6, 6, 6, 6, 6],
               [0, 9, 0, 0, 7, 0, 7, 0],

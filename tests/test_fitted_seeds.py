@@ -238,7 +238,7 @@ def test_fitted_frame_nearest_side_and_scale_template_cut_out_a_box():
               A([[0, 1, 1, 1, 1, 0], [3, 8, 1, 1, 8, 4], [3, 3, 0, 0, 4, 4], [3, 3, 0, 0, 4, 4], [3, 8, 2, 2, 8, 4],
                  [0, 2, 2, 2, 2, 0]])]
     step = fit_frame_nearest_side(made, wanted)
-    assert step is not None and step.name == "frame_nearest_side(bg 0)"
+    assert step is not None and step.name == "frame_nearest_side(on 0)"
     test = A([[7, 7, 7, 7, 0, 0, 0, 0, 0, 0], [7, 0, 7, 7, 0, 0, 0, 0, 0, 0], [7, 7, 7, 0, 0, 1, 1, 1, 1, 0],
               [0, 0, 0, 0, 3, 0, 0, 0, 0, 4], [0, 0, 0, 0, 3, 0, 0, 0, 0, 4], [0, 0, 0, 0, 3, 0, 0, 0, 0, 4],
               [0, 0, 0, 0, 0, 2, 2, 2, 2, 0]])
@@ -262,7 +262,7 @@ def test_fitted_frame_nearest_side_and_scale_template_cut_out_a_box():
               A([[8, 0, 0, 0, 0, 0, 0, 8], [0, 4, 4, 4, 6, 6, 6, 0], [0, 4, 4, 4, 6, 6, 6, 0], [0, 4, 4, 4, 6, 6, 6, 0],
                  [8, 0, 0, 0, 0, 0, 0, 8]])]  # scaled 2 and 3 times
     step = fit_scale_template_into_marks(made, wanted)
-    assert step is not None and step.name == "scale_template_into_marks(bg 0)"
+    assert step is not None and step.name == "scale_template_into_marks(on 0)"
     test = A([[0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 3, 0, 0, 0, 0, 3, 0], [0, 0, 0, 0, 0, 5, 5, 0, 0, 0],
               [0, 0, 0, 0, 0, 5, 5, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
               [0, 0, 0, 3, 0, 0, 0, 0, 3, 0], [5, 7, 0, 0, 0, 0, 0, 0, 0, 0], [7, 0, 0, 0, 0, 0, 0, 0, 0, 0],
@@ -293,7 +293,7 @@ def test_fitted_nested_ls_and_scaled_twin_change_the_grid_size():
                [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 4, 4, 4, 0], [0, 0, 0, 0, 0, 4, 0, 0], [3, 3, 0, 0, 0, 0, 0, 0]])]
     wanted = [A([[2, 0], [2, 2]]), A([[4, 4, 4], [0, 4, 0]])]  # the second big shape is cut off by the left edge
     step = fit_scaled_twin(made, wanted)
-    assert step is not None and step.name == "scaled_twin(bg 0)"
+    assert step is not None and step.name == "scaled_twin(on 0)"
     test = A([[5, 5, 0, 0, 2, 2, 0, 0, 0, 0], [0, 0, 0, 0, 2, 2, 0, 0, 0, 0], [0, 0, 0, 0, 2, 2, 2, 2, 0, 0],
               [0, 0, 0, 0, 2, 2, 2, 2, 0, 0], [0, 0, 0, 0, 0, 0, 2, 2, 0, 0], [0, 0, 0, 0, 0, 0, 2, 2, 0, 0],
               [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [7, 0, 0, 0, 0, 1, 0, 0, 0, 0], [7, 7, 0, 0, 0, 1, 1, 0, 0, 0],
@@ -314,7 +314,7 @@ def test_fitted_pieces_into_holes_and_pieces_to_anchors_move_pieces_into_place()
               A([[5, 5, 5, 5, 5, 0, 0, 0], [5, 3, 5, 0, 5, 0, 0, 0], [5, 3, 3, 5, 5, 0, 0, 0], [5, 5, 5, 5, 5, 0, 0, 0],
                  [5, 5, 5, 5, 5, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]])]  # one hole unmatched
     step = fit_pieces_into_holes(made, wanted)
-    assert step is not None and step.name == "pieces_into_holes(bg 0)"
+    assert step is not None and step.name == "pieces_into_holes(on 0)"
     test = A([[4, 4, 4, 4, 4, 4, 0, 0], [4, 0, 4, 0, 0, 4, 0, 0], [4, 0, 4, 0, 0, 4, 0, 0], [4, 4, 4, 4, 4, 4, 0, 0],
               [0, 0, 0, 0, 0, 0, 0, 0], [6, 0, 0, 9, 0, 0, 0, 0], [6, 0, 0, 0, 0, 7, 7, 0], [0, 0, 0, 0, 0, 7, 7, 0]])
     assert np.array_equal(step(test), A([[4, 4, 4, 4, 4, 4, 0, 0], [4, 6, 4, 7, 7, 4, 0, 0], [4, 6, 4, 7, 7, 4, 0, 0],
@@ -332,7 +332,7 @@ def test_fitted_pieces_into_holes_and_pieces_to_anchors_move_pieces_into_place()
                  [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 2, 0, 0], [0, 0, 0, 1, 5, 5, 0, 0],
                  [0, 0, 0, 0, 0, 0, 0, 0]])]  # the L turned a quarter
     step = fit_pieces_to_anchors(made, wanted)
-    assert step is not None and step.name == "pieces_to_anchors(bg 0)"
+    assert step is not None and step.name == "pieces_to_anchors(on 0)"
     test = A([[3, 8, 8, 4, 0, 2, 7, 0], [0, 0, 0, 0, 0, 0, 7, 0], [0, 0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 0, 2],
               [0, 4, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 3, 0, 0, 0, 0, 0, 0]])
     assert np.array_equal(step(test), A([[0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0],

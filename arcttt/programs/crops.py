@@ -9,8 +9,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (CHANGES, Primitive, background, background_colours, background_policies, bbox,
-                                 most_frequent, objects, reproduces)
+from arcttt.programs.dsl import (CHANGES, Primitive, background, background_policies, bbox, most_frequent, objects,
+                                 on_a_background, reproduces)
 from arcttt.programs.paint import largest_rectangles
 
 
@@ -287,11 +287,7 @@ def fit_shoot_at_lines(made, wanted):
     """A box of four lines of four colours cut out, the cells inside shot at the line of their colour."""
     if all(a.shape == b.shape for a, b in zip(made, wanted)):
         return None
-    for bg in background_colours(made):
-        step = partial(shoot_at_lines, bg=bg)
-        if reproduces(step, made, wanted):
-            return Primitive(f"shoot_at_lines(bg {bg})", step, CHANGES)
-    return None
+    return on_a_background("shoot_at_lines", shoot_at_lines, made, wanted, CHANGES)
 
 
 # --- marks on a lattice's crossings --------------------------------------------------------------

@@ -240,3 +240,29 @@ def one_answer(name: str, steps: list[Primitive], shape: str = SAME) -> Primitiv
 def only_background_changes(made: list[np.ndarray], wanted: list[np.ndarray]) -> bool:
     """Whether every cell a demonstration changes is of its input's most frequent colour."""
     return all(not ((a != most_frequent(a)) & (a != b)).any() for a, b in zip(made, wanted))
+
+
+def on_a_background(name: str, rule, made: list[np.ndarray], wanted: list[np.ndarray],
+                    shape: str = SAME) -> Primitive | None:
+    """`rule(grid, bg=...)` on the first background (`background_colours`) under which it
+    reproduces every demonstration, named `name(on bg)`; None where none does."""
+    for bg in background_colours(made):
+        step = Primitive(f"{name}(on {bg})", partial(rule, bg=bg), shape)
+        if reproduces(step, made, wanted):
+            return step
+    return None
+
+
+def shared_background(made: list[np.ndarray]) -> int | None:
+    """The most frequent colour of every input where they share one, else None."""
+    majority = {most_frequent(a) for a in made}
+    return majority.pop() if len(majority) == 1 else None
+
+
+def painted_colour(made: list[np.ndarray], wanted: list[np.ndarray]) -> int | None:
+    """The one colour the demonstrations paint, and only on their inputs' most frequent colour;
+    None where they paint several, change another cell, or change a shape."""
+    if not same_shapes(made, wanted) or not only_background_changes(made, wanted):
+        return None
+    new = {int(c) for a, b in zip(made, wanted) for c in np.unique(b[a != b])}
+    return new.pop() if len(new) == 1 else None

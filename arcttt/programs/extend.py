@@ -11,7 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import SAME, Primitive, changes, most_frequent, objects, reproduces, same_shapes
+from arcttt.programs.dsl import (SAME, Primitive, changes, most_frequent, objects, reproduces, same_shapes,
+                                 shared_background)
 
 
 # --- a band of rows (columns) repeated across the grid -------------------------------------------
@@ -86,10 +87,9 @@ def fit_complete_lines(made, wanted):
     colours swapped one for one, as read off the line's start."""
     if not same_shapes(made, wanted):
         return None
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     for axis in (0, 1):
         step = partial(complete_lines, bg=bg, axis=axis)
         if reproduces(step, made, wanted):
@@ -144,10 +144,9 @@ def fit_pattern_rays(made, wanted):
     shortest period p that every ray of every demonstration agrees on."""
     if not same_shapes(made, wanted):
         return None
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     if any((a[a != b] != bg).any() for a, b in zip(made, wanted)):
         return None
     options = [(d,) for d in DIRS] + [(d, (-d[0], -d[1])) for d in DIRS[::2]]
@@ -377,10 +376,9 @@ def fit_count_bars(made, wanted):
     if pairs is None or len({d for _, d in pairs}) != 1:
         return None
     paint = next(iter(pairs))[1]
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     if not any(o.n_colours > 1 for a in made for o in objects(a, False, True, bg)):
         return None
     for diagonal in (False, True):

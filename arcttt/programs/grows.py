@@ -12,7 +12,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import CHANGES, SAME, Primitive, most_frequent, objects, one_answer, reproduces, same_shapes
+from arcttt.programs.dsl import (CHANGES, SAME, Primitive, most_frequent, objects, one_answer, painted_colour,
+                                 reproduces)
 from arcttt.programs.shifts import fit_bridge
 
 
@@ -254,16 +255,9 @@ def corner_rays(grid: np.ndarray, paint: int) -> np.ndarray | None:
 
 def fit_corner_rays(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Diagonal rays of one new colour out of the corners of the objects that are not edge frames."""
-    if not same_shapes(made, wanted):
+    paint = painted_colour(made, wanted)
+    if paint is None:
         return None
-    new = set()
-    for a, b in zip(made, wanted):
-        if ((a != most_frequent(a)) & (a != b)).any():
-            return None
-        new |= set(np.unique(b[a != b]).tolist())
-    if len(new) != 1:
-        return None
-    paint = new.pop()
     step = Primitive(f"corner_rays({paint})", partial(corner_rays, paint=paint))
     return step if reproduces(step, made, wanted) else None
 

@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, agreeing, most_frequent, objects
+from arcttt.programs.dsl import Primitive, agreeing, most_frequent, objects, shared_background
 
 DIRECTIONS = ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1))  # ties: this order
 # Every setting, simplest first: (anchors, directions, own colour only, keep the unmatched, mode).
@@ -299,10 +299,9 @@ def fit_sorted_rows(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primiti
     """Rows pushed to a side and sorted by their length (bars stacked into a staircase)."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)):
         return None
-    bg = {most_frequent(a) for a in made}
-    if len(bg) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bg.pop()
     for side in ("left", "right"):
         for longest_last in (True, False):
             step = partial(sorted_rows, bg=bg, side=side, longest_last=longest_last)

@@ -11,7 +11,7 @@ from functools import partial
 import numpy as np
 
 from arcttt.programs.dsl import (CHANGES, Primitive, background, background_colours, background_policies, bbox,
-                                 objects, reproduces)
+                                 objects, on_a_background, reproduces)
 
 
 # --- the repeating unit --------------------------------------------------------------------------
@@ -327,11 +327,7 @@ def fit_jigsaw(made, wanted):
     """The input's pieces (one per colour) fitted together into a filled rectangle."""
     if all(a.shape == b.shape for a, b in zip(made, wanted)):
         return None
-    for bg in background_colours(made):
-        step = partial(jigsaw, bg=bg)
-        if reproduces(step, made, wanted):
-            return Primitive(f"jigsaw(bg {bg})", step, CHANGES)
-    return None
+    return on_a_background("jigsaw", jigsaw, made, wanted, CHANGES)
 
 
 def corner_pieces(g: np.ndarray, bg: int) -> np.ndarray | None:
@@ -364,9 +360,5 @@ def fit_corner_pieces(made, wanted):
     """Four pieces assembled, each in the corner it points to."""
     if all(a.shape == b.shape for a, b in zip(made, wanted)):
         return None
-    for bg in background_colours(made):
-        step = partial(corner_pieces, bg=bg)
-        if reproduces(step, made, wanted):
-            return Primitive(f"corner_pieces(bg {bg})", step, CHANGES)
-    return None
+    return on_a_background("corner_pieces", corner_pieces, made, wanted, CHANGES)
 

@@ -11,8 +11,19 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (CHANGES, SAME, Primitive, background_colours, background_policies, background,
-                                 bbox, objects, reproduces, same_shapes)
+from arcttt.programs.dsl import (CHANGES, SAME, Primitive, background, background_colours, background_policies, bbox,
+                                 objects, on_a_background, reproduces, same_shapes)
+
+
+def _on_a_policy(name: str, rule, made: list[np.ndarray], wanted: list[np.ndarray],
+                 shape: str = CHANGES) -> Primitive | None:
+    """`rule(grid, bg)` under the first background policy (`background_policies`) that reproduces
+    every demonstration; None where none does."""
+    for bgp in background_policies(made):
+        step = Primitive(f"{name}(on {bgp})", partial(_with_background, rule=rule, bgp=bgp), shape)
+        if reproduces(step, made, wanted):
+            return step
+    return None
 
 
 def _with_background(g: np.ndarray, rule, bgp) -> np.ndarray | None:
@@ -84,11 +95,7 @@ def fit_frame_nearest_side(made, wanted):
     """A shape put into the frame of four coloured sides, recoloured by the nearest side."""
     if same_shapes(made, wanted):
         return None
-    for bgp in background_policies(made):
-        step = partial(_with_background, rule=frame_nearest_side, bgp=bgp)
-        if reproduces(step, made, wanted):
-            return Primitive(f"frame_nearest_side(bg {bgp})", step, CHANGES)
-    return None
+    return _on_a_policy("frame_nearest_side", frame_nearest_side, made, wanted)
 
 
 # --- a template scaled onto its partial copy between four corner marks ---------------------------
@@ -175,11 +182,7 @@ def fit_scale_template_into_marks(made, wanted):
     """A small template scaled onto its partial larger copy, cut to four corner marks."""
     if same_shapes(made, wanted):
         return None
-    for bg in background_colours(made):
-        step = partial(scale_template_into_marks, bg=bg)
-        if reproduces(step, made, wanted):
-            return Primitive(f"scale_template_into_marks(bg {bg})", step, CHANGES)
-    return None
+    return on_a_background("scale_template_into_marks", scale_template_into_marks, made, wanted, CHANGES)
 
 
 # --- nested L shapes around a corner carried on with their colours repeating --------------------
@@ -284,11 +287,7 @@ def fit_pieces_into_holes(made, wanted):
     """Loose pieces moved into the enclosed holes of their exact shape."""
     if not same_shapes(made, wanted):
         return None
-    for bgp in background_policies(made):
-        step = partial(_with_background, rule=pieces_into_holes, bgp=bgp)
-        if reproduces(step, made, wanted):
-            return Primitive(f"pieces_into_holes(bg {bgp})", step, SAME)
-    return None
+    return _on_a_policy("pieces_into_holes", pieces_into_holes, made, wanted, SAME)
 
 
 # --- pieces turned and moved onto the lone cells that match their marked cells -------------------
@@ -351,11 +350,7 @@ def fit_pieces_to_anchors(made, wanted):
     """Pieces turned and moved onto the lone cells matching their marked cells."""
     if not same_shapes(made, wanted):
         return None
-    for bgp in background_policies(made):
-        step = partial(_with_background, rule=pieces_to_anchors, bgp=bgp)
-        if reproduces(step, made, wanted):
-            return Primitive(f"pieces_to_anchors(bg {bgp})", step, SAME)
-    return None
+    return _on_a_policy("pieces_to_anchors", pieces_to_anchors, made, wanted, SAME)
 
 
 # --- the small shape whose enlargement is the large (perhaps cut off) shape -----------------------
@@ -412,8 +407,4 @@ def fit_scaled_twin(made, wanted):
     """The small shape whose enlargement is the large shape, cut out."""
     if same_shapes(made, wanted):
         return None
-    for bgp in background_policies(made):
-        step = partial(_with_background, rule=scaled_twin, bgp=bgp)
-        if reproduces(step, made, wanted):
-            return Primitive(f"scaled_twin(bg {bgp})", step, CHANGES)
-    return None
+    return _on_a_policy("scaled_twin", scaled_twin, made, wanted)

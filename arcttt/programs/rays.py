@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, most_frequent, objects, shared_colours
+from arcttt.programs.dsl import Primitive, most_frequent, objects, shared_background, shared_colours
 
 # Direction sets, simplest first: none, one axis, both axes, the diagonals, all eight.
 _AXES = {"lr": ((0, -1), (0, 1)), "ud": ((-1, 0), (1, 0))}
@@ -267,10 +267,9 @@ def fit_edge_lines(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
     """Rows and columns whose ends match drawn across; everything else erased, or kept."""
     if any(a.shape != b.shape for a, b in zip(made, wanted)):
         return None
-    bg = {most_frequent(a) for a in made}
-    if len(bg) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bg.pop()
     for erase in (True, False):
         if all(np.array_equal(edge_lines(a, bg, erase), b) for a, b in zip(made, wanted)):
             return Primitive(f"edge_lines(on {bg}, {'erase others' if erase else 'keep others'})",

@@ -11,7 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import SAME, Primitive, agreeing, changes, most_frequent, objects, reproduces, same_shapes
+from arcttt.programs.dsl import (SAME, Primitive, agreeing, changes, most_frequent, objects, reproduces, same_shapes,
+                                 shared_background)
 from arcttt.programs.features import OBJECT_FEATURES, object_features, around
 
 
@@ -228,10 +229,9 @@ def fit_keep_unique(made, wanted):
     with one colour, or not."""
     if not same_shapes(made, wanted):
         return None
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     for ring_colour in [None] + list(range(10)):
         step = partial(keep_unique, bg=bg, ring_colour=ring_colour)
         if reproduces(step, made, wanted):

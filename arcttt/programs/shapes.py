@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (Primitive, background_colours, changes, objects, one_answer, reproduces,
-                                 same_shapes)
+from arcttt.programs.dsl import (Primitive, background_colours, changes, objects, on_a_background, one_answer,
+                                 reproduces, same_shapes)
 
 
 # --- clusters of one colour boxed --------------------------------------------------------------
@@ -376,8 +376,4 @@ def fit_retract_connectors(made: list[np.ndarray], wanted: list[np.ndarray]) -> 
     """Blocks pulled along their one-cell-thick connectors, which vanish (98cf29f8)."""
     if not same_shapes(made, wanted):
         return None
-    for bg in background_colours(made):
-        step = Primitive(f"retract_connectors(on {bg})", partial(retract_connectors, bg=bg))
-        if reproduces(step, made, wanted):
-            return step
-    return None
+    return on_a_background("retract_connectors", retract_connectors, made, wanted)

@@ -12,7 +12,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import Primitive, agreeing, bbox, most_frequent, objects, one_answer, reproduces, same_shapes
+from arcttt.programs.dsl import (Primitive, agreeing, bbox, most_frequent, objects, one_answer, painted_colour,
+                                 reproduces, same_shapes, shared_background)
 
 
 def _changed_colours(made, wanted) -> tuple[set[int], set[int]]:
@@ -109,10 +110,9 @@ def fit_shift(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
     if not same_shapes(made, wanted):
         return None
     moved, fixed = _changed_colours(made, wanted)
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     moved.discard(bg)
     if not moved:
         return None
@@ -223,10 +223,9 @@ def fit_step_toward(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primiti
     if not same_shapes(made, wanted):
         return None
     moved, fixed = _changed_colours(made, wanted)
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     moved.discard(bg)
     fixed.discard(bg)
     # a colour in no input and in every output: drawn behind the moved objects
@@ -288,10 +287,9 @@ def fit_align(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | N
     if not same_shapes(made, wanted):
         return None
     moved, fixed = _changed_colours(made, wanted)
-    bgs = {most_frequent(a) for a in made}
-    if len(bgs) != 1:
+    bg = shared_background(made)
+    if bg is None:
         return None
-    bg = bgs.pop()
     fixed.discard(bg)
     if not moved - {bg} or not fixed:
         return None
@@ -431,16 +429,9 @@ def bridge(grid: np.ndarray, paint: int, inset: int) -> np.ndarray | None:
 def fit_bridge(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Facing objects joined by a band of one new colour across the gap, as wide as their overlap
     less an inset (0 or 1) read off the demonstrations."""
-    if not same_shapes(made, wanted):
+    paint = painted_colour(made, wanted)
+    if paint is None:
         return None
-    new = set()
-    for a, b in zip(made, wanted):
-        if ((a != most_frequent(a)) & (a != b)).any():
-            return None
-        new |= set(np.unique(b[a != b]).tolist())
-    if len(new) != 1:
-        return None
-    paint = new.pop()
     steps = []
     for inset in (0, 1):
         step = Primitive(f"bridge({paint}, inset {inset})", partial(bridge, paint=paint, inset=inset))

@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (Primitive, background_colours, most_frequent, objects, one_answer, reproduces,
-                                 same_shapes)
+from arcttt.programs.dsl import (Primitive, background_colours, most_frequent, objects, on_a_background, one_answer,
+                                 reproduces, same_shapes)
 
 
 # --- a shape mirrored toward each marker beside it ---------------------------------------------
@@ -48,11 +48,7 @@ def fit_mirror_to_markers(made: list[np.ndarray], wanted: list[np.ndarray]) -> P
     """Shapes mirrored toward the marker cells beside them, in the markers' colours (b775ac94)."""
     if not same_shapes(made, wanted):
         return None
-    for bg in background_colours(made):
-        step = Primitive(f"mirror_to_markers(on {bg})", partial(mirror_to_markers, bg=bg))
-        if reproduces(step, made, wanted):
-            return step
-    return None
+    return on_a_background("mirror_to_markers", mirror_to_markers, made, wanted)
 
 
 # --- a template copied onto markers at the markers' scale --------------------------------------
@@ -133,11 +129,7 @@ def fit_scaled_template(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pri
     marker, in the marker's other colour (57aa92db)."""
     if not same_shapes(made, wanted):
         return None
-    for bg in background_colours(made):
-        step = Primitive(f"scaled_template(on {bg})", partial(scaled_template, bg=bg))
-        if reproduces(step, made, wanted):
-            return step
-    return None
+    return on_a_background("scaled_template", scaled_template, made, wanted)
 
 
 # --- a template copied wherever its anchor cells appear ----------------------------------------
@@ -294,11 +286,7 @@ def fit_frame_onto_holes(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pr
     """A frame copied around the other empty blocks of its inside's size (890034e9)."""
     if not same_shapes(made, wanted):
         return None
-    for bg in background_colours(made):
-        step = Primitive(f"frame_onto_holes(on {bg})", partial(frame_onto_holes, bg=bg))
-        if reproduces(step, made, wanted):
-            return step
-    return None
+    return on_a_background("frame_onto_holes", frame_onto_holes, made, wanted)
 
 
 # --- templates copied onto lone cells of their anchor colour, each colour with its own map -------
