@@ -266,3 +266,11 @@ def painted_colour(made: list[np.ndarray], wanted: list[np.ndarray]) -> int | No
         return None
     new = {int(c) for a, b in zip(made, wanted) for c in np.unique(b[a != b])}
     return new.pop() if len(new) == 1 else None
+
+
+def changed_from(made: list[np.ndarray], wanted: list[np.ndarray]) -> int | None:
+    """The one colour every changed cell had; None where cells of several colours change, none
+    does, or a shape changes."""
+    pairs = changes(made, wanted)
+    sources = {old for old, _ in pairs or ()}
+    return sources.pop() if len(sources) == 1 else None

@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (SAME, Primitive, changes, most_frequent, objects, reproduces, same_shapes,
-                                 shared_background)
+from arcttt.programs.dsl import (SAME, Primitive, changed_from, changes, most_frequent, objects, reproduces,
+                                 same_shapes, shared_background)
 
 
 # --- a band of rows (columns) repeated across the grid -------------------------------------------
@@ -289,13 +289,9 @@ def join_halves(g: np.ndarray, bg: int, middle: int, axis: int) -> np.ndarray | 
 def fit_join_halves(made, wanted):
     """Pairs of cells alone on a row (or column) joined: the near half of the gap in each end's
     colour, the middle cell one fixed colour."""
-    pairs = changes(made, wanted)
-    if pairs is None:
+    bg = changed_from(made, wanted)
+    if bg is None:
         return None
-    srcs = {s for s, _ in pairs}
-    if len(srcs) != 1:
-        return None
-    bg = srcs.pop()
     for axis in (0, 1):
         for middle in range(10):
             step = partial(join_halves, bg=bg, middle=middle, axis=axis)

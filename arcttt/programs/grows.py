@@ -12,8 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (CHANGES, SAME, Primitive, most_frequent, objects, one_answer, painted_colour,
-                                 reproduces)
+from arcttt.programs.dsl import CHANGES, SAME, Primitive, most_frequent, objects, one_answer, painted_colour, reproduces
 from arcttt.programs.shifts import fit_bridge
 
 

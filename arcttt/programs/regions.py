@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (SAME, Primitive, agreeing, changes, most_frequent, objects, reproduces, same_shapes,
-                                 shared_background)
+from arcttt.programs.dsl import (SAME, Primitive, agreeing, changed_from, changes, most_frequent, objects, reproduces,
+                                 same_shapes, shared_background)
 from arcttt.programs.features import OBJECT_FEATURES, object_features, around
 
 
@@ -172,13 +172,9 @@ def fit_enclosed_fill(made, wanted):
     """The background's 4-connected regions that do not touch the edge, each filled with a colour
     looked up from one of its features (size parity, size, ...), the first feature that fits with
     at least two colours."""
-    pairs = changes(made, wanted)
-    if pairs is None:
+    bg = changed_from(made, wanted)
+    if bg is None:
         return None
-    srcs = {s for s, _ in pairs}
-    if len(srcs) != 1:
-        return None
-    bg = srcs.pop()
     obs = []
     for a, b in zip(made, wanted):
         h, w = a.shape

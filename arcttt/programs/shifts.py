@@ -33,6 +33,19 @@ def _changed_colours(made, wanted) -> tuple[set[int], set[int]]:
     return moved, fixed
 
 
+def _movers(made: list[np.ndarray], wanted: list[np.ndarray]) -> tuple[set[int], set[int], int] | None:
+    """(the colours that move, the colours fixed, the shared background; the background counted in
+    neither as moving) where shapes are kept and the inputs share a background; else None."""
+    if not same_shapes(made, wanted):
+        return None
+    bg = shared_background(made)
+    if bg is None:
+        return None
+    moved, fixed = _changed_colours(made, wanted)
+    moved.discard(bg)
+    return moved, fixed, bg
+
+
 def _paint_moved(grid: np.ndarray, bg: int, moves: list[tuple[np.ndarray, int, int]]) -> np.ndarray | None:
     """Erase each mask, then draw its cells shifted by (dr, dc); None where one leaves the grid."""
     h, w = grid.shape
@@ -107,13 +120,10 @@ def shift(grid: np.ndarray, static: frozenset, vector: tuple[int, int], counter:
 def fit_shift(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """The cells of the colours that move shifted by one fixed vector, or a unit vector times the
     count of a marker colour's cells (the markers erased)."""
-    if not same_shapes(made, wanted):
+    found = _movers(made, wanted)
+    if found is None:
         return None
-    moved, fixed = _changed_colours(made, wanted)
-    bg = shared_background(made)
-    if bg is None:
-        return None
-    moved.discard(bg)
+    moved, fixed, bg = found
     if not moved:
         return None
     counters = [None] + [c for c in moved if all((a == c).any() and not (b == c).any() for a, b in zip(made, wanted))]
@@ -220,13 +230,10 @@ def step_toward(grid: np.ndarray, mover: int, target: int, how: str, behind: int
 def fit_step_toward(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitive | None:
     """Objects of the one colour that moves stepped toward the colour that stays (one step, or
     straight until touching); mover and target read off which colours change."""
-    if not same_shapes(made, wanted):
+    found = _movers(made, wanted)
+    if found is None:
         return None
-    moved, fixed = _changed_colours(made, wanted)
-    bg = shared_background(made)
-    if bg is None:
-        return None
-    moved.discard(bg)
+    moved, fixed, bg = found
     fixed.discard(bg)
     # a colour in no input and in every output: drawn behind the moved objects
     behinds = [c for c in moved if all(not (a == c).any() and (b == c).any() for a, b in zip(made, wanted))]
