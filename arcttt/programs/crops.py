@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 
 from arcttt.programs.dsl import (CHANGES, Primitive, background, background_policies, bbox, most_frequent, objects,
-                                 on_a_background, reproduces)
+                                 on_a_background, reproduces, same_shapes)
 from arcttt.programs.paint import largest_rectangles
 
 
@@ -173,7 +173,7 @@ def scale_into_frame(g: np.ndarray, bgp) -> np.ndarray | None:
 
 def fit_scale_into_frame(made, wanted):
     """The frame cut out, the shape outside it scaled up into it."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     for bgp in background_policies(made):
         step = partial(scale_into_frame, bgp=bgp)
@@ -218,7 +218,7 @@ def corner_marks(g: np.ndarray, bg: int) -> np.ndarray | None:
 
 def fit_corner_marks(made, wanted):
     """A pattern framed by lines, its quadrants painted by the grid's corner cells."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     step = partial(corner_marks, bg=0)
     if reproduces(step, made, wanted):
@@ -285,7 +285,7 @@ def shoot_at_lines(g: np.ndarray, bg: int) -> np.ndarray | None:
 
 def fit_shoot_at_lines(made, wanted):
     """A box of four lines of four colours cut out, the cells inside shot at the line of their colour."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     return on_a_background("shoot_at_lines", shoot_at_lines, made, wanted, CHANGES)
 
@@ -318,7 +318,7 @@ def lattice_cells(g: np.ndarray, bg: int) -> np.ndarray | None:
 
 def fit_lattice_cells(made, wanted):
     """Marks on the crossings of a lattice of lines, read as the cells they surround."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     step = partial(lattice_cells, bg=0)
     if reproduces(step, made, wanted):

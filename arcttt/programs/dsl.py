@@ -188,6 +188,8 @@ RIGID_MAPS = (
     ("flip(ud)", np.flipud, np.flipud), ("transpose", np.transpose, np.transpose),
     ("transpose(anti)", lambda g: np.rot90(g, 2).T, lambda g: np.rot90(g, 2).T),
 )
+# The identity, then the 7 maps, in that order (a map's index names it).
+EIGHT_MAPS = (lambda g: g,) + tuple(f for _, f, _ in RIGID_MAPS)
 
 
 def background(grid: np.ndarray, policy: int | str) -> int:

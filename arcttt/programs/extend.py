@@ -270,19 +270,19 @@ def join_halves(g: np.ndarray, bg: int, middle: int, axis: int) -> np.ndarray | 
     `middle`."""
     out = g.copy()
     done = False
-    for view, src in [((out, g), (out.T, g.T))[axis]]:
-        for i in range(src.shape[0]):
-            nz = np.flatnonzero(src[i] != bg)
-            if nz.size != 2:
-                continue
-            a, b = int(nz[0]), int(nz[1])
-            if (b - a) % 2 or b - a < 2:
-                return None
-            m = (a + b) // 2
-            view[i, a:m] = src[i, a]
-            view[i, m + 1:b + 1] = src[i, b]
-            view[i, m] = middle
-            done = True
+    view, src = (out, g) if axis == 0 else (out.T, g.T)  # columns through the transposed views
+    for i in range(src.shape[0]):
+        nz = np.flatnonzero(src[i] != bg)
+        if nz.size != 2:
+            continue
+        a, b = int(nz[0]), int(nz[1])
+        if (b - a) % 2 or b - a < 2:
+            return None
+        m = (a + b) // 2
+        view[i, a:m] = src[i, a]
+        view[i, m + 1:b + 1] = src[i, b]
+        view[i, m] = middle
+        done = True
     return out if done else None
 
 

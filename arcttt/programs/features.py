@@ -18,13 +18,25 @@ OBJECT_FEATURES = ("largest", "smallest", "extreme", "has_hole", "touches_border
                    *(f"touches_{c}" for c in range(10)), *(f"size_is_{k}" for k in range(1, 31)))
 
 
-def holes_of(o: Obj) -> int:
-    """Empty regions (4-connected) inside the object's box that do not reach the box's edge."""
-    t, l, b, r = o.box
-    outside = (~o.mask[t:b, l:r]).astype(np.int8)
+def hole_regions(mask: np.ndarray) -> list[np.ndarray]:
+    """The regions (4-connected, as masks over the grid) off the mask inside its box that do not
+    reach the box's edge: its holes."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    t, b, l, r = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    outside = (~mask[t:b, l:r]).astype(np.int8)
     h, w = outside.shape
-    return sum(1 for c in objects(outside, True, False)
-               if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w)
+    out = []
+    for c in objects(outside, True, False):
+        if c.box[0] > 0 and c.box[1] > 0 and c.box[2] < h and c.box[3] < w:
+            region = np.zeros(mask.shape, dtype=bool)
+            region[t:b, l:r] = c.mask
+            out.append(region)
+    return out
+
+
+def holes_of(o: Obj) -> int:
+    """How many holes the object has (`hole_regions`)."""
+    return len(hole_regions(o.mask))
 
 
 def around(mask: np.ndarray) -> np.ndarray:

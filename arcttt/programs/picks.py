@@ -10,8 +10,9 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (CHANGES, Primitive, background, background_colours, background_policies, bbox,
-                                 objects, on_a_background, reproduces)
+from arcttt.programs.dsl import (CHANGES, Primitive, background, background_colours, background_policies, objects,
+                                 on_a_background, reproduces, same_shapes)
+from arcttt.programs.features import hole_regions
 
 
 # --- the repeating unit --------------------------------------------------------------------------
@@ -40,7 +41,7 @@ def repeating_unit(g: np.ndarray) -> np.ndarray | None:
 def fit_repeating_unit(made, wanted):
     """The input is a tiling of a smaller block (rows, columns or both): the output is that block
     (the smallest period that divides each side)."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     for a, b in zip(made, wanted):
         out = repeating_unit(a)
@@ -50,15 +51,6 @@ def fit_repeating_unit(made, wanted):
 
 
 # --- the one part that stands out ----------------------------------------------------------------
-
-
-def _holes(mask: np.ndarray) -> int:
-    """Cells outside the mask, inside its box, that do not reach the box's edge (4-connected)."""
-    t, l, b, r = bbox(mask)
-    out = (~mask[t:b, l:r]).astype(np.int8)
-    h, w = out.shape
-    return sum(o.size for o in objects(out, True, False)
-               if o.box[0] > 0 and o.box[1] > 0 and o.box[2] < h and o.box[3] < w)
 
 
 def _split_parts(g: np.ndarray, shape: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -122,7 +114,8 @@ def part_features(g: np.ndarray, found: list[tuple[np.ndarray, np.ndarray]], bg:
         fg = m & (p != bg)
         st, su, sl = _sym(p)
         n = np.bincount(p[m].ravel(), minlength=10)
-        row = {"cells": int(fg.sum()), "area": p.size, "holes": _holes(fg) if fg.any() else 0,
+        holes = sum(int(h.sum()) for h in hole_regions(fg)) if fg.any() else 0  # cells
+        row = {"cells": int(fg.sum()), "area": p.size, "holes": holes,
                "colours": int((n > 0).sum()), "shape_count": shapes[bytes(m.shape) + m.tobytes()],
                "content_count": contents[bytes(p.shape) + p.tobytes()], "colour_count": palette[c],
                "sym_t": st, "sym_ud": su, "sym_lr": sl, "sym_any": max(st, su, sl), "sym_all": min(su, sl)}
@@ -185,7 +178,7 @@ def fit_pick_part(made, wanted):
     (how many parts share its content / shape / colour, symmetry, holes, cells, cells of a colour)
     is the unique extreme; the output is that part cut out, or its colour filling a fixed canvas.
     Every (feature, direction) that fits is kept, in order; a test grid takes the first that picks."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     shapes = {b.shape for b in wanted}
     canvas = shapes.pop() if len(shapes) == 1 else None
@@ -205,7 +198,6 @@ def fit_pick_part(made, wanted):
             else:
                 fits = [(feature, most) for feature in FEATURES for most in (True, False)
                         if all(np.array_equal(_select(a, found, rows, bg, feature, most, out, canvas), b)
-                               if _select(a, found, rows, bg, feature, most, out, canvas) is not None else False
                                for a, b, found, rows, bg in per)]
                 if fits:
                     name = f"pick_part({cut}, bg {bgp}, {'most' if fits[0][1] else 'fewest'} {fits[0][0]}, {out})"
@@ -325,7 +317,7 @@ def _fill(board, pieces, used, results):
 
 def fit_jigsaw(made, wanted):
     """The input's pieces (one per colour) fitted together into a filled rectangle."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     return on_a_background("jigsaw", jigsaw, made, wanted, CHANGES)
 
@@ -358,7 +350,7 @@ def corner_pieces(g: np.ndarray, bg: int) -> np.ndarray | None:
 
 def fit_corner_pieces(made, wanted):
     """Four pieces assembled, each in the corner it points to."""
-    if all(a.shape == b.shape for a, b in zip(made, wanted)):
+    if same_shapes(made, wanted):
         return None
     return on_a_background("corner_pieces", corner_pieces, made, wanted, CHANGES)
 

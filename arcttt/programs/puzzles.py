@@ -11,8 +11,9 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (CHANGES, SAME, Primitive, background, background_colours, background_policies, bbox,
-                                 objects, on_a_background, reproduces, same_shapes)
+from arcttt.programs.dsl import (CHANGES, EIGHT_MAPS, SAME, Primitive, background, background_colours,
+                                 background_policies, bbox, objects, on_a_background, reproduces, same_shapes)
+from arcttt.programs.features import around
 
 
 def _on_a_policy(name: str, rule, made: list[np.ndarray], wanted: list[np.ndarray],
@@ -237,13 +238,7 @@ def _holes(g: np.ndarray, bg: int):
         t, l, b, r = o.box
         if t == 0 or l == 0 or b == h or r == w:
             continue
-        ring = np.zeros_like(o.mask)
-        ring[1:] |= o.mask[:-1]
-        ring[:-1] |= o.mask[1:]
-        ring[:, 1:] |= o.mask[:, :-1]
-        ring[:, :-1] |= o.mask[:, 1:]
-        ring &= ~o.mask
-        walls = set(g[ring].tolist())
+        walls = set(g[around(o.mask)].tolist())
         if len(walls) == 1:
             out.append((o, walls.pop()))
     return out
@@ -293,10 +288,6 @@ def fit_pieces_into_holes(made, wanted):
 # --- pieces turned and moved onto the lone cells that match their marked cells -------------------
 
 
-_MAPS = (lambda m: m, np.rot90, lambda m: np.rot90(m, 2), lambda m: np.rot90(m, 3), np.fliplr, np.flipud,
-         np.transpose, lambda m: np.rot90(m, 2).T)
-
-
 def pieces_to_anchors(g: np.ndarray, bg: int) -> np.ndarray | None:
     """Each piece (a 4-connected object of several colours, whose colours but the main one mark
     single cells) turned or flipped and moved to the one place where its marked cells fall on lone
@@ -320,7 +311,7 @@ def pieces_to_anchors(g: np.ndarray, bg: int) -> np.ndarray | None:
         if len(marks) < 2 or len(marks) != (n > 0).sum() - 1:
             return None
         places = {}
-        for f in _MAPS:
+        for f in EIGHT_MAPS:
             m = np.ascontiguousarray(f(cut))
             anchors = [(int(i), int(j), int(m[i, j])) for i, j in np.argwhere(np.isin(m, marks))]
             i0, j0, c0 = anchors[0]

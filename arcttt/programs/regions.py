@@ -13,7 +13,7 @@ import numpy as np
 
 from arcttt.programs.dsl import (SAME, Primitive, agreeing, changed_from, changes, most_frequent, objects, reproduces,
                                  same_shapes, shared_background)
-from arcttt.programs.features import OBJECT_FEATURES, object_features, around
+from arcttt.programs.features import OBJECT_FEATURES, around, hole_regions, object_features
 
 
 def _ring8(mask: np.ndarray) -> np.ndarray:
@@ -28,20 +28,8 @@ def _ring8(mask: np.ndarray) -> np.ndarray:
 
 
 def _hole_cells(grid: np.ndarray, o_mask: np.ndarray, bg: int) -> np.ndarray:
-    """Background cells inside the object's box, 4-connected, not reaching the box's edge."""
-    rows = np.flatnonzero(o_mask.any(1))
-    cols = np.flatnonzero(o_mask.any(0))
-    t, b, l, r = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    sub = (~o_mask[t:b, l:r]).astype(np.int8)
-    out = np.zeros(grid.shape, dtype=bool)
-    hh, ww = sub.shape
-    for c in objects(sub, True, False, bg=0):
-        ct, cl, cb, cr = c.box
-        if ct > 0 and cl > 0 and cb < hh and cr < ww:
-            m = np.zeros(grid.shape, dtype=bool)
-            m[t:b, l:r] = c.mask
-            out |= m & (grid == bg)
-    return out
+    """The object's holes (`features.hole_regions`), their background cells."""
+    return np.any([*hole_regions(o_mask), np.zeros(grid.shape, dtype=bool)], axis=0) & (grid == bg)
 
 
 # --- objects outlined, their holes filled --------------------------------------------------------

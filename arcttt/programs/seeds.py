@@ -13,9 +13,10 @@ import numpy as np
 
 from arcttt.programs.dsl import (Primitive, changes, most_frequent, objects, only_background_changes, reproduces,
                                  same_shapes)
+from arcttt.programs.rays import DIRECTION_SETS
 
 
-DIAGONALS = ((-1, -1), (-1, 1), (1, -1), (1, 1))
+DIAGONALS = DIRECTION_SETS["diagonals"]
 
 
 # --- rays from a container's corners, in its content's colour -------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 
 from arcttt.programs.dsl import (Primitive, background_colours, changes, objects, on_a_background, one_answer,
                                  reproduces, same_shapes)
+from arcttt.programs.paint import largest_rectangles
 
 
 # --- clusters of one colour boxed --------------------------------------------------------------
@@ -134,35 +135,6 @@ def fit_bar_halves(made: list[np.ndarray], wanted: list[np.ndarray]) -> Primitiv
 # --- empty rectangles, largest first -----------------------------------------------------------
 
 
-def _largest_empty(free: np.ndarray, least: int) -> tuple[int, int, int, int] | None:
-    """The largest rectangle (top, left, bottom, right) of free cells with both sides at least
-    `least`, the first in reading order among equals."""
-    h, w = free.shape
-    best, best_area = None, 0
-    for top in range(h):
-        cols = np.ones(w, dtype=bool)
-        for bottom in range(top, h):
-            cols &= free[bottom]
-            if not cols.any():
-                break
-            if bottom - top + 1 < least:
-                continue
-            j = 0
-            while j < w:
-                if not cols[j]:
-                    j += 1
-                    continue
-                k = j
-                while k < w and cols[k]:
-                    k += 1
-                if k - j >= least:
-                    area = (bottom - top + 1) * (k - j)
-                    if area > best_area or (area == best_area and (top, j) < (best[0], best[1])):
-                        best, best_area = (top, j, bottom + 1, k), area
-                j = k
-    return best
-
-
 def greedy_rectangles(grid: np.ndarray, least: int, bg: int, paint: int) -> np.ndarray | None:
     """The largest empty rectangle (sides at least `least`) painted, then the largest of the
     cells left, and so on; None where there is none."""
@@ -170,10 +142,10 @@ def greedy_rectangles(grid: np.ndarray, least: int, bg: int, paint: int) -> np.n
     out = grid.copy()
     hit = False
     while True:
-        box = _largest_empty(free, least)
-        if box is None:
+        found = largest_rectangles(free.astype(np.int8), [1], least)
+        if not found:
             return out if hit else None
-        t, l, b, r = box
+        t, b, l, r, _ = min(found, key=lambda box: (box[0], box[2]))  # the first in reading order
         out[t:b, l:r] = paint
         free[t:b, l:r] = False
         hit = True

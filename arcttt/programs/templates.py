@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from arcttt.programs.dsl import (Primitive, background_colours, most_frequent, objects, on_a_background, one_answer,
-                                 reproduces, same_shapes)
+from arcttt.programs.dsl import (EIGHT_MAPS, Primitive, background_colours, most_frequent, objects, on_a_background,
+                                 one_answer, reproduces, same_shapes)
 
 
 # --- a shape mirrored toward each marker beside it ---------------------------------------------
@@ -135,10 +135,6 @@ def fit_scaled_template(made: list[np.ndarray], wanted: list[np.ndarray]) -> Pri
 # --- a template copied wherever its anchor cells appear ----------------------------------------
 
 
-_RIGIDS = (lambda g: g, np.rot90, lambda g: np.rot90(g, 2), lambda g: np.rot90(g, 3), np.fliplr, np.flipud,
-           np.transpose, lambda g: np.rot90(g, 2).T)
-
-
 def _template(grid: np.ndarray, bg: int, trim: bool) -> tuple[np.ndarray, np.ndarray, int] | None:
     """(the template's cells, -1 off it; the grid without it; its anchor colour) for the one object
     of several colours, whose one colour that also shows outside it is the anchor; `trim`: cut to
@@ -190,7 +186,7 @@ def template_on_anchors(grid: np.ndarray, bg: int, turns: int, most_scale: int, 
     for scale in range(1, most_scale + 1):
         if scale * scale * least not in present:
             continue
-        for rigid in _RIGIDS[:turns]:
+        for rigid in EIGHT_MAPS[:turns]:
             stamp = np.kron(rigid(cells), np.ones((scale, scale), dtype=np.int16))
             sh, sw = stamp.shape
             if sh > h + 10 or sw > w + 10:
@@ -341,10 +337,10 @@ def templates_by_colour(grid: np.ndarray, bg: int, maps: dict) -> np.ndarray | N
         if c not in maps:
             return None
         cells, ai, aj = templates[c]
-        results = {tuple(map(tuple, _placed(grid.shape, cells, ai, aj, _RIGIDS[k], i, j))) for k in maps[c]}
+        results = {tuple(map(tuple, _placed(grid.shape, cells, ai, aj, EIGHT_MAPS[k], i, j))) for k in maps[c]}
         if len(results) != 1:
             return None
-        rr, cc, vv = _placed(grid.shape, cells, ai, aj, _RIGIDS[maps[c][0]], i, j)
+        rr, cc, vv = _placed(grid.shape, cells, ai, aj, EIGHT_MAPS[maps[c][0]], i, j)
         out[rr, cc] = vv
     return out
 
@@ -366,7 +362,7 @@ def fit_templates_by_colour(made: list[np.ndarray], wanted: list[np.ndarray]) ->
             for c, i, j in markers:
                 cells, ai, aj = templates[c]
                 fits = set()
-                for k, rigid in enumerate(_RIGIDS):
+                for k, rigid in enumerate(EIGHT_MAPS):
                     rr, cc, vv = _placed(a.shape, cells, ai, aj, rigid, i, j)
                     if (b[rr, cc] == vv).all():
                         fits.add(k)
