@@ -3,11 +3,12 @@
 import pytest
 import torch
 
-from arcttt.core.augment import sample_transforms
+from arcttt.core.augment import Transform, sample_transforms
 from arcttt.core.config import InferConfig
 from arcttt.core.encode import END, NL, PAD, decode_grid, encode, grid_ids
+from arcttt.core.formats import Grammar
 from arcttt.core.seeding import task_rng
-from arcttt.core.tasks import load_source
+from arcttt.core.tasks import Example, Task, load_source
 from arcttt.engine import infer
 from arcttt.engine.infer import GridConstraint, prompts_for
 from arcttt.engine.lm import LeanLM
@@ -46,6 +47,56 @@ def test_constraint_caps_rows_and_columns_at_thirty():
             constraint.update(torch.tensor([1, 1]))
     constraint.update(torch.tensor([NL, NL]))
     assert allowed(constraint, 1) == [END]  # 30 rows: the answer must end
+
+
+def test_constraint_holds_a_row_to_its_given_shape():
+    constraint = GridConstraint(batch=2, shapes=torch.tensor([[2, 3], [0, 0]]))
+    feed2 = lambda *tokens: [constraint.update(torch.tensor([t, t])) for t in tokens]
+    feed2(1, 2)
+    assert allowed(constraint) == list(range(10))  # no row end before the third cell
+    assert allowed(constraint, 1) == list(range(10)) + [NL]  # the free row may end
+    feed2(3)
+    assert allowed(constraint) == [NL]
+    feed2(NL)
+    assert allowed(constraint) == list(range(10))  # two rows: no end after the first
+    feed2(4, 5, 6, NL)
+    assert allowed(constraint) == [END]  # nor a third row
+    assert allowed(constraint, 1) == list(range(10)) + [END]
+
+
+def test_constraint_with_a_shape_in_the_joined_layout():
+    grammar = Grammar(vocab=max(NL, END, PAD) + 1, nl=NL, end=END, pad=PAD, rows_ended=False)
+    constraint = GridConstraint(batch=1, grammar=grammar, shapes=torch.tensor([[2, 1]]))
+    assert allowed(constraint) == list(range(10))
+    feed(constraint, 7)
+    assert allowed(constraint) == [NL]  # one column, and a second row to come
+    feed(constraint, NL, 8)
+    assert allowed(constraint) == [END]
+
+
+def test_shaped_answers_of_a_random_model_have_the_shape_and_score_as_decoded():
+    task = load_source(SAMPLE).tasks[0]
+    loaded = tiny_loaded(seed=3)
+    prompts = [encode(task.train, task.test[0], with_answer=False)] * 2
+    lm = LeanLM(loaded.model, None)
+    sampled = infer.find_answers(lm, prompts, loaded.device, max_new_tokens=400, keep=True, min_prob=0.05,
+                                 shapes=[(2, 4), None])
+    shaped = [decode_grid(tokens) for tokens, _ in sampled.answers[0]]
+    assert shaped and all(len(grid) == 2 and len(grid[0]) == 4 for grid in shaped)
+    tokens, logprob = sampled.answers[0][0]
+    assert sampled.score([(0, tokens)])[0] == pytest.approx(logprob, abs=1e-3)
+    free = decode_grid(sampled.answers[1][0][0])
+    assert (len(free), len(free[0])) != (2, 4)  # the unconstrained prompt is not held to it
+
+
+def test_view_shapes_follow_each_view_and_stay_free_where_the_rules_disagree():
+    both = Task("t", (Example(((1, 2, 3),), ((1,), (2,), (3,))), Example(((1, 2),), ((1,), (2,)))),
+                (Example(((1, 2, 3, 4),)),))
+    views = [(0, Transform(dihedral=d), None) for d in (0, 1)]
+    assert infer.view_shapes(both, views) == [(4, 1), (1, 4)]  # the transposed input, turned with the view
+    one = Task("u", (Example(((1, 2),), ((1, 2),)),), (Example(((1, 2, 3),)),))
+    # one demonstration: the input's size and a constant both hold, and they disagree on the test
+    assert infer.view_shapes(one, views[:1]) == [None]
 
 
 def test_random_model_answers_always_decode(tmp_path):

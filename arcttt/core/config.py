@@ -174,6 +174,9 @@ class InferConfig:
     """Views PoE scores each answer under: the first K of the test input's decoded views (identity
     first, then one per other symmetry: the first 8 cover the 8 symmetries), the same K for every
     answer; 0: every decoded view. NVARC samples under 16 views and scores under 8."""
+    size_rule: bool = knob(False, boolean, new=True)
+    """Decode each test output at the size the demonstrations imply, where the size rules that hold
+    on all of them agree (`programs.search.predicted_sizes`); elsewhere, and off, any grid."""
 
 
 @dataclass(frozen=True)

