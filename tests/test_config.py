@@ -279,6 +279,9 @@ PRESET_DIGESTS = {
     "cpu-checked-budget-7m.toml": "d22e9fdac2b1da6c",
     "cpu-combined-budget-10m.toml": "290a8626b6655d7b",
     "cpu-checked-budget-10m.toml": "49ae788a664ebb10",
+    # The size rule held to the model's decoding (issue 27, item 7), alone and in the default:
+    "cpu-ttt-size.toml": "725a44baf5fdb480",
+    "cpu-combined-size.toml": "58eb5aa2b2e8c7c5",
 }
 PRESETS = Path(__file__).parent.parent / "configs"
 
