@@ -134,6 +134,23 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
     assert {p.ids for p in prompts_seen} == expected
 
 
+def test_predict_holds_each_view_to_the_implied_size_only_when_asked(monkeypatch):
+    task = Task("t", (Example(((1, 2, 3),), ((1,), (2,), (3,))), Example(((1, 2),), ((1,), (2,)))),
+                (Example(((1, 2, 3, 4),)),))
+    asked = []
+
+    def capture(model, prompts, device, batch_prompts, **options):
+        asked.append(options["shapes"])
+        return infer.Answers([[] for _ in prompts], [])
+
+    monkeypatch.setattr(infer, "find_answers", capture)
+    views = [Transform(dihedral=d) for d in (0, 1, 4)]
+    for size_rule in (False, True):
+        config = InferConfig(size_rule=size_rule)
+        infer.predict(None, task, prompts_for(task, views, config), config, torch.device("cpu"))
+    assert asked == [None, [(4, 1), (1, 4), (4, 1)]]
+
+
 def test_unfinished_answers_give_no_candidate(monkeypatch):
     task = load_source(SAMPLE).tasks[0]
     monkeypatch.setattr(infer, "find_answers", lambda model, prompts, device, batch_prompts, **options:

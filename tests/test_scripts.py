@@ -147,6 +147,7 @@ def check_fitted_rules(tmp: Path) -> None:
 def check_bench_search(tmp: Path) -> None:
     report = one_json(run("bench_search", "--quick", cwd=tmp))
     assert report["tasks"] == 3 and report["python"]["applications"] > 0 and report["core"]["applications"] > 0
+    assert report["production"]["applications"] == report["core"]["applications"]  # the same searches
 
 
 def check_report_screenshots(tmp: Path) -> None:

@@ -21,26 +21,48 @@ static void for_neighbours(const Img& a, int k, bool diagonal, Visit visit) {
     }
 }
 
-int count_components(const Img& a) {
-  std::vector<uint8_t> seen(a.m.size(), 0);
-  std::vector<int> stack;
-  int n = 0;
-  for (int s = 0; s < int(a.m.size()); s++) {
-    if (!a.m[s] || seen[s]) continue;
-    n++;
-    seen[s] = 1;
-    stack.assign(1, s);
-    while (!stack.empty()) {
-      int k = stack.back();
-      stack.pop_back();
-      for_neighbours(a, k, false, [&](int nk) {
-        if (!seen[size_t(nk)] && a.m[size_t(nk)] == a.m[size_t(s)]) {
-          seen[size_t(nk)] = 1;
-          stack.push_back(nk);
-        }
-      });
-    }
+// Flood fills below keep their marks and stacks in arrays of the largest image's size: every
+// cell is pushed at most once, and no application allocates for them.
+constexpr int MAXCELLS = MAXSIDE * MAXSIDE;
+
+// An image inside a ring of empty cells, so that a flood steps to a neighbour by an offset
+// without bounds checks (and with no division to find a cell's row): cell (i, j) is at
+// (i + 1) * W + j + 1. The ring is colour 0.
+struct Padded {
+  int W, cells;
+  uint8_t v[(MAXSIDE + 2) * (MAXSIDE + 2)];
+  explicit Padded(const Img& a) : W(a.w + 2), cells((a.w + 2) * (a.h + 2)) {
+    std::fill(v, v + cells, uint8_t(0));
+    for (int i = 0; i < a.h; i++) std::copy_n(a.m.data() + size_t(i * a.w), a.w, v + (i + 1) * W + 1);
   }
+  int at(int i, int j) const { return (i + 1) * W + j + 1; }
+  // The offsets of the 4 (then the 4 diagonal) neighbours.
+  void offsets(int out[8]) const {
+    const int o[8] = {1, -1, W, -W, W + 1, W - 1, -W + 1, -W - 1};
+    std::copy_n(o, 8, out);
+  }
+};
+constexpr int PADDED = (MAXSIDE + 2) * (MAXSIDE + 2);
+
+int count_components(const Img& a) {
+  Padded p(a);
+  int stack[PADDED], off[8], n = 0;
+  p.offsets(off);
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      int s = p.at(i, j);
+      uint8_t c = p.v[s];
+      if (!c || c > 9) continue;  // empty, or a cell already counted (marked c + 10)
+      n++;
+      p.v[s] = uint8_t(c + 10);
+      int top = 0;
+      stack[top++] = s;
+      while (top) {
+        int k = stack[--top];
+        for (int d = 0; d < 4; d++)
+          if (p.v[k + off[d]] == c) p.v[k + off[d]] = uint8_t(c + 10), stack[top++] = k + off[d];
+      }
+    }
   return n;
 }
 
@@ -144,31 +166,35 @@ Img to_origin(Img a) {
   return a;
 }
 
-// Cells reachable from the edge through empty cells, marked 1.
-static std::vector<uint8_t> outside(const Img& a, bool diagonal) {
-  std::vector<uint8_t> out(a.m.size(), 0);
-  std::vector<int> stack;
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if ((i == 0 || j == 0 || i == a.h - 1 || j == a.w - 1) && !a(i, j)) {
-        out[size_t(i * a.w + j)] = 1;
-        stack.push_back(i * a.w + j);
-      }
-  while (!stack.empty()) {
-    int k = stack.back();
-    stack.pop_back();
-    for_neighbours(a, k, diagonal, [&](int nk) {
-      if (!out[size_t(nk)] && !a.m[size_t(nk)]) {
-        out[size_t(nk)] = 1;
-        stack.push_back(nk);
-      }
-    });
+// Marks in `out` (one per cell of the padded grid of `a`) the empty cells reachable from the
+// edge through empty cells, 4- or 8-connectedly, and the ring around the image.
+static void outside(const Padded& p, bool diagonal, uint8_t* out) {
+  int stack[PADDED], off[8], top = 0;
+  p.offsets(off);
+  std::fill(out, out + p.cells, uint8_t(0));
+  out[0] = 1;
+  stack[top++] = 0;
+  int directions = diagonal ? 8 : 4;
+  while (top) {
+    int k = stack[--top];
+    for (int d = 0; d < directions; d++) {
+      int nk = k + off[d];
+      // Off the grid, or (from the ring's side columns) around to the other side of the ring,
+      // which the flood reaches anyway: never into the image.
+      if (nk < 0 || nk >= p.cells || out[nk] || p.v[nk]) continue;
+      out[nk] = 1;
+      stack[top++] = nk;
+    }
   }
-  return out;
 }
 
 Img fill_holes(const Img& a) {
-  auto out = outside(a, false);
+  Padded p(a);
+  uint8_t reached[PADDED];
+  outside(p, false, reached);
+  uint8_t out[MAXCELLS];
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) out[i * a.w + j] = reached[p.at(i, j)];
   Img r = full(a.x, a.y, a.w, a.h, majority_colour(a));
   for (size_t k = 0; k < r.m.size(); k++)
     if (out[k]) r.m[k] = 0;
@@ -183,26 +209,21 @@ Img interior(const Img& a) {
 }
 
 Img border(const Img& a) {
-  // The empty cells 8-reachable from the edge and the filled cells next to them, as 1.
+  // The empty cells 8-reachable from the edge and the filled cells next to them (the edge
+  // cells among them), as 1: every cell next to or on a reached cell of the padded grid.
+  Padded p(a);
+  uint8_t reached[PADDED];
+  outside(p, true, reached);
+  int off[8];
+  p.offsets(off);
   Img r = full(a.x, a.y, a.w, a.h, 0);
-  std::vector<int> stack;
   for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (i == 0 || j == 0 || i == a.h - 1 || j == a.w - 1) {
-        r(i, j) = 1;
-        if (!a(i, j)) stack.push_back(i * a.w + j);
-      }
-  while (!stack.empty()) {
-    int k = stack.back();
-    stack.pop_back();
-    int i = k / a.w, j = k % a.w;
-    for (int ni = i - 1; ni <= i + 1; ni++)
-      for (int nj = j - 1; nj <= j + 1; nj++) {
-        if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w || r(ni, nj)) continue;
-        r(ni, nj) = 1;
-        if (!a(ni, nj)) stack.push_back(ni * a.w + nj);
-      }
-  }
+    for (int j = 0; j < a.w; j++) {
+      int k = p.at(i, j);
+      bool near = reached[k];
+      for (int d = 0; d < 8 && !near; d++) near = reached[k + off[d]];
+      r(i, j) = near;
+    }
   return r;
 }
 
@@ -221,24 +242,33 @@ Img centre(const Img& a) {
 
 Img majority_image(const Img& a) { return full(0, 0, 1, 1, majority_colour(a)); }
 
+static bool swaps_sides(int id) { return id == 1 || id == 3 || id == 6 || id == 7; }
+
+// Where rigid map `id` sends cell (i, j) of a w x h image, as an index into the result (rw
+// wide): base + i * di + j * dj.
+struct Placement {
+  int base, di, dj;
+};
+
+static Placement placement(int id, int w, int h, int rw) {
+  switch (id) {
+    case 1: return {(w - 1) * rw, 1, -rw};           // anticlockwise: (w-1-j, i)
+    case 2: return {(h - 1) * rw + w - 1, -rw, -1};  // (h-1-i, w-1-j)
+    case 3: return {h - 1, -1, rw};                  // clockwise: (j, h-1-i)
+    case 4: return {w - 1, rw, -1};                  // flip left-right: (i, w-1-j)
+    case 5: return {(h - 1) * rw, -rw, 1};           // flip up-down: (h-1-i, j)
+    case 6: return {0, 1, rw};                       // transpose: (j, i)
+    case 7: return {(w - 1) * rw + h - 1, -1, -rw};  // anti-transpose: (w-1-j, h-1-i)
+    default: return {0, rw, 1};
+  }
+}
+
 Img rigid(const Img& a, int id) {
-  bool swap = id == 1 || id == 3 || id == 6 || id == 7;
+  bool swap = swaps_sides(id);
   Img r(a.x, a.y, swap ? a.h : a.w, swap ? a.w : a.h);
+  Placement p = placement(id, a.w, a.h, r.w);
   for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) {
-      int ni = i, nj = j;
-      switch (id) {
-        case 1: ni = a.w - 1 - j, nj = i; break;           // anticlockwise
-        case 2: ni = a.h - 1 - i, nj = a.w - 1 - j; break;
-        case 3: ni = j, nj = a.h - 1 - i; break;           // clockwise
-        case 4: nj = a.w - 1 - j; break;                   // flip left-right
-        case 5: ni = a.h - 1 - i; break;                   // flip up-down
-        case 6: ni = j, nj = i; break;                     // transpose
-        case 7: ni = a.w - 1 - j, nj = a.h - 1 - i; break; // anti-transpose
-        default: break;
-      }
-      r(ni, nj) = a(i, j);
-    }
+    for (int j = 0; j < a.w; j++) r.m[size_t(p.base + i * p.di + j * p.dj)] = a(i, j);
   return r;
 }
 
@@ -255,19 +285,36 @@ Img smear(const Img& a, int id) {
       {{1, 0}, {-1, 0}, {0, 1}, {0, -1}}, {{1, 1}}, {{-1, -1}}, {{1, -1}}, {{-1, 1}},
       {{1, 1}, {-1, -1}}, {{1, -1}, {-1, 1}}, {{1, 1}, {-1, -1}, {1, -1}, {-1, 1}},
       {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}}};
-  // Each cell takes the last colour its ray passed (`carry`), in one pass per direction that
-  // visits a cell after the cell before it on the ray.
-  Img r = a, carry = a;
+  // Each empty cell takes the last colour its ray passed, the later directions winning. Along a
+  // row, one scan; across rows, row after row in the ray's order, each cell carrying on the
+  // colour of the cell before it on the ray (in the row before, dx columns back).
+  Img r = a;
+  uint8_t carry[MAXSIDE + 2] = {}, next[MAXSIDE + 2] = {};
   for (auto [dx, dy] : sets[id]) {
-    for (int s = 0; s < a.h; s++) {
-      int i = dy >= 0 ? s : a.h - 1 - s, pi = i - dy;
-      for (int t = 0; t < a.w; t++) {
-        int j = dx >= 0 ? t : a.w - 1 - t, pj = j - dx;
-        uint8_t c = a(i, j);
-        if (!c && pi >= 0 && pi < a.h && pj >= 0 && pj < a.w) c = carry(pi, pj);
-        carry(i, j) = c;
-        if (c) r(i, j) = c;
+    if (dy == 0) {
+      for (int i = 0; i < a.h; i++) {
+        uint8_t c = 0;
+        for (int t = 0; t < a.w; t++) {
+          int j = dx > 0 ? t : a.w - 1 - t;
+          uint8_t v = a(i, j);
+          if (v) c = v;
+          else if (c) r(i, j) = c;
+        }
       }
+      continue;
+    }
+    // carry[j + 1] is column j of the row before; carry[0] and carry[w + 1] stay 0 (outside).
+    std::fill(carry, carry + a.w + 2, uint8_t(0));
+    for (int s = 0; s < a.h; s++) {
+      int i = dy > 0 ? s : a.h - 1 - s;
+      const uint8_t* row = a.m.data() + size_t(i * a.w);
+      uint8_t* out = r.m.data() + size_t(i * a.w);
+      for (int j = 0; j < a.w; j++) {
+        uint8_t v = row[j], c = v ? v : carry[j + 1 - dx];
+        next[j + 1] = c;
+        if (!v && c) out[j] = c;
+      }
+      std::copy_n(next + 1, a.w, carry + 1);
     }
   }
   return r;
@@ -297,15 +344,19 @@ Img make_border2(const Img& a, bool majority) {
 
 // Join each non-zero cell to the next non-zero cell along (di, dj) where both have one colour.
 static void join_along(const Img& a, Img& r, int di, int dj) {
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) {
-      if (!a(i, j)) continue;
-      for (int k = 1; i + di * k < a.h && j + dj * k >= 0 && j + dj * k < a.w; k++) {
-        int c = a(i + di * k, j + dj * k);
+  // Each line of the direction walked once from its first cell, remembering the last non-zero
+  // cell (`last` steps back) and its colour.
+  for (int i0 = 0; i0 < a.h; i0++)
+    for (int j0 = 0; j0 < a.w; j0++) {
+      int pi = i0 - di, pj = j0 - dj;
+      if (pi >= 0 && pj >= 0 && pj < a.w) continue;  // not a line's first cell
+      int colour = 0, last = 0;
+      for (int i = i0, j = j0; i < a.h && j >= 0 && j < a.w; i += di, j += dj, last++) {
+        int c = a(i, j);
         if (!c) continue;
-        if (c == a(i, j))
-          for (int s = 1; s < k; s++) r(i + di * s, j + dj * s) = uint8_t(c);
-        break;
+        if (c == colour)
+          for (int s = 1; s < last; s++) r(i - di * s, j - dj * s) = uint8_t(c);
+        colour = c, last = 0;
       }
     }
 }
@@ -321,27 +372,33 @@ Img connect(const Img& a, int id) {
 }
 
 Img spread_colours(Img a, bool skip_majority) {
+  // Breadth first from every coloured cell (but the skipped colour's), each empty cell taking
+  // the colour that reaches it first; the ring is marked done.
   int skip = skip_majority ? majority_colour(a) : -1;
-  std::vector<uint8_t> done(a.m.size(), 0);
-  std::vector<int> queue;
-  for (int k = 0; k < int(a.m.size()); k++)
-    if (a.m[size_t(k)]) {
-      done[size_t(k)] = 1;
-      if (a.m[size_t(k)] != skip) queue.push_back(k);
+  Padded p(a);
+  uint8_t done[PADDED];
+  int queue[PADDED], tail = 0, off[8];
+  p.offsets(off);
+  std::fill(done, done + p.cells, uint8_t(1));
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      int k = p.at(i, j);
+      done[k] = p.v[k] != 0;
+      if (done[k] && p.v[k] != skip) queue[tail++] = k;
     }
-  for (size_t q = 0; q < queue.size(); q++) {
-    int k = queue[q], i = k / a.w, j = k % a.w;
-    const int di[4] = {1, -1, 0, 0}, dj[4] = {0, 0, 1, -1};
+  // The order of the original: down, up, right, left.
+  const int steps[4] = {off[2], off[3], off[0], off[1]};
+  for (int q = 0; q < tail; q++) {
+    int k = queue[q];
     for (int d = 0; d < 4; d++) {
-      int ni = i + di[d], nj = j + dj[d];
-      if (ni < 0 || nj < 0 || ni >= a.h || nj >= a.w) continue;
-      int nk = ni * a.w + nj;
-      if (done[size_t(nk)]) continue;
-      done[size_t(nk)] = 1;
-      a.m[size_t(nk)] = a.m[size_t(k)];
-      queue.push_back(nk);
+      int nk = k + steps[d];
+      if (done[nk]) continue;
+      done[nk] = 1;
+      p.v[nk] = p.v[k];
+      queue[tail++] = nk;
     }
   }
+  for (int i = 0; i < a.h; i++) std::copy_n(p.v + p.at(i, 0), a.w, a.m.data() + size_t(i * a.w));
   return a;
 }
 
@@ -356,21 +413,20 @@ Img half(const Img& a, int id) {
 
 Img gravity_cells(const Img& a, int dir) {
   Img r = full(a.x, a.y, a.w, a.h, 0);
+  uint8_t line[MAXSIDE];
   if (dir == 0 || dir == 1) {
     for (int j = 0; j < a.w; j++) {
-      std::vector<uint8_t> col;
+      int n = 0;
       for (int i = 0; i < a.h; i++)
-        if (a(i, j)) col.push_back(a(i, j));
-      int n = int(col.size());
-      for (int k = 0; k < n; k++) r(dir == 0 ? a.h - n + k : k, j) = col[size_t(k)];
+        if (a(i, j)) line[n++] = a(i, j);
+      for (int k = 0; k < n; k++) r(dir == 0 ? a.h - n + k : k, j) = line[k];
     }
   } else {
     for (int i = 0; i < a.h; i++) {
-      std::vector<uint8_t> row;
+      int n = 0;
       for (int j = 0; j < a.w; j++)
-        if (a(i, j)) row.push_back(a(i, j));
-      int n = int(row.size());
-      for (int k = 0; k < n; k++) r(i, dir == 2 ? a.w - n + k : k) = row[size_t(k)];
+        if (a(i, j)) line[n++] = a(i, j);
+      for (int k = 0; k < n; k++) r(i, dir == 2 ? a.w - n + k : k) = line[k];
     }
   }
   return r;
@@ -446,61 +502,77 @@ static int period_class(int kind, int i, int j, int py, int px) {
 }
 
 // Whether every row i of `a` equals row i + p wherever both are known (p rows: p = a.h is always
-// true); by columns where `columns`.
+// true); by columns where `columns`. Written as whole-row comparisons without early exits inside
+// a row, which the compiler turns into vector instructions.
 static bool shift_fits(const Img& a, int unknown, int p, bool columns) {
-  int n = columns ? a.w : a.h;
-  for (int k = p; k < n; k++)
-    for (int l = 0, m = columns ? a.h : a.w; l < m; l++) {
-      int u = columns ? a(l, k) : a(k, l), v = columns ? a(l, k - p) : a(k - p, l);
-      if (u != v && u != unknown && v != unknown) return false;
-    }
+  const uint8_t* m = a.m.data();
+  uint8_t u = uint8_t(unknown < 0 ? 255 : unknown);  // 255: no cell is unknown
+  auto clash = [u](const uint8_t* x, const uint8_t* y, int n) {
+    int bad = 0;
+    for (int l = 0; l < n; l++) bad |= (x[l] != y[l]) & (x[l] != u) & (y[l] != u);
+    return bad != 0;
+  };
+  if (!columns) {
+    for (int k = p; k < a.h; k++)
+      if (clash(m + k * a.w, m + (k - p) * a.w, a.w)) return false;
+    return true;
+  }
+  for (int l = 0; l < a.h && p < a.w; l++)
+    if (clash(m + l * a.w + p, m + l * a.w, a.w - p)) return false;
   return true;
 }
 
 // The smallest period under which every class holds one non-zero colour, ignoring `unknown`
-// cells; the class colours, or an empty vector where none is shorter than the image.
+// cells; the class colours, or an empty vector where none is shorter than the image. Periods in
+// order of area (py * px, or the diagonal period), then rows-and-columns before anti-diagonals
+// before diagonals, then py.
 static std::vector<int> find_period(const Img& a, int unknown, int max_area, int& kind, int& py, int& px) {
-  std::vector<int> cls;
-  std::vector<std::array<int, 3>> known;  // i, j, colour
+  // The known cells once, as (row, column, colour): sparse images test few.
+  uint8_t ki[MAXCELLS], kj[MAXCELLS], kv[MAXCELLS];
+  int known = 0;
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++)
-      if (a(i, j) != unknown) known.push_back({i, j, a(i, j)});
+      if (a(i, j) != unknown) ki[known] = uint8_t(i), kj[known] = uint8_t(j), kv[known++] = a(i, j);
+  int cls[MAXCELLS];
   auto fits = [&]() {
-    cls.assign(size_t(kind == 0 ? py * px : py), -1);
-    for (auto [i, j, v] : known) {
-      int& c = cls[size_t(period_class(kind, i, j, py, px))];
-      if (c < 0) c = v;
-      else if (c != v) return false;
+    std::fill(cls, cls + (kind == 0 ? py * px : py), -1);
+    for (int n = 0; n < known; n++) {
+      int& c = cls[period_class(kind, ki[n], kj[n], py, px)];
+      if (c < 0) c = kv[n];
+      else if (c != kv[n]) return false;
     }
     return true;
   };
   // A period that fits implies that the rows repeat every py and the columns every px (cells
-  // one shift apart share a class; on diagonals, py = px = the period): a cheap filter, asked
-  // lazily, that leaves the first fit unchanged.
-  std::vector<signed char> rows(size_t(a.h + 1), -1), cols(size_t(a.w + 1), -1);
-  auto repeats = [&](std::vector<signed char>& known, int p, bool columns) {
-    if (p >= int(known.size())) return true;
-    if (known[size_t(p)] < 0) known[size_t(p)] = shift_fits(a, unknown, p, columns);
-    return known[size_t(p)] == 1;
-  };
-  static const std::vector<std::vector<int>> divisors = [] {
-    std::vector<std::vector<int>> d(MAXSIDE * MAXSIDE + 1);
-    for (int k = 1; k <= MAXSIDE * MAXSIDE; k++)
-      for (int m = k; m <= MAXSIDE * MAXSIDE; m += k) d[size_t(m)].push_back(k);
-    return d;
-  }();
-  for (int area = 1; area <= std::min(max_area, MAXSIDE * MAXSIDE); area++) {
-    kind = 0;
-    for (int y : divisors[size_t(area)]) {
-      if (y > a.h) break;
-      py = y, px = area / y;
-      if (px > a.w) continue;
-      if (repeats(rows, py, false) && repeats(cols, px, true) && fits()) return cls;
-    }
-    px = 1, py = area;
-    if (area <= a.w + a.h && repeats(rows, area, false) && repeats(cols, area, true))
-      for (kind = 1; kind < 3; kind++)
-        if (fits()) return cls;
+  // one shift apart share a class; on diagonals, py = px = the period): a cheap filter that
+  // leaves the first fit unchanged. Shifts of the whole side or more always repeat.
+  max_area = std::min(max_area, MAXCELLS);
+  bool rows[MAXSIDE * 2 + 1], cols[MAXSIDE * 2 + 1];
+  int col_periods[MAXSIDE], n_cols = 0;
+  for (int p = 1; p <= 2 * MAXSIDE; p++) {
+    rows[p] = p >= a.h || shift_fits(a, unknown, p, false);
+    cols[p] = p >= a.w || shift_fits(a, unknown, p, true);
+    if (cols[p] && p <= a.w) col_periods[n_cols++] = p;
+  }
+  // The candidates, (kind << 8 | py) with their areas, put in order of area by a counting sort
+  // that keeps the order they are made in: py ascending, then the two diagonal kinds.
+  int made[MAXCELLS + 2 * MAXSIDE * 2], area_of[MAXCELLS + 2 * MAXSIDE * 2], n = 0;
+  for (int y = 1; y <= a.h; y++)
+    if (rows[y])
+      for (int c = 0; c < n_cols && y * col_periods[c] <= max_area; c++) made[n] = y, area_of[n++] = y * col_periods[c];
+  for (int p = 1; p <= std::min(max_area, a.w + a.h); p++)
+    if (rows[p] && cols[p])
+      for (int k = 1; k < 3; k++) made[n] = k << 8 | p, area_of[n++] = p;
+  if (!n) return {};
+  int start[MAXCELLS + 2] = {};
+  for (int c = 0; c < n; c++) start[area_of[c] + 1]++;
+  for (int s = 1; s <= max_area + 1; s++) start[s] += start[s - 1];
+  int order[MAXCELLS + 2 * MAXSIDE * 2];
+  for (int c = 0; c < n; c++) order[start[area_of[c]]++] = c;
+  for (int o = 0; o < n; o++) {
+    int c = order[o];
+    kind = made[c] >> 8, py = made[c] & 255, px = kind ? 1 : area_of[c] / py;
+    if (fits()) return std::vector<int>(cls, cls + (kind ? py : area_of[c]));
   }
   return {};
 }
@@ -570,12 +642,16 @@ static int tile_source(int k, int n, int N, bool mirrored) {
 }
 
 static Img tiled(const Img& a, int w, int h, int pad, bool mirrored) {
+  if (w > MAXSIDE || h > MAXSIDE) return bad();
   Img r(0, 0, w, h);
-  for (int i = 0; i < h; i++)
-    for (int j = 0; j < w; j++) {
-      int y = tile_source(i, a.h, a.h + pad, mirrored), x = tile_source(j, a.w, a.w + pad, mirrored);
-      if (x >= 0 && y >= 0) r(i, j) = a(y, x);
-    }
+  int xs[MAXSIDE];
+  for (int j = 0; j < w; j++) xs[j] = tile_source(j, a.w, a.w + pad, mirrored);
+  for (int i = 0; i < h; i++) {
+    int y = tile_source(i, a.h, a.h + pad, mirrored);
+    if (y < 0) continue;
+    for (int j = 0; j < w; j++)
+      if (xs[j] >= 0) r(i, j) = a(y, xs[j]);
+  }
   return r;
 }
 
@@ -807,7 +883,18 @@ static int symmetries(const Img& a) {
   // How many of the 7 other rigid maps leave the cells as they are (rotations and diagonals:
   // square images only).
   int n = 0;
-  for (int id = 1; id < 8; id++) n += rigid(a, id).same_cells(a);
+  for (int id = 1; id < 8; id++) {
+    if (swaps_sides(id) && a.w != a.h) continue;
+    Placement p = placement(id, a.w, a.h, a.w);
+    bool same = true;
+    for (int i = 0; i < a.h && same; i++)
+      for (int j = 0; j < a.w; j++)
+        if (a.m[size_t(p.base + i * p.di + j * p.dj)] != a(i, j)) {
+          same = false;
+          break;
+        }
+    n += same;
+  }
   return n;
 }
 

@@ -75,14 +75,15 @@ class Search {
       bool last = depth == max_depth;
       for (size_t n = begin; n < end && !cut_; n++) {
         for (int f = 0; f < int(fns_.size()); f++) {
-          if (Clock::now() > deadline_) {
+          // The clock every 16 applications: reading it costs as much as a small one.
+          if ((applications_ & 15) == 0 && Clock::now() > deadline_) {
             cut_ = true;
             break;
           }
           const Fn& fn = fns_[size_t(f)];
           bool makes_list = fn.kind == Fn::I2L || fn.kind == Fn::L2L;
           if (makes_list && last) continue;  // a list needs a step after it to become a grid
-          State next;
+          State& next = scratch_;  // reused: its buffers stay allocated until a state is kept
           applications_++;
           if (!apply(fn, nodes_[n].state, next, last && lazy_last_)) continue;
           if (!seen_.insert(key(next)).second) continue;
@@ -131,6 +132,7 @@ class Search {
   size_t memory_limit_, max_pieces_;
   size_t total_cells_ = 0, words_ = 0;
   std::vector<Node> nodes_;
+  State scratch_;
   std::unordered_set<uint64_t> seen_;
   std::vector<Candidate> solutions_, stacked_;
   std::vector<Piece> pieces_;
@@ -169,7 +171,7 @@ class Search {
     std::fill(map, map + 10, -1);
     bool mappable = true, layer = true, zeros = true;
     int layer_cells = 0, zero_cells = 0;
-    for (size_t c = 0; c < a.m.size(); c++) {
+    for (size_t c = 0; c < a.m.size() && (mappable || layer || zeros); c++) {
       int& m = map[a.m[c]];
       if (m < 0) m = t.m[c];
       else if (m != t.m[c]) mappable = false;
