@@ -256,9 +256,10 @@ def _explore(decoder, logits: torch.Tensor, rows: _Rows, search: _Search) -> Non
         index = torch.tensor([b.index for b in chunk], device=device)
         child = decoder.fork(source, rows.start[source] + index, search.room(int(index.min())))
         prefixes = [rows.answers[b.row][:b.index] + [b.token] for b in chunk]
+        replayed = _replayed(prefixes, device, search.grammar, rows.constraint.shapes[source])
         child_rows = _Rows([rows.origin[b.row] for b in chunk], prefixes,
                            torch.tensor([b.logprob for b in chunk], dtype=torch.float64, device=device), index + 1,
-                           rows.start[source], _replayed(prefixes, device, search.grammar, rows.constraint.shapes[source]),
+                           rows.start[source], replayed,
                            [rows.answers[b.row] for b in chunk], branch=True)  # the answer left is the best guess
         _explore(child, child.step(torch.tensor([b.token for b in chunk], device=device)), child_rows, search)
 
