@@ -179,8 +179,8 @@ static void outside(const Padded& p, bool diagonal, uint8_t* out) {
     int k = stack[--top];
     for (int d = 0; d < directions; d++) {
       int nk = k + off[d];
-      // Off the grid, or (from the ring's side columns) around to the other side of the ring,
-      // which the flood reaches anyway: never into the image.
+      // Bounds only for the padded grid's ends: a step off a side column wraps onto the ring's
+      // other side, a ring cell the flood reaches anyway, never into the image.
       if (nk < 0 || nk >= p.cells || out[nk] || p.v[nk]) continue;
       out[nk] = 1;
       stack[top++] = nk;
