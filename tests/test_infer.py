@@ -16,6 +16,11 @@ from arcttt.testing import tiny_loaded
 from conftest import SAMPLE, greedy
 
 
+# Outputs are the inputs transposed: every size rule that holds agrees on (4, 1) for the test.
+TRANSPOSING = Task("t", (Example(((1, 2, 3),), ((1,), (2,), (3,))), Example(((1, 2),), ((1,), (2,)))),
+                   (Example(((1, 2, 3, 4),)),))
+
+
 def allowed(constraint, row=0):
     return torch.nonzero(constraint.allowed()[row]).flatten().tolist()
 
@@ -90,10 +95,8 @@ def test_shaped_answers_of_a_random_model_have_the_shape_and_score_as_decoded():
 
 
 def test_view_shapes_follow_each_view_and_stay_free_where_the_rules_disagree():
-    both = Task("t", (Example(((1, 2, 3),), ((1,), (2,), (3,))), Example(((1, 2),), ((1,), (2,)))),
-                (Example(((1, 2, 3, 4),)),))
     views = [(0, Transform(dihedral=d), None) for d in (0, 1)]
-    assert infer.view_shapes(both, views) == [(4, 1), (1, 4)]  # the transposed input, turned with the view
+    assert infer.view_shapes(TRANSPOSING, views) == [(4, 1), (1, 4)]  # the transposed input, turned with the view
     one = Task("u", (Example(((1, 2),), ((1, 2),)),), (Example(((1, 2, 3),)),))
     # one demonstration: the input's size and a constant both hold, and they disagree on the test
     assert infer.view_shapes(one, views[:1]) == [None]
@@ -135,8 +138,6 @@ def test_predict_maps_answers_back_through_each_view(monkeypatch):
 
 
 def test_predict_holds_each_view_to_the_implied_size_only_when_asked(monkeypatch):
-    task = Task("t", (Example(((1, 2, 3),), ((1,), (2,), (3,))), Example(((1, 2),), ((1,), (2,)))),
-                (Example(((1, 2, 3, 4),)),))
     asked = []
 
     def capture(model, prompts, device, batch_prompts, **options):
@@ -147,7 +148,7 @@ def test_predict_holds_each_view_to_the_implied_size_only_when_asked(monkeypatch
     views = [Transform(dihedral=d) for d in (0, 1, 4)]
     for size_rule in (False, True):
         config = InferConfig(size_rule=size_rule)
-        infer.predict(None, task, prompts_for(task, views, config), config, torch.device("cpu"))
+        infer.predict(None, TRANSPOSING, prompts_for(TRANSPOSING, views, config), config, torch.device("cpu"))
     assert asked == [None, [(4, 1), (1, 4), (4, 1)]]
 
 

@@ -30,24 +30,20 @@ constexpr int MAXCELLS = MAXSIDE * MAXSIDE;
 // (i + 1) * W + j + 1. The ring is colour 0.
 struct Padded {
   int W, cells;
+  int step[8];  // the offsets of the 4 neighbours (right, left, down, up), then the 4 diagonal ones
   uint8_t v[(MAXSIDE + 2) * (MAXSIDE + 2)];
-  explicit Padded(const Img& a) : W(a.w + 2), cells((a.w + 2) * (a.h + 2)) {
+  explicit Padded(const Img& a)
+      : W(a.w + 2), cells((a.w + 2) * (a.h + 2)), step{1, -1, W, -W, W + 1, W - 1, -W + 1, -W - 1} {
     std::fill(v, v + cells, uint8_t(0));
     for (int i = 0; i < a.h; i++) std::copy_n(a.m.data() + size_t(i * a.w), a.w, v + (i + 1) * W + 1);
   }
   int at(int i, int j) const { return (i + 1) * W + j + 1; }
-  // The offsets of the 4 (then the 4 diagonal) neighbours.
-  void offsets(int out[8]) const {
-    const int o[8] = {1, -1, W, -W, W + 1, W - 1, -W + 1, -W - 1};
-    std::copy_n(o, 8, out);
-  }
 };
 constexpr int PADDED = (MAXSIDE + 2) * (MAXSIDE + 2);
 
 int count_components(const Img& a) {
   Padded p(a);
-  int stack[PADDED], off[8], n = 0;
-  p.offsets(off);
+  int stack[PADDED], n = 0;
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
       int s = p.at(i, j);
@@ -60,7 +56,7 @@ int count_components(const Img& a) {
       while (top) {
         int k = stack[--top];
         for (int d = 0; d < 4; d++)
-          if (p.v[k + off[d]] == c) p.v[k + off[d]] = uint8_t(c + 10), stack[top++] = k + off[d];
+          if (p.v[k + p.step[d]] == c) p.v[k + p.step[d]] = uint8_t(c + 10), stack[top++] = k + p.step[d];
       }
     }
   return n;
@@ -169,8 +165,7 @@ Img to_origin(Img a) {
 // Marks in `out` (one per cell of the padded grid of `a`) the empty cells reachable from the
 // edge through empty cells, 4- or 8-connectedly, and the ring around the image.
 static void outside(const Padded& p, bool diagonal, uint8_t* out) {
-  int stack[PADDED], off[8], top = 0;
-  p.offsets(off);
+  int stack[PADDED], top = 0;
   std::fill(out, out + p.cells, uint8_t(0));
   out[0] = 1;
   stack[top++] = 0;
@@ -178,7 +173,7 @@ static void outside(const Padded& p, bool diagonal, uint8_t* out) {
   while (top) {
     int k = stack[--top];
     for (int d = 0; d < directions; d++) {
-      int nk = k + off[d];
+      int nk = k + p.step[d];
       // Bounds only for the padded grid's ends: a step off a side column wraps onto the ring's
       // other side, a ring cell the flood reaches anyway, never into the image.
       if (nk < 0 || nk >= p.cells || out[nk] || p.v[nk]) continue;
@@ -192,12 +187,10 @@ Img fill_holes(const Img& a) {
   Padded p(a);
   uint8_t reached[PADDED];
   outside(p, false, reached);
-  uint8_t out[MAXCELLS];
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) out[i * a.w + j] = reached[p.at(i, j)];
   Img r = full(a.x, a.y, a.w, a.h, majority_colour(a));
-  for (size_t k = 0; k < r.m.size(); k++)
-    if (out[k]) r.m[k] = 0;
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++)
+      if (reached[p.at(i, j)]) r(i, j) = 0;
   return r;
 }
 
@@ -214,14 +207,12 @@ Img border(const Img& a) {
   Padded p(a);
   uint8_t reached[PADDED];
   outside(p, true, reached);
-  int off[8];
-  p.offsets(off);
   Img r = full(a.x, a.y, a.w, a.h, 0);
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
       int k = p.at(i, j);
       bool near = reached[k];
-      for (int d = 0; d < 8 && !near; d++) near = reached[k + off[d]];
+      for (int d = 0; d < 8 && !near; d++) near = reached[k + p.step[d]];
       r(i, j) = near;
     }
   return r;
@@ -377,8 +368,7 @@ Img spread_colours(Img a, bool skip_majority) {
   int skip = skip_majority ? majority_colour(a) : -1;
   Padded p(a);
   uint8_t done[PADDED];
-  int queue[PADDED], tail = 0, off[8];
-  p.offsets(off);
+  int queue[PADDED], tail = 0;
   std::fill(done, done + p.cells, uint8_t(1));
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
@@ -386,8 +376,8 @@ Img spread_colours(Img a, bool skip_majority) {
       done[k] = p.v[k] != 0;
       if (done[k] && p.v[k] != skip) queue[tail++] = k;
     }
-  // The order of the original: down, up, right, left.
-  const int steps[4] = {off[2], off[3], off[0], off[1]};
+  // Down, up, right, left: the order decides which colour reaches a cell first.
+  const int steps[4] = {p.step[2], p.step[3], p.step[0], p.step[1]};
   for (int q = 0; q < tail; q++) {
     int k = queue[q];
     for (int d = 0; d < 4; d++) {
