@@ -10,7 +10,7 @@ setup(
             ["arcttt/programs/csrc/search.cpp", "arcttt/programs/csrc/primitives.cpp"],
             depends=["arcttt/programs/csrc/image.hpp", "arcttt/programs/csrc/primitives.hpp"],
             cxx_std=17,
-            extra_compile_args=["-O2"],
+            extra_compile_args=["-O3"],
         ),
     ],
     cmdclass={"build_ext": build_ext},

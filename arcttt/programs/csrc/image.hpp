@@ -16,6 +16,9 @@
 namespace arc {
 
 constexpr int MAXSIDE = 30;
+constexpr int MAXCELLS = MAXSIDE * MAXSIDE;
+// An image inside a ring of empty cells (see Padded in primitives.cpp).
+constexpr int PADDED = (MAXSIDE + 2) * (MAXSIDE + 2);
 
 struct Img {
   int x = 0, y = 0, w = 0, h = 0;

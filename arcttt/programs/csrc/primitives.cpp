@@ -23,7 +23,6 @@ static void for_neighbours(const Img& a, int k, bool diagonal, Visit visit) {
 
 // Flood fills below keep their marks and stacks in arrays of the largest image's size: every
 // cell is pushed at most once, and no application allocates for them.
-constexpr int MAXCELLS = MAXSIDE * MAXSIDE;
 
 // An image inside a ring of empty cells, so that a flood steps to a neighbour by an offset
 // without bounds checks (and with no division to find a cell's row): cell (i, j) is at
@@ -39,7 +38,6 @@ struct Padded {
   }
   int at(int i, int j) const { return (i + 1) * W + j + 1; }
 };
-constexpr int PADDED = (MAXSIDE + 2) * (MAXSIDE + 2);
 
 int count_components(const Img& a) {
   Padded p(a);
@@ -152,10 +150,10 @@ Img compress_repeats(const Img& a) {
   return pick_rows_cols(a, rows, cols);
 }
 
-Img get_pos(const Img& a) { return full(a.x, a.y, 1, 1, majority_colour(a)); }
-Img get_size(const Img& a) { return full(0, 0, a.w, a.h, majority_colour(a)); }
+Img get_pos(Facts& f) { return full(f.img().x, f.img().y, 1, 1, f.majority()); }
+Img get_size(Facts& f) { return full(0, 0, f.img().w, f.img().h, f.majority()); }
 Img get_size0(const Img& a) { return full(0, 0, a.w, a.h, 0); }
-Img hull(const Img& a) { return full(a.x, a.y, a.w, a.h, majority_colour(a)); }
+Img hull(Facts& f) { return full(f.img().x, f.img().y, f.img().w, f.img().h, f.majority()); }
 Img hull0(const Img& a) { return full(a.x, a.y, a.w, a.h, 0); }
 Img to_origin(Img a) {
   a.x = a.y = 0;
@@ -164,63 +162,45 @@ Img to_origin(Img a) {
 
 // Marks in `out` (one per cell of the padded grid of `a`) the empty cells reachable from the
 // edge through empty cells, 4- or 8-connectedly, and the ring around the image.
-static void outside(const Padded& p, bool diagonal, uint8_t* out) {
-  int stack[PADDED], top = 0;
-  std::fill(out, out + p.cells, uint8_t(0));
+static void outside(const Padded& p, bool diagonal, uint8_t* __restrict out) {
+  int stack[PADDED], top = 0, cells = p.cells, step[8];
+  std::copy_n(p.step, 8, step);  // local: a store to `out` may alias anything else
+  std::fill(out, out + cells, uint8_t(0));
   out[0] = 1;
   stack[top++] = 0;
   int directions = diagonal ? 8 : 4;
   while (top) {
     int k = stack[--top];
     for (int d = 0; d < directions; d++) {
-      int nk = k + p.step[d];
+      int nk = k + step[d];
       // Bounds only for the padded grid's ends: a step off a side column wraps onto the ring's
       // other side, a ring cell the flood reaches anyway, never into the image.
-      if (nk < 0 || nk >= p.cells || out[nk] || p.v[nk]) continue;
+      if (nk < 0 || nk >= cells || out[nk] || p.v[nk]) continue;
       out[nk] = 1;
       stack[top++] = nk;
     }
   }
 }
 
-Img fill_holes(const Img& a) {
-  Padded p(a);
-  uint8_t reached[PADDED];
-  outside(p, false, reached);
-  Img r = full(a.x, a.y, a.w, a.h, majority_colour(a));
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (reached[p.at(i, j)]) r(i, j) = 0;
+Img fill_holes(Facts& f) { return f.filled(); }
+
+Img interior(Facts& f) {
+  Img r = f.filled();
+  for (size_t k = 0; k < r.m.size(); k++)
+    if (f.img().m[k]) r.m[k] = 0;
   return r;
 }
 
 Img interior(const Img& a) {
-  Img f = fill_holes(a);
-  for (size_t k = 0; k < f.m.size(); k++)
-    if (a.m[k]) f.m[k] = 0;
-  return f;
+  Facts f(a);
+  return interior(f);
 }
 
-Img border(const Img& a) {
-  // The empty cells 8-reachable from the edge and the filled cells next to them (the edge
-  // cells among them), as 1: every cell next to or on a reached cell of the padded grid.
-  Padded p(a);
-  uint8_t reached[PADDED];
-  outside(p, true, reached);
-  Img r = full(a.x, a.y, a.w, a.h, 0);
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) {
-      int k = p.at(i, j);
-      bool near = reached[k];
-      for (int d = 0; d < 8 && !near; d++) near = reached[k + p.step[d]];
-      r(i, j) = near;
-    }
-  return r;
-}
+Img border(Facts& f) { return f.border(); }
 
-Img interior2(const Img& a) {
-  Img b = border(a);
-  Img r = a;
+Img interior2(Facts& f) {
+  const Img& b = f.border();
+  Img r = f.img();
   for (size_t k = 0; k < r.m.size(); k++)
     if (b.m[k]) r.m[k] = 0;
   return r;
@@ -231,7 +211,7 @@ Img centre(const Img& a) {
   return full(a.x + (a.w - w) / 2, a.y + (a.h - h) / 2, w, h, 1);
 }
 
-Img majority_image(const Img& a) { return full(0, 0, 1, 1, majority_colour(a)); }
+Img majority_image(Facts& f) { return full(0, 0, 1, 1, f.majority()); }
 
 static bool swaps_sides(int id) { return id == 1 || id == 3 || id == 6 || id == 7; }
 
@@ -258,76 +238,91 @@ Img rigid(const Img& a, int id) {
   bool swap = swaps_sides(id);
   Img r(a.x, a.y, swap ? a.h : a.w, swap ? a.w : a.h);
   Placement p = placement(id, a.w, a.h, r.w);
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) r.m[size_t(p.base + i * p.di + j * p.dj)] = a(i, j);
+  const uint8_t* __restrict src = a.m.data();
+  uint8_t* __restrict out = r.m.data();
+  int w = a.w, h = a.h;
+  for (int i = 0; i < h; i++)
+    for (int j = 0; j < w; j++) out[p.base + i * p.di + j * p.dj] = src[i * w + j];
   return r;
 }
 
-Img count_image(const Img& a, int what, int shape) {
-  int n = what == 0 ? count_nonzero(a) : what == 1 ? count_colours(a) : count_components(a);
+Img count_image(Facts& f, int what, int shape) {
+  const Img& a = f.img();
+  int n = what == 0 ? count_nonzero(a) : what == 1 ? count_colours(a) : f.components();
   if (n <= 0 || n > MAXSIDE) return bad();
   int w = shape == 2 ? 1 : n, h = shape == 1 ? 1 : n;  // square, row, column
-  return full(0, 0, w, h, majority_colour(a));
+  return full(0, 0, w, h, f.majority());
 }
 
-Img smear(const Img& a, int id) {
-  static const std::vector<std::pair<int, int>> sets[15] = {
-      {{1, 0}}, {{-1, 0}}, {{0, 1}}, {{0, -1}}, {{1, 0}, {-1, 0}}, {{0, 1}, {0, -1}},
-      {{1, 0}, {-1, 0}, {0, 1}, {0, -1}}, {{1, 1}}, {{-1, -1}}, {{1, -1}}, {{-1, 1}},
-      {{1, 1}, {-1, -1}}, {{1, -1}, {-1, 1}}, {{1, 1}, {-1, -1}, {1, -1}, {-1, 1}},
-      {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}}};
-  // Each empty cell takes the last colour its ray passed, the later directions winning. Along a
-  // row, one scan; across rows, row after row in the ray's order, each cell carrying on the
-  // colour of the cell before it on the ray (in the row before, dx columns back).
-  Img r = a;
+// The 8 ray directions (dx, dy): right, left, down, up, then the diagonals.
+static const int RAY_STEP[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}, {1, -1}, {-1, 1}};
+
+// Each empty cell's colour from a ray along RAY_STEP[d]: the last colour the ray passed, else 0
+// (0 on the filled cells too). Along a row, one scan; across rows, row after row in the ray's
+// order, each cell carrying on the colour of the cell before it on the ray (in the row before,
+// dx columns back).
+static void rays_along(const Img& a, int d, uint8_t* __restrict out) {
+  int dx = RAY_STEP[d][0], dy = RAY_STEP[d][1], w = a.w, h = a.h;
+  const uint8_t* __restrict src = a.m.data();
+  if (dy == 0) {
+    for (int i = 0; i < h; i++) {
+      uint8_t c = 0;
+      for (int t = 0; t < w; t++) {
+        int k = i * w + (dx > 0 ? t : w - 1 - t);
+        uint8_t v = src[k];
+        c = v ? v : c;
+        out[k] = v ? 0 : c;
+      }
+    }
+    return;
+  }
+  // carry[j + 1] is column j of the row before; carry[0] and carry[w + 1] stay 0 (outside).
   uint8_t carry[MAXSIDE + 2] = {}, next[MAXSIDE + 2] = {};
-  for (auto [dx, dy] : sets[id]) {
-    if (dy == 0) {
-      for (int i = 0; i < a.h; i++) {
-        uint8_t c = 0;
-        for (int t = 0; t < a.w; t++) {
-          int j = dx > 0 ? t : a.w - 1 - t;
-          uint8_t v = a(i, j);
-          if (v) c = v;
-          else if (c) r(i, j) = c;
-        }
-      }
-      continue;
+  for (int s = 0; s < h; s++) {
+    int i = dy > 0 ? s : h - 1 - s;
+    const uint8_t* row = src + i * w;
+    for (int j = 0; j < w; j++) {
+      uint8_t v = row[j], c = v ? v : carry[j + 1 - dx];
+      next[j + 1] = c;
+      out[i * w + j] = v ? 0 : c;
     }
-    // carry[j + 1] is column j of the row before; carry[0] and carry[w + 1] stay 0 (outside).
-    std::fill(carry, carry + a.w + 2, uint8_t(0));
-    for (int s = 0; s < a.h; s++) {
-      int i = dy > 0 ? s : a.h - 1 - s;
-      const uint8_t* row = a.m.data() + size_t(i * a.w);
-      uint8_t* out = r.m.data() + size_t(i * a.w);
-      for (int j = 0; j < a.w; j++) {
-        uint8_t v = row[j], c = v ? v : carry[j + 1 - dx];
-        next[j + 1] = c;
-        if (!v && c) out[j] = c;
-      }
-      std::copy_n(next + 1, a.w, carry + 1);
-    }
+    std::copy_n(next + 1, w, carry + 1);
+  }
+}
+
+Img smear(Facts& f, int id) {
+  // The directions of each set, as indices into RAY_STEP; the later ones win a cell.
+  static const std::vector<int> sets[15] = {{0}, {1}, {2}, {3}, {0, 1}, {2, 3}, {0, 1, 2, 3}, {4}, {5}, {6}, {7},
+                                            {4, 5}, {6, 7}, {4, 5, 6, 7}, {0, 1, 2, 3, 4, 5, 6, 7}};
+  Img r = f.img();
+  uint8_t* __restrict out = r.m.data();
+  int n = int(r.m.size());
+  for (int d : sets[id]) {
+    const uint8_t* __restrict ray = f.ray(d);
+    for (int k = 0; k < n; k++) out[k] = ray[k] ? ray[k] : out[k];
   }
   return r;
 }
 
 Img make_border(const Img& a) {
+  // The empty cells with a filled cell among their 8 neighbours, as 1.
+  Padded p(a);
   Img r = full(a.x, a.y, a.w, a.h, 0);
+  uint8_t* __restrict out = r.m.data();
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
-      if (a(i, j)) continue;
+      int k = p.at(i, j);
       bool near = false;
-      for (int ni = i - 1; ni <= i + 1 && !near; ni++)
-        for (int nj = j - 1; nj <= j + 1; nj++)
-          if (a.safe(ni, nj)) near = true;
-      if (near) r(i, j) = 1;
+      for (int d = 0; d < 8; d++) near |= p.v[k + p.step[d]] != 0;
+      out[i * a.w + j] = !p.v[k] && near;
     }
   return r;
 }
 
-Img make_border2(const Img& a, bool majority) {
+Img make_border2(Facts& f, bool majority) {
+  const Img& a = f.img();
   if (a.w + 2 > MAXSIDE || a.h + 2 > MAXSIDE) return bad();
-  Img r = full(a.x - 1, a.y - 1, a.w + 2, a.h + 2, majority ? majority_colour(a) : 1);
+  Img r = full(a.x - 1, a.y - 1, a.w + 2, a.h + 2, majority ? f.majority() : 1);
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) r(i + 1, j + 1) = a(i, j);
   return r;
@@ -352,20 +347,27 @@ static void join_along(const Img& a, Img& r, int di, int dj) {
     }
 }
 
-// 0 rows, 1 columns, 2 both, 3 diagonals down-right, 4 diagonals down-left.
-Img connect(const Img& a, int id) {
+// 0 rows, 1 columns, 2 both (the columns' joins over the rows'), 3 diagonals down-right, 4
+// diagonals down-left.
+Img connect(Facts& f, int id) {
+  if (id < 2) return f.joined(id);
+  if (id == 2) {
+    Img r = f.joined(0);
+    const Img& columns = f.joined(1);
+    for (size_t k = 0; k < r.m.size(); k++) r.m[k] = columns.m[k] ? columns.m[k] : r.m[k];
+    return r;
+  }
+  const Img& a = f.img();
   Img r = full(a.x, a.y, a.w, a.h, 0);
-  if (id == 0 || id == 2) join_along(a, r, 0, 1);
-  if (id == 1 || id == 2) join_along(a, r, 1, 0);
-  if (id == 3) join_along(a, r, 1, 1);
-  if (id == 4) join_along(a, r, 1, -1);
+  join_along(a, r, 1, id == 3 ? 1 : -1);
   return r;
 }
 
-Img spread_colours(Img a, bool skip_majority) {
+Img spread_colours(Facts& f, bool skip_majority) {
   // Breadth first from every coloured cell (but the skipped colour's), each empty cell taking
   // the colour that reaches it first; the ring is marked done.
-  int skip = skip_majority ? majority_colour(a) : -1;
+  int skip = skip_majority ? f.majority() : -1;
+  Img a = f.img();
   Padded p(a);
   uint8_t done[PADDED];
   int queue[PADDED], tail = 0;
@@ -402,22 +404,23 @@ Img half(const Img& a, int id) {
 }
 
 Img gravity_cells(const Img& a, int dir) {
+  // Each line's filled cells in order, packed against its far end (down, right) or its start.
   Img r = full(a.x, a.y, a.w, a.h, 0);
+  const uint8_t* __restrict src = a.m.data();
+  uint8_t* __restrict out = r.m.data();
+  bool columns = dir < 2, far = dir == 0 || dir == 2;
+  int lines = columns ? a.w : a.h, len = columns ? a.h : a.w;
+  int along = columns ? a.w : 1, across = columns ? 1 : a.w;  // index steps along a line, between lines
   uint8_t line[MAXSIDE];
-  if (dir == 0 || dir == 1) {
-    for (int j = 0; j < a.w; j++) {
-      int n = 0;
-      for (int i = 0; i < a.h; i++)
-        if (a(i, j)) line[n++] = a(i, j);
-      for (int k = 0; k < n; k++) r(dir == 0 ? a.h - n + k : k, j) = line[k];
+  for (int l = 0; l < lines; l++) {
+    int n = 0;
+    for (int t = 0; t < len; t++) {
+      uint8_t v = src[l * across + t * along];
+      line[n] = v;
+      n += v != 0;
     }
-  } else {
-    for (int i = 0; i < a.h; i++) {
-      int n = 0;
-      for (int j = 0; j < a.w; j++)
-        if (a(i, j)) line[n++] = a(i, j);
-      for (int k = 0; k < n; k++) r(i, dir == 2 ? a.w - n + k : k) = line[k];
-    }
+    int start = far ? len - n : 0;
+    for (int t = 0; t < n; t++) out[l * across + (start + t) * along] = line[t];
   }
   return r;
 }
@@ -425,8 +428,13 @@ Img gravity_cells(const Img& a, int dir) {
 Img scale_up(const Img& a, int k) {
   if (a.w * k > MAXSIDE || a.h * k > MAXSIDE) return bad();
   Img r(a.x, a.y, a.w * k, a.h * k);
-  for (int i = 0; i < r.h; i++)
-    for (int j = 0; j < r.w; j++) r(i, j) = a(i / k, j / k);
+  const uint8_t* __restrict src = a.m.data();
+  uint8_t* __restrict out = r.m.data();
+  int w = a.w, rw = r.w;
+  for (int i = 0; i < r.h; i++) {
+    const uint8_t* row = src + i / k * w;
+    for (int j = 0; j < rw; j++) out[i * rw + j] = row[j / k];
+  }
   return r;
 }
 
@@ -442,29 +450,41 @@ Img scale_down(const Img& a, int k) {
 }
 
 Img symmetrize(const Img& a, int id) {
-  // Fill empty cells from their mirror images (a cell set in both keeps its own colour).
+  // Fill empty cells from their mirror images (a cell set in both keeps its own colour; where
+  // several mirrors are read, the first with a colour gives it). One pass a mirror, row by row.
   Img r = a;
-  auto take = [&](int i, int j, int mi, int mj) {
-    if (!r(i, j) && a(mi, mj)) r(i, j) = a(mi, mj);
-  };
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) {
-      if (id == 0 || id == 2) take(i, j, i, a.w - 1 - j);
-      if (id == 1 || id == 2) take(i, j, a.h - 1 - i, j);
-      if (id == 2) take(i, j, a.h - 1 - i, a.w - 1 - j);
-      if (id == 3 && a.w == a.h) take(i, j, j, i);
+  const uint8_t* __restrict src = a.m.data();
+  uint8_t* __restrict out = r.m.data();
+  int w = a.w, h = a.h;
+  auto mirror = [&](bool flip_rows, bool flip_columns) {
+    for (int i = 0; i < h; i++) {
+      const uint8_t* from = src + (flip_rows ? h - 1 - i : i) * w;
+      uint8_t* to = out + i * w;
+      if (flip_columns)
+        for (int j = 0; j < w; j++) to[j] = to[j] ? to[j] : from[w - 1 - j];
+      else
+        for (int j = 0; j < w; j++) to[j] = to[j] ? to[j] : from[j];
     }
+  };
+  if (id == 0 || id == 2) mirror(false, true);
+  if (id == 1 || id == 2) mirror(true, false);
+  if (id == 2) mirror(true, true);
+  if (id == 3 && w == h)
+    for (int i = 0; i < h; i++)
+      for (int j = 0; j < w; j++) out[i * w + j] = out[i * w + j] ? out[i * w + j] : src[j * w + i];
   return r;
 }
 
 Img outline_objects(const Img& a) {
+  // A filled cell whose 4 neighbours are all filled is inner (the ring around the image is empty).
+  Padded p(a);
   Img r = a;
+  uint8_t* __restrict out = r.m.data();
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
-      if (!a(i, j)) continue;
-      bool inner = i > 0 && j > 0 && i < a.h - 1 && j < a.w - 1 && a(i - 1, j) && a(i + 1, j) && a(i, j - 1) &&
-                   a(i, j + 1);
-      if (inner) r(i, j) = 0;
+      int k = p.at(i, j);
+      bool inner = p.v[k + p.step[0]] && p.v[k + p.step[1]] && p.v[k + p.step[2]] && p.v[k + p.step[3]];
+      if (inner) out[i * a.w + j] = 0;
     }
   return r;
 }
@@ -491,32 +511,56 @@ static int period_class(int kind, int i, int j, int py, int px) {
   return ((i - j) % py + py) % py;
 }
 
-// Whether every row i of `a` equals row i + p wherever both are known (p rows: p = a.h is always
-// true); by columns where `columns`. Written as whole-row comparisons without early exits inside
-// a row, which the compiler turns into vector instructions.
-static bool shift_fits(const Img& a, int unknown, int p, bool columns) {
-  const uint8_t* m = a.m.data();
-  uint8_t u = uint8_t(unknown < 0 ? 255 : unknown);  // 255: no cell is unknown
-  auto clash = [u](const uint8_t* x, const uint8_t* y, int n) {
+// The rows of an image, 64 cells apart, each cell past the image's width `unknown` (255 where
+// every cell is known): two rows, or a row and itself shifted, compare as 32 cells at a fixed
+// width, which the compiler unrolls into vector instructions.
+struct Rows {
+  int w, h;
+  uint8_t u;
+  alignas(16) uint8_t v[MAXSIDE][64];
+  Rows(const Img& a, int unknown) : w(a.w), h(a.h), u(uint8_t(unknown < 0 ? 255 : unknown)) {
+    for (int i = 0; i < h; i++) {
+      std::copy_n(a.m.data() + i * w, w, v[i]);
+      std::fill(v[i] + w, v[i] + 64, u);
+    }
+  }
+  // Whether the 32 cells from x and from y differ somewhere both are known.
+  bool clash(const uint8_t* x, const uint8_t* y) const {
     int bad = 0;
-    for (int l = 0; l < n; l++) bad |= (x[l] != y[l]) & (x[l] != u) & (y[l] != u);
+    for (int l = 0; l < 32; l++) bad |= (x[l] != y[l]) & (x[l] != u) & (y[l] != u);
     return bad != 0;
-  };
-  if (!columns) {
-    for (int k = p; k < a.h; k++)
-      if (clash(m + k * a.w, m + (k - p) * a.w, a.w)) return false;
+  }
+  // Whether every row i equals row i + p wherever both are known (p >= h: always); by columns
+  // where `columns`.
+  bool shift_fits(int p, bool columns) const {
+    if (!columns) {
+      for (int k = p; k < h; k++)
+        if (clash(v[k], v[k - p])) return false;
+      return true;
+    }
+    for (int l = 0; l < h && p < w; l++)
+      if (clash(v[l] + p, v[l])) return false;
     return true;
   }
-  for (int l = 0; l < a.h && p < a.w; l++)
-    if (clash(m + l * a.w + p, m + l * a.w, a.w - p)) return false;
-  return true;
-}
+  // Whether each cell equals its neighbour down and `dj` across wherever both are known: every
+  // anti-diagonal (dj = -1) or diagonal (dj = 1) is of one colour. (Row i + 1 shifted back one
+  // starts at row i's last padding cell.)
+  bool along_diagonals(int dj) const {
+    for (int i = 0; i + 1 < h; i++)
+      if (clash(v[i], v[i + 1] + dj)) return false;
+    return true;
+  }
+};
 
 // The smallest period under which every class holds one non-zero colour, ignoring `unknown`
 // cells; the class colours, or an empty vector where none is shorter than the image. Periods in
 // order of area (py * px, or the diagonal period), then rows-and-columns before anti-diagonals
 // before diagonals, then py.
-static std::vector<int> find_period(const Img& a, int unknown, int max_area, int& kind, int& py, int& px) {
+static Period find_period(const Img& a, int unknown, int max_area) {
+  Period found{unknown, max_area};
+  int& kind = found.kind;
+  int& py = found.py;
+  int& px = found.px;
   // The known cells once, as (row, column, colour): sparse images test few.
   uint8_t ki[MAXCELLS], kj[MAXCELLS], kv[MAXCELLS];
   int known = 0;
@@ -524,10 +568,21 @@ static std::vector<int> find_period(const Img& a, int unknown, int max_area, int
     for (int j = 0; j < a.w; j++)
       if (a(i, j) != unknown) ki[known] = uint8_t(i), kj[known] = uint8_t(j), kv[known++] = a(i, j);
   int cls[MAXCELLS];
+  // period_class through tables made once a candidate, not two divisions a cell: rows and
+  // columns (kind 0) read `row_class[i] + col_class[j]`, diagonals `row_class[i + j]` (kind 1)
+  // or `row_class[i - j + w - 1]` (kind 2).
+  int row_class[2 * MAXSIDE], col_class[MAXSIDE];
   auto fits = [&]() {
     std::fill(cls, cls + (kind == 0 ? py * px : py), -1);
+    if (kind == 0) {
+      for (int i = 0; i < a.h; i++) row_class[i] = i % py * px;
+      for (int j = 0; j < a.w; j++) col_class[j] = j % px;
+    } else {
+      for (int q = 0; q < a.h + a.w - 1; q++) row_class[q] = period_class(kind, kind == 1 ? q : q - (a.w - 1), 0, py, 1);
+    }
     for (int n = 0; n < known; n++) {
-      int& c = cls[period_class(kind, ki[n], kj[n], py, px)];
+      int i = ki[n], j = kj[n];
+      int& c = cls[kind == 0 ? row_class[i] + col_class[j] : row_class[kind == 1 ? i + j : i - j + a.w - 1]];
       if (c < 0) c = kv[n];
       else if (c != kv[n]) return false;
     }
@@ -537,11 +592,12 @@ static std::vector<int> find_period(const Img& a, int unknown, int max_area, int
   // one shift apart share a class; on diagonals, py = px = the period): a cheap filter that
   // leaves the first fit unchanged. Shifts of the whole side or more always repeat.
   max_area = std::min(max_area, MAXCELLS);
+  Rows lines(a, unknown);
   bool rows[MAXSIDE * 2 + 1], cols[MAXSIDE * 2 + 1];
   int col_periods[MAXSIDE], n_cols = 0;
   for (int p = 1; p <= 2 * MAXSIDE; p++) {
-    rows[p] = p >= a.h || shift_fits(a, unknown, p, false);
-    cols[p] = p >= a.w || shift_fits(a, unknown, p, true);
+    rows[p] = p >= a.h || lines.shift_fits(p, false);
+    cols[p] = p >= a.w || lines.shift_fits(p, true);
     if (cols[p] && p <= a.w) col_periods[n_cols++] = p;
   }
   // The candidates, (kind << 8 | py) with their areas, put in order of area by a counting sort
@@ -550,11 +606,15 @@ static std::vector<int> find_period(const Img& a, int unknown, int max_area, int
   for (int y = 1; y <= a.h; y++)
     if (rows[y])
       for (int c = 0; c < n_cols && y * col_periods[c] <= max_area; c++) made[n] = y, area_of[n++] = y * col_periods[c];
+  // A diagonal period needs each diagonal of one colour (a neighbour on it shares its class).
+  bool along[3] = {false, lines.along_diagonals(-1), lines.along_diagonals(1)};
   for (int p = 1; p <= std::min(max_area, a.w + a.h); p++)
     if (rows[p] && cols[p])
-      for (int k = 1; k < 3; k++) made[n] = k << 8 | p, area_of[n++] = p;
-  if (!n) return {};
-  int start[MAXCELLS + 2] = {};
+      for (int k = 1; k < 3; k++)
+        if (along[k]) made[n] = k << 8 | p, area_of[n++] = p;
+  if (!n) return found;
+  int start[MAXCELLS + 2];
+  std::fill(start, start + max_area + 2, 0);
   for (int c = 0; c < n; c++) start[area_of[c] + 1]++;
   for (int s = 1; s <= max_area + 1; s++) start[s] += start[s - 1];
   int order[MAXCELLS + 2 * MAXSIDE * 2];
@@ -562,36 +622,38 @@ static std::vector<int> find_period(const Img& a, int unknown, int max_area, int
   for (int o = 0; o < n; o++) {
     int c = order[o];
     kind = made[c] >> 8, py = made[c] & 255, px = kind ? 1 : area_of[c] / py;
-    if (fits()) return std::vector<int>(cls, cls + (kind ? py : area_of[c]));
+    if (fits()) {
+      found.cls.assign(cls, cls + (kind ? py : area_of[c]));
+      return found;
+    }
   }
-  return {};
+  return found;
 }
 
-Img periodic_fill(const Img& a, int unknown) {
-  int kind, py, px;
+Img periodic_fill(Facts& f, int unknown) {
+  const Img& a = f.img();
   // Periods of at most half the cells: a longer one repairs nothing it could check.
-  std::vector<int> cls = find_period(a, unknown, a.w * a.h / 2, kind, py, px);
-  if (cls.empty()) return bad();
+  const Period& p = f.period(unknown, a.w * a.h / 2);
+  if (p.cls.empty()) return bad();
   Img r = a;
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
-      int c = cls[size_t(period_class(kind, i, j, py, px))];
+      int c = p.cls[size_t(period_class(p.kind, i, j, p.py, p.px))];
       if (r(i, j) == unknown && c >= 0) r(i, j) = uint8_t(c);
     }
   return r;
 }
 
-Img periodic_extend(const Img& a, int w, int h) {
-  int kind, py, px;
-  std::vector<int> cls = find_period(a, -1, a.w * a.h - 1, kind, py, px);
-  if (cls.empty()) return bad();
+Img periodic_extend(Facts& f, int w, int h) {
+  const Period& p = f.period(-1, f.img().w * f.img().h - 1);
+  if (p.cls.empty()) return bad();
   Img r(0, 0, w, h);
   for (int i = 0; i < h; i++)
-    for (int j = 0; j < w; j++) r(i, j) = uint8_t(std::max(0, cls[size_t(period_class(kind, i, j, py, px))]));
+    for (int j = 0; j < w; j++) r(i, j) = uint8_t(std::max(0, p.cls[size_t(period_class(p.kind, i, j, p.py, p.px))]));
   return r;
 }
 
-Img largest_colour_fill(const Img& a) { return colour_shape(a, majority_colour(a)); }
+Img largest_colour_fill(Facts& f) { return colour_shape(f.img(), f.majority()); }
 
 Img embed(const Img& a, int w, int h) {
   Img r(0, 0, w, h);
@@ -1045,12 +1107,99 @@ Imgs pick_maxes(const Imgs& v, int id, bool invert_choice) {
   return out;
 }
 
+// --- facts ------------------------------------------------------------------------------------
+
+void Facts::reset(const Img& a, int image) {
+  a_ = &a;
+  image_ = image;
+  majority_ = components_ = -1;
+  known_ = 0;
+  periods_.clear();
+}
+
+int Facts::majority() {
+  if (majority_ < 0) majority_ = majority_colour(*a_);
+  return majority_;
+}
+
+int Facts::components() {
+  if (components_ < 0) components_ = count_components(*a_);
+  return components_;
+}
+
+const uint8_t* Facts::ray(int direction) {
+  if (!(known_ >> (RAYS + direction) & 1)) rays_along(*a_, direction, rays_[direction]);
+  known_ |= 1u << (RAYS + direction);
+  return rays_[direction];
+}
+
+const uint8_t* Facts::outside(bool diagonal) {
+  if (!(known_ >> (OUTSIDE + diagonal) & 1)) arc::outside(Padded(*a_), diagonal, outside_[diagonal]);
+  known_ |= 1u << (OUTSIDE + diagonal);
+  return outside_[diagonal];
+}
+
+const Img& Facts::filled() {
+  if (!(known_ >> FILLED & 1)) {
+    const Img& a = *a_;
+    const uint8_t* reached = outside(false);
+    filled_ = full(a.x, a.y, a.w, a.h, majority());
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++)
+        if (reached[(i + 1) * (a.w + 2) + j + 1]) filled_(i, j) = 0;
+    known_ |= 1u << FILLED;
+  }
+  return filled_;
+}
+
+const Img& Facts::border() {
+  if (!(known_ >> BORDER & 1)) {
+    // The empty cells 8-reachable from the edge and the filled cells next to them (the edge
+    // cells among them), as 1: every cell next to or on a reached cell of the padded grid.
+    const Img& a = *a_;
+    const uint8_t* reached = outside(true);
+    int W = a.w + 2;
+    const int step[8] = {1, -1, W, -W, W + 1, W - 1, -W + 1, -W - 1};
+    border_ = full(a.x, a.y, a.w, a.h, 0);
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++) {
+        int k = (i + 1) * W + j + 1;
+        bool near = reached[k];
+        for (int d = 0; d < 8 && !near; d++) near = reached[k + step[d]];
+        border_(i, j) = near;
+      }
+    known_ |= 1u << BORDER;
+  }
+  return border_;
+}
+
+const Img& Facts::joined(int axis) {
+  if (!(known_ >> (JOINED + axis) & 1)) {
+    const Img& a = *a_;
+    joined_[axis] = full(a.x, a.y, a.w, a.h, 0);
+    join_along(a, joined_[axis], axis, 1 - axis);
+    known_ |= 1u << (JOINED + axis);
+  }
+  return joined_[axis];
+}
+
+const Period& Facts::period(int unknown, int max_area) {
+  for (auto& p : periods_)
+    if (p.unknown == unknown && p.max_area == max_area) return p;
+  periods_.push_back(find_period(*a_, unknown, max_area));
+  return periods_.back();
+}
+
 // --- the table ------------------------------------------------------------------------------
 
 std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>>& sizes) {
   std::vector<Fn> fns;
+  // A function of the image alone, and one that reads its facts.
   auto ii = [&](std::string name, std::function<Img(const Img&)> f) {
-    fns.push_back({Fn::I2I, std::move(name), [f](const Img& a, int) { return f(a); }, {}, {}, {}});
+    fns.push_back({Fn::I2I, std::move(name), [f](Facts& x) { return f(x.img()); }, {}, {}, {}});
+  };
+  auto fi = [&](std::string name, std::function<Img(Facts&)> f) {
+    fns.push_back({Fn::I2I, std::move(name), std::move(f), {}, {}, {}});
   };
   auto il = [&](std::string name, std::function<Imgs(const Img&)> f) {
     fns.push_back({Fn::I2L, std::move(name), {}, std::move(f), {}, {}});
@@ -1071,36 +1220,36 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
   for (int c = 0; c < 10; c++) ii("keep_colour(" + S(c) + ")", [c](const Img& a) { return filter_colour(a, c); });
   for (int c = 1; c < 10; c++) ii("erase_colour(" + S(c) + ")", [c](const Img& a) { return erase_colour(a, c); });
   for (int c = 1; c < 10; c++) ii("recolour(" + S(c) + ")", [c](const Img& a) { return colour_shape(a, c); });
-  ii("recolour_majority", largest_colour_fill);
+  fi("recolour_majority", largest_colour_fill);
   ii("drop_empty_rows_cols", compress_rows_cols);
   ii("drop_repeats", compress_repeats);
-  ii("position", get_pos);
-  ii("size", get_size);
+  fi("position", get_pos);
+  fi("size", get_size);
   ii("size0", get_size0);
-  ii("hull", hull);
+  fi("hull", hull);
   ii("hull0", hull0);
   ii("to_origin", [](const Img& a) { return to_origin(a); });
-  ii("fill_holes", fill_holes);
-  ii("interior", interior);
-  ii("interior2", interior2);
-  ii("border", border);
+  fi("fill_holes", fill_holes);
+  fi("interior", [](Facts& f) { return interior(f); });
+  fi("interior2", interior2);
+  fi("border", border);
   ii("centre", centre);
-  ii("majority_colour", majority_image);
+  fi("majority_colour", majority_image);
   static const char* what[] = {"cells", "colours", "objects"};
   static const char* shape[] = {"square", "row", "column"};
   for (int a = 0; a < 3; a++)
     for (int b = 0; b < 3; b++)
-      ii(std::string("count_") + what[a] + "(" + shape[b] + ")", [a, b](const Img& x) { return count_image(x, a, b); });
+      fi(std::string("count_") + what[a] + "(" + shape[b] + ")", [a, b](Facts& f) { return count_image(f, a, b); });
   static const char* rays[] = {"right", "left", "down", "up", "lr", "ud", "4way", "diag_dr", "diag_ul", "diag_ur",
                                "diag_dl", "diag_main", "diag_anti", "diag_all", "8way"};
-  for (int i = 0; i < 15; i++) ii(std::string("rays(") + rays[i] + ")", [i](const Img& a) { return smear(a, i); });
+  for (int i = 0; i < 15; i++) fi(std::string("rays(") + rays[i] + ")", [i](Facts& f) { return smear(f, i); });
   ii("outline_around", make_border);
-  ii("frame(1)", [](const Img& a) { return make_border2(a, false); });
-  ii("frame(majority)", [](const Img& a) { return make_border2(a, true); });
+  fi("frame(1)", [](Facts& f) { return make_border2(f, false); });
+  fi("frame(majority)", [](Facts& f) { return make_border2(f, true); });
   static const char* axes[] = {"rows", "columns", "both", "diagonal_dr", "diagonal_dl"};
-  for (int i = 0; i < 5; i++) ii(std::string("connect(") + axes[i] + ")", [i](const Img& a) { return connect(a, i); });
-  ii("spread_colours", [](const Img& a) { return spread_colours(a, false); });
-  ii("spread_colours(skip_majority)", [](const Img& a) { return spread_colours(a, true); });
+  for (int i = 0; i < 5; i++) fi(std::string("connect(") + axes[i] + ")", [i](Facts& f) { return connect(f, i); });
+  fi("spread_colours", [](Facts& f) { return spread_colours(f, false); });
+  fi("spread_colours(skip_majority)", [](Facts& f) { return spread_colours(f, true); });
   static const char* halves[] = {"left", "right", "top", "bottom"};
   for (int i = 0; i < 4; i++) ii(std::string("half(") + halves[i] + ")", [i](const Img& a) { return half(a, i); });
   static const char* dirs[] = {"down", "up", "right", "left"};
@@ -1113,27 +1262,31 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
   ii("fractal", [](const Img& a) { return fractal(a, false); });
   ii("fractal(mask)", [](const Img& a) { return fractal(a, true); });
   ii("scale_by_colours", scale_by_colours);
-  ii("periodic_fill(0)", [](const Img& a) { return periodic_fill(a, 0); });
-  ii("periodic_fill(majority)", [](const Img& a) { return periodic_fill(a, majority_colour(a)); });
+  fi("periodic_fill(0)", [](Facts& f) { return periodic_fill(f, 0); });
+  fi("periodic_fill(majority)", [](Facts& f) { return periodic_fill(f, f.majority()); });
 
   for (size_t s = 0; s < sizes.size(); s++) {
     auto sz = sizes[s];
     std::string tag = "size" + S(int(s));
-    auto add_sized = [&](std::string name, std::function<Img(const Img&, int, int)> f) {
+    auto add_sized = [&](std::string name, std::function<Img(Facts&, int, int)> f) {
       fns.push_back({Fn::I2I, name + "(" + tag + ")",
-                     [f, sz](const Img& a, int k) {
-                       if (k >= int(sz.size())) return bad();
-                       return f(a, sz[size_t(k)].first, sz[size_t(k)].second);
+                     [f, sz](Facts& x) {
+                       if (x.image() >= int(sz.size())) return bad();
+                       return f(x, sz[size_t(x.image())].first, sz[size_t(x.image())].second);
                      },
                      {}, {}, {}});
     };
-    add_sized("embed", embed);
-    add_sized("wrap", wrap);
-    add_sized("broadcast", broadcast);
-    add_sized("tile", [](const Img& a, int w, int h) { return repeat(a, w, h, 0); });
-    add_sized("tile_gap", [](const Img& a, int w, int h) { return repeat(a, w, h, 1); });
-    add_sized("mirror_tile", [](const Img& a, int w, int h) { return mirror(a, w, h, 0); });
-    add_sized("mirror_tile_gap", [](const Img& a, int w, int h) { return mirror(a, w, h, 1); });
+    // Most read the image alone.
+    auto add_sized_image = [&](std::string name, Img (*f)(const Img&, int, int)) {
+      add_sized(std::move(name), [f](Facts& x, int w, int h) { return f(x.img(), w, h); });
+    };
+    add_sized_image("embed", embed);
+    add_sized_image("wrap", wrap);
+    add_sized_image("broadcast", broadcast);
+    add_sized_image("tile", [](const Img& a, int w, int h) { return repeat(a, w, h, 0); });
+    add_sized_image("tile_gap", [](const Img& a, int w, int h) { return repeat(a, w, h, 1); });
+    add_sized_image("mirror_tile", [](const Img& a, int w, int h) { return mirror(a, w, h, 0); });
+    add_sized_image("mirror_tile_gap", [](const Img& a, int w, int h) { return mirror(a, w, h, 1); });
     add_sized("extend_period", periodic_extend);
   }
 

@@ -10,6 +10,46 @@
 
 namespace arc {
 
+// A repeating pattern that fits an image: cell (i, j) shows cls[class of (i, j)] (see
+// period_class in primitives.cpp); none where cls is empty.
+struct Period {
+  int unknown = 0, max_area = 0;  // what it was asked for
+  int kind = 0, py = 0, px = 0;
+  std::vector<int> cls;
+};
+
+// What several functions need of one image, computed on first use and kept. The search keeps one
+// per image of the state it expands, so the functions it applies to that state share them: the 15
+// ray functions share 8 ray passes, the hole and border functions two floods, the four periodic
+// functions their periods. A function called on a bare image makes its own (`Facts f(a)`).
+class Facts {
+ public:
+  Facts() = default;
+  explicit Facts(const Img& a, int image = 0) { reset(a, image); }
+  // Facts of `a`, which stays where it is while they are used; `image`: which image of the task.
+  void reset(const Img& a, int image);
+  const Img& img() const { return *a_; }
+  int image() const { return image_; }
+  int majority();                         // majority_colour
+  int components();                       // count_components
+  const uint8_t* ray(int direction);      // per cell, the colour a ray brings to an empty cell, else 0
+  const uint8_t* outside(bool diagonal);  // per padded cell: reached from beyond the edge
+  const Img& filled();                    // fill_holes
+  const Img& border();                    // border
+  const Img& joined(int axis);            // connect(rows) (0), connect(columns) (1)
+  const Period& period(int unknown, int max_area);
+
+ private:
+  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11, JOINED = 12 };  // bits of `known_`
+  const Img* a_ = nullptr;
+  int image_ = 0, majority_ = -1, components_ = -1;
+  unsigned known_ = 0;
+  uint8_t rays_[8][MAXCELLS];
+  uint8_t outside_[2][PADDED];
+  Img filled_, border_, joined_[2];
+  std::vector<Period> periods_;
+};
+
 // --- image -> image -------------------------------------------------------------------------
 Img filter_colour(const Img& a, int c);    // keep colour c (c = 0: the empty cells, in a colour)
 Img erase_colour(const Img& a, int c);     // colour c -> 0
@@ -18,36 +58,37 @@ Img invert(const Img& a);                  // empty <-> the lowest present colou
 Img compress(const Img& a);                // crop to the non-zero cells (keeps the position)
 Img compress_rows_cols(const Img& a);      // drop empty rows and columns
 Img compress_repeats(const Img& a);        // drop rows/columns equal to the one before
-Img get_pos(const Img& a);
-Img get_size(const Img& a);
+Img get_pos(Facts& f);
+Img get_size(Facts& f);
 Img get_size0(const Img& a);
-Img hull(const Img& a);
+Img hull(Facts& f);
 Img hull0(const Img& a);
 Img to_origin(Img a);
-Img fill_holes(const Img& a);              // enclosed empty cells -> the majority colour
+Img fill_holes(Facts& f);                  // enclosed empty cells -> the majority colour
+Img interior(Facts& f);
 Img interior(const Img& a);
-Img interior2(const Img& a);
-Img border(const Img& a);
+Img interior2(Facts& f);
+Img border(Facts& f);
 Img centre(const Img& a);
-Img majority_image(const Img& a);          // 1x1 of the majority colour
+Img majority_image(Facts& f);              // 1x1 of the majority colour
 Img rigid(const Img& a, int id);           // 0 identity, 1 ccw, 2 180, 3 cw, 4 flip x, 5 flip y, 6, 7 diagonals
-Img count_image(const Img& a, int what, int shape);
-Img smear(const Img& a, int id);           // rays in 15 direction sets
+Img count_image(Facts& f, int what, int shape);
+Img smear(Facts& f, int id);               // rays in 15 direction sets
 Img make_border(const Img& a);
-Img make_border2(const Img& a, bool majority);
-Img connect(const Img& a, int id);         // join equal colours in rows / columns / both / diagonals
-Img spread_colours(Img a, bool skip_majority);
+Img make_border2(Facts& f, bool majority);
+Img connect(Facts& f, int id);             // join equal colours in rows / columns / both / diagonals
+Img spread_colours(Facts& f, bool skip_majority);
 Img half(const Img& a, int id);
 Img gravity_cells(const Img& a, int dir);  // cells fall (0 down, 1 up, 2 right, 3 left)
 Img scale_up(const Img& a, int k);
 Img scale_down(const Img& a, int k);
 Img symmetrize(const Img& a, int id);      // complete a mirror symmetry (0 lr, 1 ud, 2 both, 3 diagonal)
 Img outline_objects(const Img& a);         // keep the outline of each object
-Img largest_colour_fill(const Img& a);     // every non-zero cell -> the majority colour
+Img largest_colour_fill(Facts& f);         // every non-zero cell -> the majority colour
 Img fractal(const Img& a, bool by_mask);   // each set cell becomes a copy of the image
 Img scale_by_colours(const Img& a);        // scale up by the number of colours
-Img periodic_fill(const Img& a, int unknown);  // repair a repeating pattern's `unknown` cells
-Img periodic_extend(const Img& a, int w, int h);  // continue a repeating pattern to a size
+Img periodic_fill(Facts& f, int unknown);  // repair a repeating pattern's `unknown` cells
+Img periodic_extend(Facts& f, int w, int h);  // continue a repeating pattern to a size
 // with an argument of a size (the predicted output's)
 Img embed(const Img& a, int w, int h);
 Img wrap(const Img& a, int w, int h);
@@ -85,7 +126,7 @@ Img compose(const Img& a, const Img& b, int id);
 struct Fn {
   enum Kind { I2I, I2L, L2I, L2L } kind;
   std::string name;
-  std::function<Img(const Img&, int)> ii;  // the int: which image (for size-bound functions)
+  std::function<Img(Facts&)> ii;  // the image and its facts
   std::function<Imgs(const Img&)> il;
   std::function<Img(const Imgs&)> li;
   std::function<Imgs(const Imgs&)> ll;

@@ -13,6 +13,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <deque>
 #include <unordered_set>
 
 #include "primitives.hpp"
@@ -60,6 +61,14 @@ class Search {
         memory_limit_(memory_limit), max_pieces_(max_pieces) {
     for (auto& t : targets_) total_cells_ += t.m.size();
     words_ = (total_cells_ + 63) / 64;
+    // Images in the order an application computes them: first the demonstration with the fewest
+    // input cells, the cheapest to rule a program out on at the last depth (see `apply`).
+    for (int k = 0; k < int(inputs_.size()); k++) order_.push_back(k);
+    auto cells = [&](int k) { return inputs_[size_t(k)].m.size(); };
+    auto probe = std::min_element(order_.begin(), order_.begin() + n_demo_,
+                                  [&](int p, int q) { return cells(p) < cells(q); });
+    std::rotate(order_.begin(), probe, probe + (n_demo_ > 0));
+    facts_.resize(inputs_.size());
   }
 
   void run(int max_depth) {
@@ -74,6 +83,8 @@ class Search {
       size_t end = nodes_.size();
       bool last = depth == max_depth;
       for (size_t n = begin; n < end && !cut_; n++) {
+        if (!nodes_[n].state.list)
+          for (size_t k = 0; k < facts_.size(); k++) facts_[k].reset(nodes_[n].state.v[k][0], int(k));
         for (int f = 0; f < int(fns_.size()); f++) {
           // The clock every 16 applications: reading it costs as much as a small one.
           if ((applications_ & 15) == 0 && Clock::now() > deadline_) {
@@ -131,7 +142,9 @@ class Search {
   Clock::time_point deadline_, start_;
   size_t memory_limit_, max_pieces_;
   size_t total_cells_ = 0, words_ = 0;
-  std::vector<Node> nodes_;
+  std::deque<Node> nodes_;  // a deque: its states stay where they are, as `facts_` point into them
+  std::vector<int> order_;  // the images in the order `apply` computes them
+  std::vector<Facts> facts_;  // of each image of the state being expanded
   State scratch_;
   std::unordered_set<uint64_t> seen_;
   std::vector<Candidate> solutions_, stacked_;
@@ -159,42 +172,51 @@ class Search {
     return h;
   }
 
-  // Whether an image made for demonstration 0 can still become a candidate: its size is the
+  // Whether an image made for demonstration k can still become a candidate: its size is the
   // output's and it is right after a colour map, or right wherever it defines a cell as a piece.
-  bool promising(const Img& made) const {
-    const Img& t = targets_[0];
+  bool promising(const Img& made, int k) const {
+    const Img& t = targets_[size_t(k)];
     Img placed;
     if ((made.w != t.w || made.h != t.h) && !place_.empty()) placed = embed(made, t.w, t.h);
     const Img& a = placed.m.empty() ? made : placed;
     if (a.w != t.w || a.h != t.h) return false;
+    // As a piece: right on its non-zero cells (a layer), or on its zero cells. Counted without
+    // branches, which the compiler turns into vector instructions; the colour map after.
+    const uint8_t* __restrict x = a.m.data();
+    const uint8_t* __restrict y = t.m.data();
+    int n = int(a.m.size()), filled = 0, wrong_layer = 0, wrong_zeros = 0;
+    for (int c = 0; c < n; c++) {
+      filled += x[c] != 0;
+      wrong_layer |= (x[c] != 0) & (x[c] != y[c]);
+      wrong_zeros |= (x[c] == 0) & (y[c] != 0);
+    }
+    if ((!wrong_layer && filled) || (!wrong_zeros && filled < n)) return true;
     int map[10];
     std::fill(map, map + 10, -1);
-    bool mappable = true, layer = true, zeros = true;
-    int layer_cells = 0, zero_cells = 0;
-    for (size_t c = 0; c < a.m.size() && (mappable || layer || zeros); c++) {
-      int& m = map[a.m[c]];
-      if (m < 0) m = t.m[c];
-      else if (m != t.m[c]) mappable = false;
-      if (a.m[c]) layer_cells++, layer &= a.m[c] == t.m[c];
-      else zero_cells++, zeros &= t.m[c] == 0;
+    for (int c = 0; c < n; c++) {
+      int& m = map[x[c]];
+      if (m < 0) m = y[c];
+      else if (m != y[c]) return false;
     }
-    return mappable || (layer && layer_cells) || (zeros && zero_cells);
+    return true;
   }
 
-  // The function on every image of `cur`; false where it does not apply to one. `lazy`: at the
-  // last depth, demonstration 0 first, and nothing more where it cannot become a candidate.
+  // The function on every image of `cur` (whose facts `facts_` holds), in `order_`; false where
+  // it does not apply to one. `lazy`: at the last depth, nothing past the first image where it
+  // cannot become a candidate.
   bool apply(const Fn& fn, const State& cur, State& next, bool lazy) {
     bool from_list = fn.kind == Fn::L2I || fn.kind == Fn::L2L;
     if (from_list != cur.list) return false;
     next.list = fn.kind == Fn::I2L || fn.kind == Fn::L2L;
     next.v.resize(cur.v.size());
     try {
-      for (size_t k = 0; k < cur.v.size(); k++) {
-        if (lazy && k == 1 && !promising(next.v[0][0])) return false;
+      for (size_t o = 0; o < order_.size(); o++) {
+        size_t k = size_t(order_[o]);
+        if (lazy && o == 1 && !promising(next.v[size_t(order_[0])][0], order_[0])) return false;
         Imgs& out = next.v[k];
         out.clear();
         switch (fn.kind) {
-          case Fn::I2I: out.push_back(fn.ii(cur.v[k][0], int(k))); break;
+          case Fn::I2I: out.push_back(fn.ii(facts_[k])); break;
           case Fn::I2L: out = fn.il(cur.v[k][0]); break;
           case Fn::L2I: out.push_back(fn.li(cur.v[k])); break;
           case Fn::L2L: out = fn.ll(cur.v[k]); break;
@@ -465,7 +487,12 @@ py::object apply_chain(const std::vector<std::string>& names, const Grid& g,
     bool from_list = fn->kind == Fn::L2I || fn->kind == Fn::L2L;
     if (from_list != list) throw std::invalid_argument(name + (list ? " takes an image" : " takes a list"));
     switch (fn->kind) {
-      case Fn::I2I: cur = {fn->ii(cur[0], 0)}; break;
+      case Fn::I2I: {
+        Facts facts(cur[0]);
+        Img made = fn->ii(facts);
+        cur = {std::move(made)};
+        break;
+      }
       case Fn::I2L: cur = fn->il(cur[0]); break;
       case Fn::L2I: cur = {fn->li(cur)}; break;
       case Fn::L2L: cur = fn->ll(cur); break;
