@@ -160,25 +160,41 @@ Img to_origin(Img a) {
   return a;
 }
 
-// Marks in `out` (one per cell of the padded grid of `a`) the empty cells reachable from the
-// edge through empty cells, 4- or 8-connectedly, and the ring around the image.
-static void outside(const Padded& p, bool diagonal, uint8_t* __restrict out) {
-  int stack[PADDED], top = 0, cells = p.cells, step[8];
-  std::copy_n(p.step, 8, step);  // local: a store to `out` may alias anything else
-  std::fill(out, out + cells, uint8_t(0));
-  out[0] = 1;
-  stack[top++] = 0;
-  int directions = diagonal ? 8 : 4;
-  while (top) {
-    int k = stack[--top];
-    for (int d = 0; d < directions; d++) {
-      int nk = k + step[d];
-      // Bounds only for the padded grid's ends: a step off a side column wraps onto the ring's
-      // other side, a ring cell the flood reaches anyway, never into the image.
-      if (nk < 0 || nk >= cells || out[nk] || p.v[nk]) continue;
-      out[nk] = 1;
-      stack[top++] = nk;
-    }
+// The bits of `seeds` and every bit joined to one through consecutive bits of `through` (seeds
+// among them): a run-fill of one row, in both directions at once by doubling steps.
+static uint64_t fill_runs(uint64_t seeds, uint64_t through) {
+  uint64_t up = seeds, down = seeds, p_up = through, p_down = through;
+  for (int d = 1; d < 64; d *= 2) {
+    up |= p_up & (up << d), p_up &= p_up << d;
+    down |= p_down & (down >> d), p_down &= p_down >> d;
+  }
+  return up | down;
+}
+
+// Per row of the image inside its ring of empty cells (rows 0 and h + 1 the ring's; bit j + 1
+// for column j, bits 0 and w + 1 the ring's): the cells reached from the ring through empty
+// cells, 4- or 8-connectedly. Rows are swept down and up, each filled along its runs, until
+// nothing changes.
+static void outside(const Img& a, bool diagonal, uint64_t* reached) {
+  int w = a.w, h = a.h;
+  uint64_t ring = 1 | uint64_t(1) << (w + 1), all = (uint64_t(1) << (w + 2)) - 1;
+  uint64_t empty[MAXSIDE + 2];
+  empty[0] = empty[h + 1] = reached[0] = reached[h + 1] = all;
+  for (int i = 0; i < h; i++) {
+    uint64_t e = ring;
+    for (int j = 0; j < w; j++) e |= uint64_t(a(i, j) == 0) << (j + 1);
+    empty[i + 1] = e, reached[i + 1] = ring;
+  }
+  auto near = [diagonal](uint64_t x) { return diagonal ? x | x << 1 | x >> 1 : x; };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int pass = 0; pass < 2; pass++)
+      for (int t = 1; t <= h; t++) {
+        int i = pass == 0 ? t : h + 1 - t, from = pass == 0 ? i - 1 : i + 1;
+        uint64_t r = fill_runs(reached[i] | (near(reached[from]) & empty[i]), empty[i]);
+        changed |= r != reached[i];
+        reached[i] = r;
+      }
   }
 }
 
@@ -331,18 +347,21 @@ Img make_border2(Facts& f, bool majority) {
 // Join each non-zero cell to the next non-zero cell along (di, dj) where both have one colour.
 static void join_along(const Img& a, Img& r, int di, int dj) {
   // Each line of the direction walked once from its first cell, remembering the last non-zero
-  // cell (`last` steps back) and its colour.
-  for (int i0 = 0; i0 < a.h; i0++)
-    for (int j0 = 0; j0 < a.w; j0++) {
+  // cell and its colour.
+  const uint8_t* __restrict src = a.m.data();
+  uint8_t* __restrict out = r.m.data();
+  int w = a.w, h = a.h, step = di * w + dj;
+  for (int i0 = 0; i0 < h; i0++)
+    for (int j0 = 0; j0 < w; j0++) {
       int pi = i0 - di, pj = j0 - dj;
-      if (pi >= 0 && pj >= 0 && pj < a.w) continue;  // not a line's first cell
+      if (pi >= 0 && pj >= 0 && pj < w) continue;  // not a line's first cell
       int colour = 0, last = 0;
-      for (int i = i0, j = j0; i < a.h && j >= 0 && j < a.w; i += di, j += dj, last++) {
-        int c = a(i, j);
+      for (int i = i0, j = j0, k = i0 * w + j0; i < h && j >= 0 && j < w; i += di, j += dj, k += step) {
+        int c = src[k];
         if (!c) continue;
         if (c == colour)
-          for (int s = 1; s < last; s++) r(i - di * s, j - dj * s) = uint8_t(c);
-        colour = c, last = 0;
+          for (int m = last + step; m != k; m += step) out[m] = uint8_t(c);
+        colour = c, last = k;
       }
     }
 }
@@ -552,6 +571,41 @@ struct Rows {
   }
 };
 
+// What Rows tells, from the `known` cells (row-major, as (ki, kj, kv)) of a sparse image: for
+// each shift p, whether the rows (`rows[p]`) and the columns (`cols[p]`) repeat every p wherever
+// both cells are known, and whether each anti-diagonal (`along[1]`) and diagonal (`along[2]`) is
+// of one colour. Every pair of known cells in a column rules its distance out for the rows, and
+// likewise in a row for the columns.
+static void clashes(const Img& a, int unknown, const uint8_t* ki, const uint8_t* kj, const uint8_t* kv, int known,
+                    bool* rows, bool* cols, bool* along) {
+  std::fill(rows, rows + 2 * MAXSIDE + 1, true);
+  std::fill(cols, cols + 2 * MAXSIDE + 1, true);
+  // The known cells by column (counting sort, rows ascending in each).
+  int start[MAXSIDE + 1] = {}, by_column[MAXCELLS];
+  for (int n = 0; n < known; n++) start[kj[n] + 1]++;
+  for (int j = 0; j < a.w; j++) start[j + 1] += start[j];
+  int fill[MAXSIDE];
+  std::copy_n(start, a.w, fill);
+  for (int n = 0; n < known; n++) by_column[fill[kj[n]]++] = n;
+  for (int j = 0; j < a.w; j++)
+    for (int s = start[j]; s < start[j + 1]; s++)
+      for (int t = s + 1; t < start[j + 1]; t++)
+        if (kv[by_column[s]] != kv[by_column[t]]) rows[ki[by_column[t]] - ki[by_column[s]]] = false;
+  for (int s = 0; s < known; s++)  // row-major: a row's cells are consecutive
+    for (int t = s + 1; t < known && ki[t] == ki[s]; t++)
+      if (kv[s] != kv[t]) cols[kj[t] - kj[s]] = false;
+  for (int n = 0; n < known; n++) {
+    int i = ki[n] + 1, j = kj[n];
+    if (i >= a.h) continue;
+    for (int k = 1; k < 3; k++) {
+      int nj = j + (k == 1 ? -1 : 1);
+      if (nj < 0 || nj >= a.w) continue;
+      int v = a(i, nj);
+      if (v != unknown && v != kv[n]) along[k] = false;
+    }
+  }
+}
+
 // The smallest period under which every class holds one non-zero colour, ignoring `unknown`
 // cells; the class colours, or an empty vector where none is shorter than the image. Periods in
 // order of area (py * px, or the diagonal period), then rows-and-columns before anti-diagonals
@@ -592,14 +646,19 @@ static Period find_period(const Img& a, int unknown, int max_area) {
   // one shift apart share a class; on diagonals, py = px = the period): a cheap filter that
   // leaves the first fit unchanged. Shifts of the whole side or more always repeat.
   max_area = std::min(max_area, MAXCELLS);
-  Rows lines(a, unknown);
-  bool rows[MAXSIDE * 2 + 1], cols[MAXSIDE * 2 + 1];
-  int col_periods[MAXSIDE], n_cols = 0;
-  for (int p = 1; p <= 2 * MAXSIDE; p++) {
-    rows[p] = p >= a.h || lines.shift_fits(p, false);
-    cols[p] = p >= a.w || lines.shift_fits(p, true);
-    if (cols[p] && p <= a.w) col_periods[n_cols++] = p;
+  bool rows[MAXSIDE * 2 + 1], cols[MAXSIDE * 2 + 1], along[3] = {false, true, true};
+  if (known * 4 <= a.w * a.h) {
+    // Few known cells: the shifts that clash, from the pairs of known cells in a line.
+    clashes(a, unknown, ki, kj, kv, known, rows, cols, along);
+  } else {
+    Rows lines(a, unknown);
+    for (int p = 1; p <= 2 * MAXSIDE; p++) rows[p] = p >= a.h || lines.shift_fits(p, false);
+    for (int p = 1; p <= 2 * MAXSIDE; p++) cols[p] = p >= a.w || lines.shift_fits(p, true);
+    along[1] = lines.along_diagonals(-1), along[2] = lines.along_diagonals(1);
   }
+  int col_periods[MAXSIDE], n_cols = 0;
+  for (int p = 1; p <= a.w; p++)
+    if (cols[p]) col_periods[n_cols++] = p;
   // The candidates, (kind << 8 | py) with their areas, put in order of area by a counting sort
   // that keeps the order they are made in: py ascending, then the two diagonal kinds.
   int made[MAXCELLS + 2 * MAXSIDE * 2], area_of[MAXCELLS + 2 * MAXSIDE * 2], n = 0;
@@ -607,7 +666,6 @@ static Period find_period(const Img& a, int unknown, int max_area) {
     if (rows[y])
       for (int c = 0; c < n_cols && y * col_periods[c] <= max_area; c++) made[n] = y, area_of[n++] = y * col_periods[c];
   // A diagonal period needs each diagonal of one colour (a neighbour on it shares its class).
-  bool along[3] = {false, lines.along_diagonals(-1), lines.along_diagonals(1)};
   for (int p = 1; p <= std::min(max_area, a.w + a.h); p++)
     if (rows[p] && cols[p])
       for (int k = 1; k < 3; k++)
@@ -1133,8 +1191,8 @@ const uint8_t* Facts::ray(int direction) {
   return rays_[direction];
 }
 
-const uint8_t* Facts::outside(bool diagonal) {
-  if (!(known_ >> (OUTSIDE + diagonal) & 1)) arc::outside(Padded(*a_), diagonal, outside_[diagonal]);
+const uint64_t* Facts::outside(bool diagonal) {
+  if (!(known_ >> (OUTSIDE + diagonal) & 1)) arc::outside(*a_, diagonal, outside_[diagonal]);
   known_ |= 1u << (OUTSIDE + diagonal);
   return outside_[diagonal];
 }
@@ -1142,11 +1200,11 @@ const uint8_t* Facts::outside(bool diagonal) {
 const Img& Facts::filled() {
   if (!(known_ >> FILLED & 1)) {
     const Img& a = *a_;
-    const uint8_t* reached = outside(false);
+    const uint64_t* reached = outside(false);
     filled_ = full(a.x, a.y, a.w, a.h, majority());
     for (int i = 0; i < a.h; i++)
       for (int j = 0; j < a.w; j++)
-        if (reached[(i + 1) * (a.w + 2) + j + 1]) filled_(i, j) = 0;
+        if (reached[i + 1] >> (j + 1) & 1) filled_(i, j) = 0;
     known_ |= 1u << FILLED;
   }
   return filled_;
@@ -1155,19 +1213,15 @@ const Img& Facts::filled() {
 const Img& Facts::border() {
   if (!(known_ >> BORDER & 1)) {
     // The empty cells 8-reachable from the edge and the filled cells next to them (the edge
-    // cells among them), as 1: every cell next to or on a reached cell of the padded grid.
+    // cells among them), as 1: every cell on or next to a reached cell, the ring's included.
     const Img& a = *a_;
-    const uint8_t* reached = outside(true);
-    int W = a.w + 2;
-    const int step[8] = {1, -1, W, -W, W + 1, W - 1, -W + 1, -W - 1};
+    const uint64_t* reached = outside(true);
+    auto wide = [](uint64_t x) { return x | x << 1 | x >> 1; };
     border_ = full(a.x, a.y, a.w, a.h, 0);
-    for (int i = 0; i < a.h; i++)
-      for (int j = 0; j < a.w; j++) {
-        int k = (i + 1) * W + j + 1;
-        bool near = reached[k];
-        for (int d = 0; d < 8 && !near; d++) near = reached[k + step[d]];
-        border_(i, j) = near;
-      }
+    for (int i = 0; i < a.h; i++) {
+      uint64_t near = wide(reached[i]) | wide(reached[i + 1]) | wide(reached[i + 2]);
+      for (int j = 0; j < a.w; j++) border_(i, j) = near >> (j + 1) & 1;
+    }
     known_ |= 1u << BORDER;
   }
   return border_;
@@ -1195,11 +1249,13 @@ const Period& Facts::period(int unknown, int max_area) {
 std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>>& sizes) {
   std::vector<Fn> fns;
   // A function of the image alone, and one that reads its facts.
-  auto ii = [&](std::string name, std::function<Img(const Img&)> f) {
+  // A function of the image alone, and one that reads its facts (generic, so that the function
+  // inlines into its one wrapper).
+  auto ii = [&](std::string name, auto f) {
     fns.push_back({Fn::I2I, std::move(name), [f](Facts& x) { return f(x.img()); }, {}, {}, {}});
   };
-  auto fi = [&](std::string name, std::function<Img(Facts&)> f) {
-    fns.push_back({Fn::I2I, std::move(name), std::move(f), {}, {}, {}});
+  auto fi = [&](std::string name, auto f) {
+    fns.push_back({Fn::I2I, std::move(name), [f](Facts& x) { return f(x); }, {}, {}, {}});
   };
   auto il = [&](std::string name, std::function<Imgs(const Img&)> f) {
     fns.push_back({Fn::I2L, std::move(name), {}, std::move(f), {}, {}});
@@ -1268,7 +1324,7 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
   for (size_t s = 0; s < sizes.size(); s++) {
     auto sz = sizes[s];
     std::string tag = "size" + S(int(s));
-    auto add_sized = [&](std::string name, std::function<Img(Facts&, int, int)> f) {
+    auto add_sized = [&](std::string name, auto f) {
       fns.push_back({Fn::I2I, name + "(" + tag + ")",
                      [f, sz](Facts& x) {
                        if (x.image() >= int(sz.size())) return bad();
@@ -1277,7 +1333,7 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
                      {}, {}, {}});
     };
     // Most read the image alone.
-    auto add_sized_image = [&](std::string name, Img (*f)(const Img&, int, int)) {
+    auto add_sized_image = [&](std::string name, auto f) {
       add_sized(std::move(name), [f](Facts& x, int w, int h) { return f(x.img(), w, h); });
     };
     add_sized_image("embed", embed);

@@ -33,7 +33,7 @@ class Facts {
   int majority();                         // majority_colour
   int components();                       // count_components
   const uint8_t* ray(int direction);      // per cell, the colour a ray brings to an empty cell, else 0
-  const uint8_t* outside(bool diagonal);  // per padded cell: reached from beyond the edge
+  const uint64_t* outside(bool diagonal);  // per row, as bits: reached from beyond the edge (see outside)
   const Img& filled();                    // fill_holes
   const Img& border();                    // border
   const Img& joined(int axis);            // connect(rows) (0), connect(columns) (1)
@@ -45,7 +45,7 @@ class Facts {
   int image_ = 0, majority_ = -1, components_ = -1;
   unsigned known_ = 0;
   uint8_t rays_[8][MAXCELLS];
-  uint8_t outside_[2][PADDED];
+  uint64_t outside_[2][MAXSIDE + 2];
   Img filled_, border_, joined_[2];
   std::vector<Period> periods_;
 };
