@@ -522,13 +522,26 @@ Img fractal(const Img& a, bool by_mask) {
 
 Img scale_by_colours(const Img& a) { return scale_up(a, std::max(1, count_colours(a))); }
 
-// The value class of cell (i, j) under a period: rows and columns (kind 0), or anti-diagonals
-// i + j (kind 1) or diagonals i - j (kind 2) modulo p.
-static int period_class(int kind, int i, int j, int py, int px) {
-  if (kind == 0) return (i % py) * px + (j % px);
-  if (kind == 1) return (i + j) % py;
-  return ((i - j) % py + py) % py;
-}
+// The value class of each cell of a w x h image under a period: rows and columns (kind 0)
+// `(i % py) * px + j % px`, or anti-diagonals (kind 1) `(i + j) % py` or diagonals (kind 2)
+// `(i - j) mod py`; read from tables made once a period by counting, with no division.
+struct Classes {
+  int kind, w;
+  int by_row[2 * MAXSIDE], by_column[MAXSIDE];  // kind 0: i, j; else by_row by i + j or i - j + w - 1
+  Classes(int kind_, int py, int px, int w_, int h) : kind(kind_), w(w_) {
+    // out[t] = (first + t) mod p for t < n, first in 0..p-1
+    auto count = [](int* out, int n, int first, int p, int scale) {
+      for (int t = 0, r = first; t < n; t++, r = r + 1 == p ? 0 : r + 1) out[t] = r * scale;
+    };
+    if (kind == 0) {
+      count(by_row, h, 0, py, px);
+      count(by_column, w, 0, px, 1);
+    } else {
+      count(by_row, h + w - 1, kind == 1 ? 0 : ((1 - w) % py + py) % py, py, 1);
+    }
+  }
+  int operator()(int i, int j) const { return kind == 0 ? by_row[i] + by_column[j] : by_row[kind == 1 ? i + j : i - j + w - 1]; }
+};
 
 // The rows of an image, 64 cells apart, each cell past the image's width `unknown` (255 where
 // every cell is known): two rows, or a row and itself shifted, compare as 32 cells at a fixed
@@ -622,21 +635,11 @@ static Period find_period(const Img& a, int unknown, int max_area) {
     for (int j = 0; j < a.w; j++)
       if (a(i, j) != unknown) ki[known] = uint8_t(i), kj[known] = uint8_t(j), kv[known++] = a(i, j);
   int cls[MAXCELLS];
-  // period_class through tables made once a candidate, not two divisions a cell: rows and
-  // columns (kind 0) read `row_class[i] + col_class[j]`, diagonals `row_class[i + j]` (kind 1)
-  // or `row_class[i - j + w - 1]` (kind 2).
-  int row_class[2 * MAXSIDE], col_class[MAXSIDE];
   auto fits = [&]() {
     std::fill(cls, cls + (kind == 0 ? py * px : py), -1);
-    if (kind == 0) {
-      for (int i = 0; i < a.h; i++) row_class[i] = i % py * px;
-      for (int j = 0; j < a.w; j++) col_class[j] = j % px;
-    } else {
-      for (int q = 0; q < a.h + a.w - 1; q++) row_class[q] = period_class(kind, kind == 1 ? q : q - (a.w - 1), 0, py, 1);
-    }
+    Classes class_of(kind, py, px, a.w, a.h);
     for (int n = 0; n < known; n++) {
-      int i = ki[n], j = kj[n];
-      int& c = cls[kind == 0 ? row_class[i] + col_class[j] : row_class[kind == 1 ? i + j : i - j + a.w - 1]];
+      int& c = cls[class_of(ki[n], kj[n])];
       if (c < 0) c = kv[n];
       else if (c != kv[n]) return false;
     }
@@ -659,33 +662,33 @@ static Period find_period(const Img& a, int unknown, int max_area) {
   int col_periods[MAXSIDE], n_cols = 0;
   for (int p = 1; p <= a.w; p++)
     if (cols[p]) col_periods[n_cols++] = p;
-  // The candidates, (kind << 8 | py) with their areas, put in order of area by a counting sort
-  // that keeps the order they are made in: py ascending, then the two diagonal kinds.
-  int made[MAXCELLS + 2 * MAXSIDE * 2], area_of[MAXCELLS + 2 * MAXSIDE * 2], n = 0;
+  // The candidates in order of area, made as they are tried (few are: usually the first or
+  // second fits): the periods of rows and columns, py * px, merged from one ascending list a py
+  // (ties: the smaller py), before the diagonal periods p of the same area (anti-diagonals first).
+  int ys[MAXSIDE], next_px[MAXSIDE], n_ys = 0;  // per py that fits: the index of its next px
   for (int y = 1; y <= a.h; y++)
-    if (rows[y])
-      for (int c = 0; c < n_cols && y * col_periods[c] <= max_area; c++) made[n] = y, area_of[n++] = y * col_periods[c];
-  // A diagonal period needs each diagonal of one colour (a neighbour on it shares its class).
+    if (rows[y]) ys[n_ys] = y, next_px[n_ys++] = 0;
+  int diagonals[4 * MAXSIDE], n_diagonals = 0, d = 0;  // (kind << 8 | p), p ascending
   for (int p = 1; p <= std::min(max_area, a.w + a.h); p++)
     if (rows[p] && cols[p])
       for (int k = 1; k < 3; k++)
-        if (along[k]) made[n] = k << 8 | p, area_of[n++] = p;
-  if (!n) return found;
-  int start[MAXCELLS + 2];
-  std::fill(start, start + max_area + 2, 0);
-  for (int c = 0; c < n; c++) start[area_of[c] + 1]++;
-  for (int s = 1; s <= max_area + 1; s++) start[s] += start[s - 1];
-  int order[MAXCELLS + 2 * MAXSIDE * 2];
-  for (int c = 0; c < n; c++) order[start[area_of[c]]++] = c;
-  for (int o = 0; o < n; o++) {
-    int c = order[o];
-    kind = made[c] >> 8, py = made[c] & 255, px = kind ? 1 : area_of[c] / py;
+        if (along[k]) diagonals[n_diagonals++] = k << 8 | p;
+  while (true) {
+    int best = -1, area = max_area + 1;
+    for (int t = 0; t < n_ys; t++)
+      if (next_px[t] < n_cols && ys[t] * col_periods[next_px[t]] < area) area = ys[t] * col_periods[next_px[t]], best = t;
+    if (d < n_diagonals && (diagonals[d] & 255) < area) {
+      kind = diagonals[d] >> 8, py = diagonals[d++] & 255, px = 1;
+    } else if (best >= 0) {
+      kind = 0, py = ys[best], px = col_periods[next_px[best]++];
+    } else {
+      return found;
+    }
     if (fits()) {
-      found.cls.assign(cls, cls + (kind ? py : area_of[c]));
+      found.cls.assign(cls, cls + (kind ? py : py * px));
       return found;
     }
   }
-  return found;
 }
 
 Img periodic_fill(Facts& f, int unknown) {
@@ -694,9 +697,10 @@ Img periodic_fill(Facts& f, int unknown) {
   const Period& p = f.period(unknown, a.w * a.h / 2);
   if (p.cls.empty()) return bad();
   Img r = a;
+  Classes class_of(p.kind, p.py, p.px, a.w, a.h);
   for (int i = 0; i < a.h; i++)
     for (int j = 0; j < a.w; j++) {
-      int c = p.cls[size_t(period_class(p.kind, i, j, p.py, p.px))];
+      int c = p.cls[size_t(class_of(i, j))];
       if (r(i, j) == unknown && c >= 0) r(i, j) = uint8_t(c);
     }
   return r;
@@ -706,8 +710,9 @@ Img periodic_extend(Facts& f, int w, int h) {
   const Period& p = f.period(-1, f.img().w * f.img().h - 1);
   if (p.cls.empty()) return bad();
   Img r(0, 0, w, h);
+  Classes class_of(p.kind, p.py, p.px, w, h);
   for (int i = 0; i < h; i++)
-    for (int j = 0; j < w; j++) r(i, j) = uint8_t(std::max(0, p.cls[size_t(period_class(p.kind, i, j, p.py, p.px))]));
+    for (int j = 0; j < w; j++) r(i, j) = uint8_t(std::max(0, p.cls[size_t(class_of(i, j))]));
   return r;
 }
 
