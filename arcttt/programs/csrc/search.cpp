@@ -61,13 +61,6 @@ class Search {
         memory_limit_(memory_limit), max_pieces_(max_pieces) {
     for (auto& t : targets_) total_cells_ += t.m.size();
     words_ = (total_cells_ + 63) / 64;
-    // Images in the order an application computes them: first the demonstration with the fewest
-    // input cells, the cheapest to rule a program out on at the last depth (see `apply`).
-    for (int k = 0; k < int(inputs_.size()); k++) order_.push_back(k);
-    auto cells = [&](int k) { return inputs_[size_t(k)].m.size(); };
-    auto probe = std::min_element(order_.begin(), order_.begin() + n_demo_,
-                                  [&](int p, int q) { return cells(p) < cells(q); });
-    std::rotate(order_.begin(), probe, probe + (n_demo_ > 0));
     facts_.resize(inputs_.size());
   }
 
@@ -83,8 +76,7 @@ class Search {
       size_t end = nodes_.size();
       bool last = depth == max_depth;
       for (size_t n = begin; n < end && !cut_; n++) {
-        if (!nodes_[n].state.list)
-          for (size_t k = 0; k < facts_.size(); k++) facts_[k].reset(nodes_[n].state.v[k][0], int(k));
+        expanding(nodes_[n].state);
         for (int f = 0; f < int(fns_.size()); f++) {
           // The clock every 16 applications: reading it costs as much as a small one.
           if ((applications_ & 15) == 0 && Clock::now() > deadline_) {
@@ -155,6 +147,24 @@ class Search {
   bool cut_ = false, memory_cut_ = false;
   size_t memory_ = 0;
   double seconds_ = 0;
+
+  // Before the functions are applied to `s`: the facts of its images, and the order `apply`
+  // computes them in: first the demonstration with the fewest cells, the cheapest to rule a
+  // program out on at the last depth, then the others as they come.
+  void expanding(const State& s) {
+    if (!s.list)
+      for (size_t k = 0; k < facts_.size(); k++) facts_[k].reset(s.v[k][0], int(k));
+    order_.clear();
+    for (int k = 0; k < int(s.v.size()); k++) order_.push_back(k);
+    auto cells = [&](int k) {
+      size_t n = 0;
+      for (auto& img : s.v[size_t(k)]) n += img.m.size();
+      return n;
+    };
+    auto probe = std::min_element(order_.begin(), order_.begin() + n_demo_,
+                                  [&](int p, int q) { return cells(p) < cells(q); });
+    std::rotate(order_.begin(), probe, probe + (n_demo_ > 0));
+  }
 
   static size_t footprint(const State& s) {
     size_t bytes = sizeof(Node);
