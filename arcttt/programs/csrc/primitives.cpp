@@ -452,7 +452,9 @@ Img scale_up(const Img& a, int k) {
   int w = a.w, rw = r.w;
   for (int i = 0; i < r.h; i++) {
     const uint8_t* row = src + i / k * w;
-    for (int j = 0; j < rw; j++) out[i * rw + j] = row[j / k];
+    uint8_t* to = out + i * rw;
+    for (int j = 0; j < w; j++)
+      for (int t = 0; t < k; t++) to[j * k + t] = row[j];
   }
   return r;
 }
@@ -460,9 +462,14 @@ Img scale_up(const Img& a, int k) {
 Img scale_down(const Img& a, int k) {
   if (a.w % k || a.h % k) return bad();
   Img r(a.x, a.y, a.w / k, a.h / k);
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (a(i, j) != a(i / k * k, j / k * k)) return bad();  // not blocks of one colour
+  const uint8_t* src = a.m.data();
+  for (int i = 0; i < a.h; i++) {
+    // not blocks of one colour: a cell unlike its block's top left cell
+    const uint8_t *row = src + i * a.w, *top = src + i / k * k * a.w;
+    int unlike = 0;
+    for (int j = 0; j < a.w; j++) unlike |= row[j] != top[j - j % k];
+    if (unlike) return bad();
+  }
   for (int i = 0; i < r.h; i++)
     for (int j = 0; j < r.w; j++) r(i, j) = a(i * k, j * k);
   return r;
@@ -726,24 +733,32 @@ Img embed(const Img& a, int w, int h) {
 }
 
 Img wrap(const Img& a, int w, int h) {
+  // Cell (i, j) goes to x = j + (i / h) * a.w, y = i % h, then wraps: y += (x / w) * a.h, x %= w
+  // (the quotient and remainder of x counted along the row, not divided).
   Img r(0, 0, w, h);
-  for (int i = 0; i < a.h; i++)
+  uint8_t* __restrict out = r.m.data();
+  const uint8_t* __restrict src = a.m.data();
+  for (int i = 0; i < a.h; i++) {
+    int x0 = i / h * a.w, y0 = i % h, q = x0 / w, x = x0 % w;
     for (int j = 0; j < a.w; j++) {
-      int x = j, y = i;
-      x += y / h * a.w;
-      y %= h;
-      y += x / w * a.h;
-      x %= w;
-      if (x >= 0 && y >= 0 && x < w && y < h) r(y, x) = a(i, j);
+      int y = y0 + q * a.h;
+      if (y < h) out[y * w + x] = src[i * a.w + j];
+      if (++x == w) x = 0, q++;
     }
+  }
   return r;
 }
 
 Img broadcast(const Img& a, int w, int h) {
   // Each cell of `a` becomes a block, where the sizes divide; else nearest-cell sampling.
   Img r(0, 0, w, h);
-  for (int i = 0; i < h; i++)
-    for (int j = 0; j < w; j++) r(i, j) = a(i * a.h / h, j * a.w / w);
+  int from_column[MAXSIDE];
+  for (int j = 0; j < w; j++) from_column[j] = j * a.w / w;
+  uint8_t* __restrict out = r.m.data();
+  for (int i = 0; i < h; i++) {
+    const uint8_t* __restrict row = a.m.data() + i * a.h / h * a.w;
+    for (int j = 0; j < w; j++) out[i * w + j] = row[from_column[j]];
+  }
   return r;
 }
 

@@ -182,16 +182,28 @@ class Search {
     return h;
   }
 
-  // Whether an image made for demonstration k can still become a candidate: its size is the
-  // output's and it is right after a colour map, or right wherever it defines a cell as a piece.
-  bool promising(const Img& made, int k) const {
+  // What the demonstration images an application has made so far leave possible: a colour map
+  // (one output colour per colour, across them all; the exact outputs among them), a layer
+  // piece (right on its non-zero cells), a zeros piece (right on its zero cells). Every
+  // candidate is one of these on every demonstration, so an application stops where none is
+  // left (`lazy`). A piece must also define a cell of the first image made (which loses the
+  // rare piece that defines none there, and rules out early the many images with no zero cell
+  // or no other).
+  struct Possible {
+    int map[10];
+    bool mappable = true, layer = true, zeros = true, first = true;
+    Possible() { std::fill(map, map + 10, -1); }
+  };
+
+  // `p` narrowed by the image made for demonstration k; false where nothing is left.
+  bool narrow(Possible& p, const Img& made, int k) const {
     const Img& t = targets_[size_t(k)];
     Img placed;
     if ((made.w != t.w || made.h != t.h) && !place_.empty()) placed = embed(made, t.w, t.h);
     const Img& a = placed.m.empty() ? made : placed;
     if (a.w != t.w || a.h != t.h) return false;
-    // As a piece: right on its non-zero cells (a layer), or on its zero cells. Counted without
-    // branches, which the compiler turns into vector instructions; the colour map after.
+    // The pieces counted without branches, which the compiler turns into vector instructions;
+    // the colour map after, cell by cell.
     const uint8_t* __restrict x = a.m.data();
     const uint8_t* __restrict y = t.m.data();
     int n = int(a.m.size()), filled = 0, wrong_layer = 0, wrong_zeros = 0;
@@ -200,40 +212,40 @@ class Search {
       wrong_layer |= (x[c] != 0) & (x[c] != y[c]);
       wrong_zeros |= (x[c] == 0) & (y[c] != 0);
     }
-    if ((!wrong_layer && filled) || (!wrong_zeros && filled < n)) return true;
-    int map[10];
-    std::fill(map, map + 10, -1);
-    for (int c = 0; c < n; c++) {
-      int& m = map[x[c]];
+    p.layer &= !wrong_layer && (filled > 0 || !p.first);
+    p.zeros &= !wrong_zeros && (filled < n || !p.first);
+    p.first = false;
+    for (int c = 0; c < n && p.mappable; c++) {
+      int& m = p.map[x[c]];
       if (m < 0) m = y[c];
-      else if (m != y[c]) return false;
+      else if (m != y[c]) p.mappable = false;
     }
-    return true;
+    return p.mappable || p.layer || p.zeros;
   }
 
   // The function on every image of `cur` (whose facts `facts_` holds), in `order_`; false where
-  // it does not apply to one. `lazy`: at the last depth, nothing past the first image where it
-  // cannot become a candidate.
+  // it does not apply to one. `lazy`: at the last depth, nothing past a demonstration's image
+  // after which it cannot become a candidate.
   bool apply(const Fn& fn, const State& cur, State& next, bool lazy) {
     bool from_list = fn.kind == Fn::L2I || fn.kind == Fn::L2L;
     if (from_list != cur.list) return false;
     next.list = fn.kind == Fn::I2L || fn.kind == Fn::L2L;
     next.v.resize(cur.v.size());
+    Possible possible;
     try {
-      for (size_t o = 0; o < order_.size(); o++) {
-        size_t k = size_t(order_[o]);
-        if (lazy && o == 1 && !promising(next.v[size_t(order_[0])][0], order_[0])) return false;
-        Imgs& out = next.v[k];
+      for (int k : order_) {
+        Imgs& out = next.v[size_t(k)];
         out.clear();
         switch (fn.kind) {
-          case Fn::I2I: out.push_back(fn.ii(facts_[k])); break;
-          case Fn::I2L: out = fn.il(cur.v[k][0]); break;
-          case Fn::L2I: out.push_back(fn.li(cur.v[k])); break;
-          case Fn::L2L: out = fn.ll(cur.v[k]); break;
+          case Fn::I2I: out.push_back(fn.ii(facts_[size_t(k)])); break;
+          case Fn::I2L: out = fn.il(cur.v[size_t(k)][0]); break;
+          case Fn::L2I: out.push_back(fn.li(cur.v[size_t(k)])); break;
+          case Fn::L2L: out = fn.ll(cur.v[size_t(k)]); break;
         }
         if (out.empty() || out.size() > 64) return false;
         for (auto& img : out)
           if (img.bad()) return false;
+        if (lazy && k < n_demo_ && !next.list && !narrow(possible, out[0], k)) return false;
       }
     } catch (const std::exception&) {
       failures_++;  // a function that fails on one image is counted and skipped
