@@ -401,11 +401,12 @@ Img spread_colours(Facts& f, bool skip_majority) {
   const int steps[4] = {p.step[2], p.step[3], p.step[0], p.step[1]};
   for (int q = 0; q < tail; q++) {
     int k = queue[q];
+    uint8_t colour = p.v[k];
     for (int d = 0; d < 4; d++) {
       int nk = k + steps[d];
       if (done[nk]) continue;
       done[nk] = 1;
-      p.v[nk] = p.v[k];
+      p.v[nk] = colour;
       queue[tail++] = nk;
     }
   }
@@ -1222,9 +1223,10 @@ const Img& Facts::filled() {
     const Img& a = *a_;
     const uint64_t* reached = outside(false);
     filled_ = full(a.x, a.y, a.w, a.h, majority());
+    uint8_t* __restrict out = filled_.m.data();
     for (int i = 0; i < a.h; i++)
       for (int j = 0; j < a.w; j++)
-        if (reached[i + 1] >> (j + 1) & 1) filled_(i, j) = 0;
+        if (reached[i + 1] >> (j + 1) & 1) out[i * a.w + j] = 0;
     known_ |= 1u << FILLED;
   }
   return filled_;
@@ -1238,9 +1240,10 @@ const Img& Facts::border() {
     const uint64_t* reached = outside(true);
     auto wide = [](uint64_t x) { return x | x << 1 | x >> 1; };
     border_ = full(a.x, a.y, a.w, a.h, 0);
+    uint8_t* __restrict out = border_.m.data();
     for (int i = 0; i < a.h; i++) {
       uint64_t near = wide(reached[i]) | wide(reached[i + 1]) | wide(reached[i + 2]);
-      for (int j = 0; j < a.w; j++) border_(i, j) = near >> (j + 1) & 1;
+      for (int j = 0; j < a.w; j++) out[i * a.w + j] = near >> (j + 1) & 1;
     }
     known_ |= 1u << BORDER;
   }
