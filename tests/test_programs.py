@@ -89,6 +89,8 @@ CASES = [
      [[1, 2, 3, 4], [2, 3, 4, 1], [3, 4, 1, 2]]),
     ("periodic_fill(majority)", [[1, 2, 1, 2, 1, 2, 1, 2], [5, 5, 5, 5, 5, 5, 2, 1]],
      [[1, 2, 1, 2, 1, 2, 1, 2], [2, 1, 2, 1, 2, 1, 2, 1]]),  # 5 (the most cells) is the unknown
+    # Few known cells (their shifts found from pairs): one colour clashes with (1, 1); columns of 2 fit.
+    ("periodic_fill(0)", [[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 2]], [[1, 2, 1, 2]] * 4),
 ]
 
 
@@ -159,6 +161,32 @@ def test_steps_that_do_not_apply_say_none():
     assert run("periodic_fill(0)", [[1, 2, 3], [4, 5, 0]]) is None  # no period shorter than half
     with pytest.raises(ValueError):
         run("no_such_function", [[1]])
+
+
+def varied_grids(seed: int, n: int) -> list[np.ndarray]:
+    """Random grids of 1 to 16 cells a side: sparse, dense, and tiled patterns with holes."""
+    rng = np.random.default_rng(seed)
+    grids = []
+    for k in range(n):
+        h, w = rng.integers(1, 17, size=2)
+        g = np.where(rng.random((h, w)) < [0.2, 0.5, 0.9][k % 3], 0, rng.integers(1, 10, size=(h, w)))
+        if k % 4 == 3:
+            tile = rng.integers(0, 4, size=rng.integers(1, 4, size=2))
+            g = np.tile(tile, (h // tile.shape[0] + 1, w // tile.shape[1] + 1))[:h, :w]
+            g = np.where(rng.random((h, w)) < 0.15, 0, g)
+        grids.append(g.astype(np.int8))
+    return grids
+
+
+def test_functions_sharing_an_images_facts_equal_each_alone():
+    # The search applies every function to a state with one set of facts (rays, floods, periods,
+    # joins) kept between them: each output must be what the function makes alone.
+    for g in varied_grids(11, 36):
+        size = [(int(g.shape[1]) + 2, int(g.shape[0]) + 1)]
+        every = _core.apply_every(g.tolist(), size)
+        assert len(every) > 100
+        for name, got in every.items():
+            assert got == _core.apply([name], g.tolist(), size), (name, g)
 
 
 # --- the fast core against a numpy reference on random grids --------------------------------------
@@ -308,6 +336,21 @@ def test_search_finds_a_planted_depth_3_program():
     assert isinstance(result, SearchResult) and result.found
     assert result.kinds[0] == "exact" and len(result.programs[0].split(" | ")) == 3
     assert result.attempts[0][0] == tuple(map(tuple, planted(grids[3]).tolist()))
+
+
+def test_stopping_early_at_the_last_depth_finds_the_same_programs():
+    # At the last depth an application stops after a demonstration's image that no candidate
+    # could follow; the programs found are those of the search that makes every image.
+    for seed in range(3):
+        grids = random_grids(seed, 4)
+        for make in (planted, lambda g: np.where(g == 0, g[::-1], g), lambda g: np.where(g != 0, 5, 0)):
+            outputs = [make(g).tolist() for g in grids]
+            args = ([g.tolist() for g in grids[:3]], outputs[:3], [grids[3].tolist()], [])
+            lazy, strict = (_core.search(*args, max_depth=2, lazy_last=lazy) for lazy in (True, False))
+            programs = [(c["kind"], c["steps"], c["test"]) for c in lazy["candidates"] if c["kind"] != "pieces"]
+            assert programs == [(c["kind"], c["steps"], c["test"]) for c in strict["candidates"]
+                                if c["kind"] != "pieces"]
+            assert lazy["applications"] == strict["applications"]
 
 
 def test_stacked_pieces_solve_what_no_single_program_does(monkeypatch):

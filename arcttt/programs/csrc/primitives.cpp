@@ -548,7 +548,9 @@ struct Classes {
       count(by_row, h + w - 1, kind == 1 ? 0 : ((1 - w) % py + py) % py, py, 1);
     }
   }
-  int operator()(int i, int j) const { return kind == 0 ? by_row[i] + by_column[j] : by_row[kind == 1 ? i + j : i - j + w - 1]; }
+  int operator()(int i, int j) const {
+    return kind == 0 ? by_row[i] + by_column[j] : by_row[kind == 1 ? i + j : i - j + w - 1];
+  }
 };
 
 // The rows of an image, 64 cells apart, each cell past the image's width `unknown` (255 where
@@ -683,8 +685,10 @@ static Period find_period(const Img& a, int unknown, int max_area) {
         if (along[k]) diagonals[n_diagonals++] = k << 8 | p;
   while (true) {
     int best = -1, area = max_area + 1;
-    for (int t = 0; t < n_ys; t++)
-      if (next_px[t] < n_cols && ys[t] * col_periods[next_px[t]] < area) area = ys[t] * col_periods[next_px[t]], best = t;
+    for (int t = 0; t < n_ys; t++) {
+      int made = next_px[t] < n_cols ? ys[t] * col_periods[next_px[t]] : area;
+      if (made < area) area = made, best = t;
+    }
     if (d < n_diagonals && (diagonals[d] & 255) < area) {
       kind = diagonals[d] >> 8, py = diagonals[d++] & 255, px = 1;
     } else if (best >= 0) {

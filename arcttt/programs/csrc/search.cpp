@@ -52,6 +52,16 @@ struct Candidate {
 
 using Clock = std::chrono::steady_clock;
 
+py::list rows_of(const Img& a) {
+  py::list rows;
+  for (int i = 0; i < a.h; i++) {
+    py::list row;
+    for (int j = 0; j < a.w; j++) row.append(int(a(i, j)));
+    rows.append(row);
+  }
+  return rows;
+}
+
 class Search {
  public:
   Search(Imgs inputs, Imgs targets, int n_demo, std::vector<Fn> fns, double time_limit, size_t memory_limit,
@@ -437,23 +447,13 @@ class Search {
     stacked_.push_back({"pieces", text, depth, test});
   }
 
-  static py::list grid(const Img& a) {
-    py::list rows;
-    for (int i = 0; i < a.h; i++) {
-      py::list row;
-      for (int j = 0; j < a.w; j++) row.append(int(a(i, j)));
-      rows.append(row);
-    }
-    return rows;
-  }
-
   py::dict to_python(const Candidate& c) const {
     py::dict d;
     d["kind"] = c.kind;
     d["steps"] = c.steps;
     d["depth"] = c.depth;
     py::list outs;
-    for (auto& img : c.test) outs.append(grid(img));
+    for (auto& img : c.test) outs.append(rows_of(img));
     d["test"] = outs;
     return d;
   }
@@ -494,6 +494,9 @@ py::dict search(const std::vector<Grid>& demo_inputs, const std::vector<Grid>& d
   return s.result();
 }
 
+// An image as Python sees it: (x, y, rows).
+py::tuple placed_rows(const Img& r) { return py::make_tuple(r.x, r.y, rows_of(r)); }
+
 // Functions applied in turn to one grid, by name: for tests. An image comes back as (x, y, rows),
 // a list as a list of those, a step that does not apply as None.
 py::object apply_chain(const std::vector<std::string>& names, const Grid& g,
@@ -524,18 +527,26 @@ py::object apply_chain(const std::vector<std::string>& names, const Grid& g,
     for (auto& img : cur)
       if (img.bad()) return py::none();
   }
-  auto placed = [](const Img& r) {
-    py::list rows;
-    for (int i = 0; i < r.h; i++) {
-      py::list row;
-      for (int j = 0; j < r.w; j++) row.append(int(r(i, j)));
-      rows.append(row);
-    }
-    return py::make_tuple(r.x, r.y, rows);
-  };
-  if (!list) return placed(cur[0]);
+  if (!list) return placed_rows(cur[0]);
   py::list out;
-  for (auto& img : cur) out.append(placed(img));
+  for (auto& img : cur) out.append(placed_rows(img));
+  return out;
+}
+
+// Every image -> image function on one grid, in table order, all reading one `Facts` as the
+// search's functions do when they expand a state: by name, (x, y, rows), or None where it does not
+// apply. For tests: each must equal the function applied alone.
+py::dict apply_every(const Grid& g, const std::vector<std::pair<int, int>>& sizes) {
+  std::vector<std::vector<std::pair<int, int>>> table;
+  if (!sizes.empty()) table.push_back(sizes);
+  Img a = from_python(g);
+  Facts facts(a);
+  py::dict out;
+  for (auto& fn : all_functions(table)) {
+    if (fn.kind != Fn::I2I) continue;
+    Img r = fn.ii(facts);
+    out[py::str(fn.name)] = r.bad() ? py::object(py::none()) : py::object(placed_rows(r));
+  }
   return out;
 }
 
@@ -557,5 +568,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("place") = std::vector<std::pair<int, int>>{});
   m.def("apply", &arc::apply_chain, py::arg("names"), py::arg("grid"),
         py::arg("sizes") = std::vector<std::pair<int, int>>{});
+  m.def("apply_every", &arc::apply_every, py::arg("grid"), py::arg("sizes") = std::vector<std::pair<int, int>>{});
   m.def("function_names", &arc::function_names, py::arg("sizes") = 1);
 }
