@@ -10,8 +10,8 @@
 
 namespace arc {
 
-// A repeating pattern that fits an image: cell (i, j) shows cls[class of (i, j)] (see
-// period_class in primitives.cpp); none where cls is empty.
+// A repeating pattern that fits an image: cell (i, j) shows cls[class of (i, j)] (see Classes
+// in primitives.cpp); none where cls is empty.
 struct Period {
   int unknown = 0, max_area = 0;  // what it was asked for
   int kind = 0, py = 0, px = 0;
@@ -30,17 +30,17 @@ class Facts {
   void reset(const Img& a, int image);
   const Img& img() const { return *a_; }
   int image() const { return image_; }
-  int majority();                         // majority_colour
-  int components();                       // count_components
-  const uint8_t* ray(int direction);      // per cell, the colour a ray brings to an empty cell, else 0
-  const uint64_t* outside(bool diagonal);  // per row, as bits: reached from beyond the edge (see outside)
-  const Img& filled();                    // fill_holes
-  const Img& border();                    // border
-  const Img& joined(int axis);            // connect(rows) (0), connect(columns) (1)
+  int majority();                          // majority_colour
+  int components();                        // count_components
+  const uint8_t* ray(int direction);       // per cell: the colour a ray brings to an empty cell, else 0
+  const uint64_t* outside(bool diagonal);  // per row, as bits: reached from beyond the edge
+  const Img& filled();                     // fill_holes
+  const Img& border();                     // border
+  const Img& joined(int axis);             // connect(rows) (0), connect(columns) (1)
   const Period& period(int unknown, int max_area);
 
  private:
-  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11, JOINED = 12 };  // bits of `known_`
+  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11, JOINED = 12 };  // bits of known_
   const Img* a_ = nullptr;
   int image_ = 0, majority_ = -1, components_ = -1;
   unsigned known_ = 0;

@@ -9,6 +9,10 @@
 // defines a cell. When no program solves the task, pieces are stacked greedily (icecuber's
 // greedyCompose idea): the piece defining the most still-undefined cells first, until every cell
 // of every demonstration output is defined.
+//
+// Speed: the functions applied to one state share what they compute of its images (`Facts`); at
+// the last depth an application makes the smallest demonstration's image first and stops at the
+// first image after which it can no longer become a candidate (`apply`, `narrow`).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
