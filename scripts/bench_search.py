@@ -1,17 +1,17 @@
 """Function applications a second: the compiled search core against the Python search it replaced.
 
 Both search the same ARC-AGI-1 training tasks to depth 2 (every state expanded, no time cut), each
-in a fresh process of its own, one after the other, and each reports how many function applications (one function
-on every image of a task) it made and in how many seconds. The Python search is read from the
-commit that last had it (`--old`, default 4e39a10) into a temp folder, so nothing of it stays in
-the package.
+in a fresh process of its own, one after the other, in `--rounds` rounds; each reports how many
+function applications (one function on every image of a task) it made and in how many seconds,
+and the ratios are the rounds' medians. The Python search is read from the commit that last had
+it (`--old`, default 4e39a10) into a temp folder, so nothing of it stays in the package.
 
 The core runs twice. `core` ("ratio"): without its last-depth shortcut (`lazy_last=False`), so
 that every application it counts computed every image; the Python search is measured as it ran,
 and at its last depth it stopped an application at the first image of the wrong size. `production`
 ("ratio_production"): the core as the solver runs it, where at the last depth an application
-computes the first demonstration's image and stops there unless that image could still become a
-candidate (the output's size, and right after a colour map or as a piece).
+computes the smallest demonstration's image first and stops after any demonstration's image
+that no candidate could follow (the output's size, and right after a colour map or as a piece).
 
     python scripts/bench_search.py --tasks 40
     python scripts/bench_search.py --quick      # 3 tasks, depth 1: seconds, for CI
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,9 @@ SIDES = ("python", "core", "production")
 
 
 def rate(applications: int, seconds: float) -> dict:
-    return {"applications": applications, "seconds": round(seconds, 2), "per_second": round(applications / seconds)}
+    # Seconds to 0.1 ms: a quick run's core takes milliseconds, and rounds add them up again.
+    return {"applications": applications, "seconds": round(seconds, 4),
+            "per_second": round(applications / max(seconds, 1e-4))}
 
 
 def measure_python(tasks: list, commit: str, depth: int) -> dict:
@@ -85,11 +88,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--old", default="4e39a10", help="the commit whose Python search to compare with")
     parser.add_argument("--repeat", type=int, default=5,
                         help="runs of the core over the tasks, timed together (one lasts a fraction of a second)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three measurements; the ratios' median")
     parser.add_argument("--quick", action="store_true", help="3 tasks at depth 1: for CI")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one measurement, in a child process
     args = parser.parse_args(argv)
     if args.quick:
-        args.tasks, args.depth, args.repeat = 3, 1, 1
+        args.tasks, args.depth, args.repeat, args.rounds = 3, 1, 1, 1
 
     from arcttt.core.tasks import load_source
     from arcttt.run.provenance import cpu_name
@@ -103,15 +107,27 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(measured))
         return measured
     # Each side in a fresh process: after the Python search, whose caches stay alive, the core
-    # ran 12% slower in the same process (a larger heap, and collections that walk it).
+    # ran 12% slower in the same process (a larger heap, and collections that walk it). Rounds
+    # of the three sides one after the other: the Python search's speed moved with the machine's
+    # load more than the core's (57-73 k applications a second in one session), so each round
+    # gives its own ratios and the report their median.
     report = {"cpu": cpu_name(), "tasks": args.tasks, "depth": args.depth, "core_runs": args.repeat}
     own = [f"--tasks={args.tasks}", f"--depth={args.depth}", f"--old={args.old}", f"--repeat={args.repeat}"]
+    rounds = []
+    for _ in range(args.rounds):
+        measured = {}
+        for side in SIDES:
+            child = subprocess.run([sys.executable, __file__, *own, f"--side={side}"], cwd=ROOT, check=True,
+                                   capture_output=True, text=True)
+            measured[side] = json.loads(child.stdout.strip().splitlines()[-1])
+        measured["ratio"] = round(measured["core"]["per_second"] / measured["python"]["per_second"], 1)
+        measured["ratio_production"] = round(measured["production"]["per_second"] / measured["python"]["per_second"], 1)
+        rounds.append(measured)
     for side in SIDES:
-        child = subprocess.run([sys.executable, __file__, *own, f"--side={side}"], cwd=ROOT, check=True,
-                               capture_output=True, text=True)
-        report[side] = json.loads(child.stdout.strip().splitlines()[-1])
-    report["ratio"] = round(report["core"]["per_second"] / report["python"]["per_second"], 1)
-    report["ratio_production"] = round(report["production"]["per_second"] / report["python"]["per_second"], 1)
+        report[side] = rate(sum(r[side]["applications"] for r in rounds), sum(r[side]["seconds"] for r in rounds))
+    for ratio in ("ratio", "ratio_production"):
+        report[ratio] = statistics.median(r[ratio] for r in rounds)
+    report["rounds"] = [{k: r[k] for k in ("ratio", "ratio_production")} for r in rounds]
     print(json.dumps(report))
     return report
 
