@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     # Each side in a fresh process: after the Python search, whose caches stay alive, the core
     # ran 12% slower in the same process (a larger heap, and collections that walk it). Rounds
     # of the three sides one after the other: the Python search's speed moved with the machine's
-    # load more than the core's (57-73 k applications a second in one session), so each round
+    # load more than the core's (57-91 k applications a second in one session), so each round
     # gives its own ratios and the report their median.
     report = {"cpu": cpu_name(), "tasks": args.tasks, "depth": args.depth, "core_runs": args.repeat}
     own = [f"--tasks={args.tasks}", f"--depth={args.depth}", f"--old={args.old}", f"--repeat={args.repeat}"]
