@@ -23,7 +23,7 @@ static void for_neighbours(const Img& a, int k, bool diagonal, Visit visit) {
 
 // Flood fills below keep their marks and stacks in arrays of the largest image's size: every
 // cell is pushed at most once, and no application allocates for them.
-
+//
 // An image inside a ring of empty cells, so that a flood steps to a neighbour by an offset
 // without bounds checks (and with no division to find a cell's row): cell (i, j) is at
 // (i + 1) * W + j + 1. The ring is colour 0.
@@ -468,7 +468,8 @@ Img scale_down(const Img& a, int k) {
     // not blocks of one colour: a cell unlike its block's top left cell
     const uint8_t *row = src + i * a.w, *top = src + i / k * k * a.w;
     int unlike = 0;
-    for (int j = 0; j < a.w; j++) unlike |= row[j] != top[j - j % k];
+    for (int j0 = 0; j0 < a.w; j0 += k)
+      for (int t = 0; t < k; t++) unlike |= row[j0 + t] != top[j0];
     if (unlike) return bad();
   }
   for (int i = 0; i < r.h; i++)
@@ -1210,20 +1211,24 @@ int Facts::components() {
   return components_;
 }
 
+bool Facts::missing(unsigned bit) {
+  bool was = !(known_ >> bit & 1);
+  known_ |= 1u << bit;
+  return was;
+}
+
 const uint8_t* Facts::ray(int direction) {
-  if (!(known_ >> (RAYS + direction) & 1)) rays_along(*a_, direction, rays_[direction]);
-  known_ |= 1u << (RAYS + direction);
+  if (missing(RAYS + unsigned(direction))) rays_along(*a_, direction, rays_[direction]);
   return rays_[direction];
 }
 
 const uint64_t* Facts::outside(bool diagonal) {
-  if (!(known_ >> (OUTSIDE + diagonal) & 1)) arc::outside(*a_, diagonal, outside_[diagonal]);
-  known_ |= 1u << (OUTSIDE + diagonal);
+  if (missing(OUTSIDE + diagonal)) arc::outside(*a_, diagonal, outside_[diagonal]);
   return outside_[diagonal];
 }
 
 const Img& Facts::filled() {
-  if (!(known_ >> FILLED & 1)) {
+  if (missing(FILLED)) {
     const Img& a = *a_;
     const uint64_t* reached = outside(false);
     filled_ = full(a.x, a.y, a.w, a.h, majority());
@@ -1231,13 +1236,12 @@ const Img& Facts::filled() {
     for (int i = 0; i < a.h; i++)
       for (int j = 0; j < a.w; j++)
         if (reached[i + 1] >> (j + 1) & 1) out[i * a.w + j] = 0;
-    known_ |= 1u << FILLED;
   }
   return filled_;
 }
 
 const Img& Facts::border() {
-  if (!(known_ >> BORDER & 1)) {
+  if (missing(BORDER)) {
     // The empty cells 8-reachable from the edge and the filled cells next to them (the edge
     // cells among them), as 1: every cell on or next to a reached cell, the ring's included.
     const Img& a = *a_;
@@ -1249,17 +1253,15 @@ const Img& Facts::border() {
       uint64_t near = wide(reached[i]) | wide(reached[i + 1]) | wide(reached[i + 2]);
       for (int j = 0; j < a.w; j++) out[i * a.w + j] = near >> (j + 1) & 1;
     }
-    known_ |= 1u << BORDER;
   }
   return border_;
 }
 
 const Img& Facts::joined(int axis) {
-  if (!(known_ >> (JOINED + axis) & 1)) {
+  if (missing(JOINED + unsigned(axis))) {
     const Img& a = *a_;
     joined_[axis] = full(a.x, a.y, a.w, a.h, 0);
     join_along(a, joined_[axis], axis, 1 - axis);
-    known_ |= 1u << (JOINED + axis);
   }
   return joined_[axis];
 }
@@ -1275,7 +1277,6 @@ const Period& Facts::period(int unknown, int max_area) {
 
 std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>>& sizes) {
   std::vector<Fn> fns;
-  // A function of the image alone, and one that reads its facts.
   // A function of the image alone, and one that reads its facts (generic, so that the function
   // inlines into its one wrapper).
   auto ii = [&](std::string name, auto f) {

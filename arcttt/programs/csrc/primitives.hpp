@@ -41,6 +41,7 @@ class Facts {
 
  private:
   enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11, JOINED = 12 };  // bits of known_
+  bool missing(unsigned bit);  // whether that fact is still to compute; it counts as known after
   const Img* a_ = nullptr;
   int image_ = 0, majority_ = -1, components_ = -1;
   unsigned known_ = 0;
