@@ -823,36 +823,72 @@ Img compose(const Img& a, const Img& b, int id) {
 
 // --- image -> list --------------------------------------------------------------------------
 
-// Components of cells where `keep` is set, joined 4- or 8-connectedly, same colour or not;
-// each cropped to its box (keeping its position), cells outside the component empty.
-static Imgs components(const Img& a, const std::vector<uint8_t>& keep, bool diagonal, bool same_colour) {
-  Imgs out;
-  std::vector<uint8_t> seen(a.m.size(), 0);
-  std::vector<int> stack, members;
-  for (int s = 0; s < int(a.m.size()); s++) {
-    if (!keep[size_t(s)] || seen[size_t(s)]) continue;
-    seen[size_t(s)] = 1;
-    stack.assign(1, s);
-    members.clear();
-    int x0 = a.w, y0 = a.h, x1 = -1, y1 = -1;
-    while (!stack.empty()) {
-      int k = stack.back();
-      stack.pop_back();
-      members.push_back(k);
-      int i = k / a.w, j = k % a.w;
-      x0 = std::min(x0, j), x1 = std::max(x1, j), y0 = std::min(y0, i), y1 = std::max(y1, i);
-      for_neighbours(a, k, diagonal, [&](int nk) {
-        if (seen[size_t(nk)] || !keep[size_t(nk)]) return;
-        if (same_colour && a.m[size_t(nk)] != a.m[size_t(s)]) return;
-        seen[size_t(nk)] = 1;
-        stack.push_back(nk);
-      });
-    }
-    Img piece(a.x + x0, a.y + y0, x1 - x0 + 1, y1 - y0 + 1);
-    for (int k : members) piece(k / a.w - y0, k % a.w - x0) = a.m[size_t(k)];
-    if (count_nonzero(piece)) out.push_back(std::move(piece));
+// The components of the cells where `keep` is set (one flag per cell of `a`), joined 4- or
+// 8-connectedly, of one colour or any: each cell's component (-1 where not kept), numbered in
+// the order of their first cells, row by row, with each one's box and size. One flood over the
+// padded image (no bounds checks) that keeps each cell's row and column beside it on its stack.
+struct Labels {
+  struct Box {
+    int x0, y0, x1, y1, cells;
+  };
+  int n = 0;
+  int of[MAXCELLS];
+  Box box[MAXCELLS];
+  Labels(const Img& a, const uint8_t* keep, bool diagonal, bool same_colour) {
+    Padded p(a);
+    uint8_t open[PADDED] = {};  // kept and not yet reached; the ring never is
+    for (int i = 0; i < a.h; i++)
+      for (int j = 0; j < a.w; j++) open[p.at(i, j)] = keep[i * a.w + j];
+    std::fill(of, of + a.w * a.h, -1);
+    int stack[MAXCELLS][3], directions = diagonal ? 8 : 4;
+    static const int di[8] = {0, 0, 1, -1, 1, 1, -1, -1}, dj[8] = {1, -1, 0, 0, 1, -1, 1, -1};
+    for (int i0 = 0; i0 < a.h; i0++)
+      for (int j0 = 0; j0 < a.w; j0++) {
+        int s = p.at(i0, j0);
+        if (!open[s]) continue;
+        open[s] = 0;
+        Box& b = box[n];
+        b = {j0, i0, j0, i0, 0};
+        int top = 0;
+        stack[top][0] = s, stack[top][1] = i0, stack[top++][2] = j0;
+        while (top) {
+          top--;
+          int k = stack[top][0], i = stack[top][1], j = stack[top][2];
+          of[i * a.w + j] = n;
+          b.cells++;
+          b.x0 = std::min(b.x0, j), b.x1 = std::max(b.x1, j), b.y0 = std::min(b.y0, i), b.y1 = std::max(b.y1, i);
+          for (int d = 0; d < directions; d++) {
+            int nk = k + p.step[d];
+            if (!open[nk] || (same_colour && p.v[nk] != p.v[s])) continue;
+            open[nk] = 0;
+            stack[top][0] = nk, stack[top][1] = i + di[d], stack[top++][2] = j + dj[d];
+          }
+        }
+        n++;
+      }
   }
+};
+
+// Each component of `labels` cut out of `a` to its box (keeping its position), the cells of
+// other components empty.
+static Imgs pieces(const Img& a, const Labels& labels) {
+  Imgs out;
+  out.reserve(size_t(labels.n));
+  for (int c = 0; c < labels.n; c++) {
+    const Labels::Box& b = labels.box[c];
+    out.emplace_back(a.x + b.x0, a.y + b.y0, b.x1 - b.x0 + 1, b.y1 - b.y0 + 1);
+  }
+  for (int i = 0; i < a.h; i++)
+    for (int j = 0; j < a.w; j++) {
+      int c = labels.of[i * a.w + j];
+      if (c >= 0) out[size_t(c)](i - labels.box[c].y0, j - labels.box[c].x0) = a(i, j);
+    }
   return out;
+}
+
+// The cells of `a` that are not colour `col` (col = 0: the non-empty cells), as flags.
+static void other_than(const Img& a, int col, uint8_t* keep) {
+  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != col;
 }
 
 static int separator_colour(const Img& a) {
@@ -860,6 +896,7 @@ static int separator_colour(const Img& a) {
   // smallest piece as large as possible (icecuber's heuristicCut); -1 where none does.
   int best = -1, best_score = -1;
   int mask = colour_mask(a);
+  uint8_t keep[MAXCELLS];
   for (int col = 0; col < 10; col++) {
     if (!(mask >> col & 1)) continue;
     bool top = false, bottom = false, left = false, right = false;
@@ -869,14 +906,11 @@ static int separator_colour(const Img& a) {
           top |= i == 0, bottom |= i == a.h - 1, left |= j == 0, right |= j == a.w - 1;
         }
     if (!((top && bottom) || (left && right))) continue;
-    std::vector<uint8_t> keep(a.m.size());
-    for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != col;
-    Img marks = a;
-    for (size_t k = 0; k < a.m.size(); k++) marks.m[k] = keep[k] ? 1 : 0;
-    Imgs parts = components(marks, keep, true, false);
-    if (parts.size() < 2) continue;
+    other_than(a, col, keep);
+    Labels parts(a, keep, true, false);
+    if (parts.n < 2) continue;
     int smallest = 1 << 30;
-    for (auto& p : parts) smallest = std::min(smallest, count_nonzero(p));
+    for (int c = 0; c < parts.n; c++) smallest = std::min(smallest, parts.box[c].cells);
     if (smallest > best_score) best_score = smallest, best = col;
   }
   return best;
@@ -885,15 +919,10 @@ static int separator_colour(const Img& a) {
 Imgs cut(const Img& a) {
   int col = separator_colour(a);
   if (col < 0) return {};
-  std::vector<uint8_t> keep(a.m.size());
-  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != col;
   // Components of the non-separator cells, each keeping all its colours (0 included).
-  Img shifted = a;
-  for (size_t k = 0; k < a.m.size(); k++) shifted.m[k] = keep[k] ? uint8_t(a.m[k] + 1) : 0;
-  Imgs parts = components(shifted, keep, true, false);
-  for (auto& p : parts)
-    for (auto& v : p.m) v = v ? uint8_t(v - 1) : 0;
-  return parts;
+  uint8_t keep[MAXCELLS];
+  other_than(a, col, keep);
+  return pieces(a, Labels(a, keep, true, false));
 }
 
 Imgs split_colours(const Img& a) {
@@ -905,15 +934,15 @@ Imgs split_colours(const Img& a) {
 }
 
 Imgs split_all(const Img& a) {
-  std::vector<uint8_t> keep(a.m.size());
-  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != 0;
-  return components(a, keep, false, true);
+  uint8_t keep[MAXCELLS];
+  other_than(a, 0, keep);
+  return pieces(a, Labels(a, keep, false, true));
 }
 
 Imgs split_objects(const Img& a) {
-  std::vector<uint8_t> keep(a.m.size());
-  for (size_t k = 0; k < a.m.size(); k++) keep[k] = a.m[k] != 0;
-  return components(a, keep, true, false);
+  uint8_t keep[MAXCELLS];
+  other_than(a, 0, keep);
+  return pieces(a, Labels(a, keep, true, false));
 }
 
 Imgs split_columns(const Img& a) {
@@ -929,25 +958,33 @@ Imgs split_rows(const Img& a) {
 }
 
 Imgs inside_marked(const Img& a) {
-  // Rectangles whose four corners are marked by L-shaped 2x2 corner pieces of one colour.
+  // Rectangles whose four corners are marked by L-shaped 2x2 corner pieces of one colour: corner
+  // k (0 top left, 1 top right, 2 bottom left, 3 bottom right) is a 2x2 block at (y, x) whose
+  // cells but the inner one (3 - k) hold the colour. Each block's colour as each corner (0:
+  // none) first; then the rectangles from their top left corners, in the order of (i, j, h, w).
+  uint8_t corner[4][MAXCELLS];
+  for (int y = 0; y + 1 < a.h; y++)
+    for (int x = 0; x + 1 < a.w; x++) {
+      uint8_t cell[4] = {a(y, x), a(y, x + 1), a(y + 1, x), a(y + 1, x + 1)};
+      for (int k = 0; k < 4; k++) {
+        int inner = 3 - k, c = cell[k == 3 ? 1 : 0];  // one of the three outer cells
+        bool ok = c != 0 && cell[inner] != c;
+        for (int d = 0; d < 4; d++) ok &= d == inner || cell[d] == c;
+        corner[k][y * a.w + x] = ok ? uint8_t(c) : 0;
+      }
+    }
   Imgs out;
   for (int i = 0; i + 1 < a.h; i++)
-    for (int j = 0; j + 1 < a.w; j++)
-      for (int h = 1; i + h + 1 < a.h; h++)
-        for (int w = 1; j + w + 1 < a.w; w++) {
-          int col = a(i, j);
-          if (!col) continue;
-          bool ok = true;
-          for (int k = 0; k < 4 && ok; k++) {
-            int x = j + k % 2 * w, y = i + k / 2 * h;
-            for (int d = 0; d < 4 && ok; d++)
-              if ((d != 3 - k) == (a(y + d / 2, x + d % 2) != col)) ok = false;
-          }
-          if (ok) {
-            Img r = sub_image(a, j + 1, i + 1, w, h);
-            if (!r.bad()) out.push_back(r);
-          }
-        }
+    for (int j = 0; j + 1 < a.w; j++) {
+      int col = corner[0][i * a.w + j];
+      if (!col) continue;
+      for (int h = 1; i + h + 1 < a.h; h++) {
+        if (corner[2][(i + h) * a.w + j] != col) continue;
+        for (int w = 1; j + w + 1 < a.w; w++)
+          if (corner[1][i * a.w + j + w] == col && corner[3][(i + h) * a.w + j + w] == col)
+            out.push_back(sub_image(a, j + 1, i + 1, w, h));
+      }
+    }
   return out;
 }
 
@@ -959,20 +996,19 @@ Imgs gravity_objects(const Img& a, int dir) {
   Img room = full(a.x, a.y, a.w, a.h, 0);
   Imgs out;
   for (Img p : pieces) {
-    while (true) {
-      bool blocked = false;
-      for (int i = 0; i < p.h && !blocked; i++)
-        for (int j = 0; j < p.w; j++) {
-          if (!p(i, j)) continue;
-          int x = j + p.x + dx - room.x, y = i + p.y + dy - room.y;
-          if (x < 0 || y < 0 || x >= room.w || y >= room.h || room(y, x)) {
-            blocked = true;
-            break;
-          }
+    // It falls as far as the shortest free run ahead of any of its cells.
+    int fall = MAXSIDE;
+    for (int i = 0; i < p.h; i++)
+      for (int j = 0; j < p.w; j++) {
+        if (!p(i, j)) continue;
+        int x = j + p.x - room.x, y = i + p.y - room.y, run = 0;
+        for (; run < fall; run++) {
+          x += dx, y += dy;
+          if (x < 0 || y < 0 || x >= room.w || y >= room.h || room(y, x)) break;
         }
-      if (blocked) break;
-      p.x += dx, p.y += dy;
-    }
+        fall = run;
+      }
+    p.x += fall * dx, p.y += fall * dy;
     for (int i = 0; i < p.h; i++)
       for (int j = 0; j < p.w; j++)
         if (p(i, j)) room(p.y + i - room.y, p.x + j - room.x) = p(i, j);
