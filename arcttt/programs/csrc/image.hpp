@@ -20,9 +20,66 @@ constexpr int MAXCELLS = MAXSIDE * MAXSIDE;
 // An image inside a ring of empty cells (see Padded in primitives.cpp).
 constexpr int PADDED = (MAXSIDE + 2) * (MAXSIDE + 2);
 
+// Cell buffers come from free lists of this thread, one per size in steps of 16 bytes up to
+// 1 KiB (an image's 900 cells fit). Every application makes an image and most are dropped at
+// once; malloc's per-thread cache holds only 7 buffers of a size, so with the many sizes a search
+// makes, most of its mallocs and frees went the long way.
+class Buffers {
+ public:
+  // What the lists may hold: the rest goes back to malloc, so that a search that kept many
+  // images of one size leaves no more than this unusable to others.
+  static constexpr size_t STEP = 16, LARGEST = 1024, KEEP = size_t(32) << 20;
+  void* take(size_t bytes) {
+    if (bytes > LARGEST) return ::operator new(bytes);
+    void*& head = free_[(bytes + STEP - 1) / STEP];
+    if (!head) return ::operator new(round(bytes));
+    void* p = head;
+    head = *static_cast<void**>(p);
+    kept_ -= round(bytes);
+    return p;
+  }
+  void give(void* p, size_t bytes) {
+    if (bytes > LARGEST || kept_ + round(bytes) > KEEP) return ::operator delete(p);
+    void*& head = free_[(bytes + STEP - 1) / STEP];
+    *static_cast<void**>(p) = head;
+    head = p;
+    kept_ += round(bytes);
+  }
+  ~Buffers() {
+    for (void* head : free_)
+      while (head) {
+        void* next = *static_cast<void**>(head);
+        ::operator delete(head);
+        head = next;
+      }
+  }
+
+ private:
+  // At least a pointer's room, for the list's link.
+  static size_t round(size_t bytes) { return std::max<size_t>(sizeof(void*), (bytes + STEP - 1) / STEP * STEP); }
+  void* free_[LARGEST / STEP + 1] = {};
+  size_t kept_ = 0;  // bytes in the lists
+};
+
+inline thread_local Buffers buffers __attribute__((tls_model("initial-exec")));
+
+template <class T>
+struct FromBuffers {
+  using value_type = T;
+  FromBuffers() = default;
+  template <class U>
+  FromBuffers(const FromBuffers<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(buffers.take(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) { buffers.give(p, n * sizeof(T)); }
+  bool operator==(const FromBuffers&) const { return true; }
+  bool operator!=(const FromBuffers&) const { return false; }
+};
+
+using Cells = std::vector<uint8_t, FromBuffers<uint8_t>>;
+
 struct Img {
   int x = 0, y = 0, w = 0, h = 0;
-  std::vector<uint8_t> m;
+  Cells m;
 
   Img() = default;
   Img(int x_, int y_, int w_, int h_, uint8_t fill = 0) : x(x_), y(y_), w(w_), h(h_), m(size_t(w_ * h_), fill) {}

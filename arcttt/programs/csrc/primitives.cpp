@@ -68,26 +68,30 @@ Img invert(const Img& a) {
   while (col < 10 && !(mask >> col & 1)) col++;
   if (col == 10) col = 1;
   Img r = a;
-  for (auto& c : r.m) c = c ? 0 : col;
+  for (auto& c : r.m) c = c ? 0 : uint8_t(col);
   return r;
 }
 
 Img filter_colour(const Img& a, int c) {
   if (c == 0) return invert(a);
+  // Colours as bytes: compared as ints, every cell would widen and the loop not vectorise.
+  uint8_t col = uint8_t(c);
   Img r = a;
-  for (auto& v : r.m) v = v == c ? c : 0;
+  for (auto& v : r.m) v = v == col ? col : 0;
   return r;
 }
 
 Img erase_colour(const Img& a, int c) {
+  uint8_t col = uint8_t(c);
   Img r = a;
-  for (auto& v : r.m) v = v == c ? 0 : v;
+  for (auto& v : r.m) v = v == col ? 0 : v;
   return r;
 }
 
 Img colour_shape(const Img& a, int c) {
+  uint8_t col = uint8_t(c);
   Img r = a;
-  for (auto& v : r.m) v = v ? c : 0;
+  for (auto& v : r.m) v = v ? col : 0;
   return r;
 }
 
@@ -569,8 +573,9 @@ struct Rows {
   }
   // Whether the 32 cells from x and from y differ somewhere both are known.
   bool clash(const uint8_t* x, const uint8_t* y) const {
-    int bad = 0;
-    for (int l = 0; l < 32; l++) bad |= (x[l] != y[l]) & (x[l] != u) & (y[l] != u);
+    // A byte's flags ORed into a byte: an int would widen every cell to 32 bits.
+    uint8_t bad = 0;
+    for (int l = 0; l < 32; l++) bad |= uint8_t((x[l] != y[l]) & (x[l] != u) & (y[l] != u));
     return bad != 0;
   }
   // Whether every row i equals row i + p wherever both are known (p >= h: always); by columns

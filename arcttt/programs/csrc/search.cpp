@@ -216,18 +216,20 @@ class Search {
     if ((made.w != t.w || made.h != t.h) && !place_.empty()) placed = embed(made, t.w, t.h);
     const Img& a = placed.m.empty() ? made : placed;
     if (a.w != t.w || a.h != t.h) return false;
-    // The pieces counted without branches, which the compiler turns into vector instructions;
-    // the colour map after, cell by cell.
+    // The pieces told without branches, in byte flags, which the compiler turns into vector
+    // instructions (an int would widen every cell); the colour map after, cell by cell.
     const uint8_t* __restrict x = a.m.data();
     const uint8_t* __restrict y = t.m.data();
-    int n = int(a.m.size()), filled = 0, wrong_layer = 0, wrong_zeros = 0;
+    int n = int(a.m.size());
+    uint8_t filled = 0, empty = 0, wrong_layer = 0, wrong_zeros = 0;
     for (int c = 0; c < n; c++) {
-      filled += x[c] != 0;
-      wrong_layer |= (x[c] != 0) & (x[c] != y[c]);
-      wrong_zeros |= (x[c] == 0) & (y[c] != 0);
+      filled |= x[c];
+      empty |= uint8_t(x[c] == 0);
+      wrong_layer |= uint8_t((x[c] != 0) & (x[c] != y[c]));
+      wrong_zeros |= uint8_t((x[c] == 0) & (y[c] != 0));
     }
-    p.layer &= !wrong_layer && (filled > 0 || !p.first);
-    p.zeros &= !wrong_zeros && (filled < n || !p.first);
+    p.layer &= !wrong_layer && (filled || !p.first);
+    p.zeros &= !wrong_zeros && (empty || !p.first);
     p.first = false;
     for (int c = 0; c < n && p.mappable; c++) {
       int& m = p.map[x[c]];
