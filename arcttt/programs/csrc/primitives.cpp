@@ -648,10 +648,21 @@ static Period find_period(const Img& a, int unknown, int max_area) {
   uint8_t ki[MAXCELLS], kj[MAXCELLS], kv[MAXCELLS];
   int known = 0;
   for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (a(i, j) != unknown) ki[known] = uint8_t(i), kj[known] = uint8_t(j), kv[known++] = a(i, j);
+    for (int j = 0; j < a.w; j++) {
+      // Written at every cell, kept where known: no branch to mispredict.
+      uint8_t v = a(i, j);
+      ki[known] = uint8_t(i), kj[known] = uint8_t(j), kv[known] = v;
+      known += v != unknown;
+    }
   int cls[MAXCELLS];
   auto fits = [&]() {
+    if (kind == 0 && known == a.w * a.h) {
+      // Every cell known: rows that repeat every py and columns every px (the filter below)
+      // make each cell equal to its class's cell in the top left py x px block.
+      for (int i = 0; i < py; i++)
+        for (int j = 0; j < px; j++) cls[i * px + j] = a(i, j);
+      return true;
+    }
     std::fill(cls, cls + (kind == 0 ? py * px : py), -1);
     Classes class_of(kind, py, px, a.w, a.h);
     for (int n = 0; n < known; n++) {
