@@ -204,10 +204,20 @@ static void outside(const Img& a, bool diagonal, uint64_t* reached) {
 
 Img fill_holes(Facts& f) { return f.filled(); }
 
+// Each cell of `out` kept where `by` is empty, else 0: with a mask, not a branch, so that it
+// vectorises (as the other loops here that choose per cell).
+static void clear_where(uint8_t* __restrict out, const uint8_t* __restrict by, size_t n) {
+  for (size_t k = 0; k < n; k++) out[k] &= uint8_t(-(by[k] == 0));
+}
+
+// The empty cells of `out` take the colour of `from`.
+static void fill_empty(uint8_t* __restrict out, const uint8_t* __restrict from, size_t n) {
+  for (size_t k = 0; k < n; k++) out[k] = uint8_t(out[k] | (from[k] & uint8_t(-(out[k] == 0))));
+}
+
 Img interior(Facts& f) {
   Img r = f.filled();
-  for (size_t k = 0; k < r.m.size(); k++)
-    if (f.img().m[k]) r.m[k] = 0;
+  clear_where(r.m.data(), f.img().m.data(), r.m.size());
   return r;
 }
 
@@ -219,10 +229,8 @@ Img interior(const Img& a) {
 Img border(Facts& f) { return f.border(); }
 
 Img interior2(Facts& f) {
-  const Img& b = f.border();
   Img r = f.img();
-  for (size_t k = 0; k < r.m.size(); k++)
-    if (b.m[k]) r.m[k] = 0;
+  clear_where(r.m.data(), f.border().m.data(), r.m.size());
   return r;
 }
 
@@ -281,6 +289,18 @@ static const int RAY_STEP[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1
 // (0 on the filled cells too). Along a row, one scan; across rows, row after row in the ray's
 // order, each cell carrying on the colour of the cell before it on the ray (in the row before,
 // dx columns back).
+// One row of a ray across rows: each cell's colour, else the one `from` brings (the row before,
+// shifted along the ray), to `carried`; to `out` only where the cell is empty.
+static void ray_row(const uint8_t* __restrict row, const uint8_t* __restrict from, uint8_t* __restrict carried,
+                    uint8_t* __restrict out, int w) {
+  // With masks, not branches, which the compiler vectorises (it left the branches as they were).
+  for (int j = 0; j < w; j++) {
+    uint8_t v = row[j], empty = uint8_t(-(v == 0)), c = uint8_t(v | (from[j] & empty));
+    carried[j] = c;
+    out[j] = c & empty;
+  }
+}
+
 static void rays_along(const Img& a, int d, uint8_t* __restrict out) {
   int dx = RAY_STEP[d][0], dy = RAY_STEP[d][1], w = a.w, h = a.h;
   const uint8_t* __restrict src = a.m.data();
@@ -296,17 +316,14 @@ static void rays_along(const Img& a, int d, uint8_t* __restrict out) {
     }
     return;
   }
-  // carry[j + 1] is column j of the row before; carry[0] and carry[w + 1] stay 0 (outside).
-  uint8_t carry[MAXSIDE + 2] = {}, next[MAXSIDE + 2] = {};
+  // before[j + 1] is column j of the row before; its [0] and [w + 1] stay 0 (outside). Two
+  // buffers that swap, so that each row's step is a loop over distinct arrays, which vectorises.
+  uint8_t buffers[2][MAXSIDE + 2] = {};
+  uint8_t *before = buffers[0], *now = buffers[1];
   for (int s = 0; s < h; s++) {
     int i = dy > 0 ? s : h - 1 - s;
-    const uint8_t* row = src + i * w;
-    for (int j = 0; j < w; j++) {
-      uint8_t v = row[j], c = v ? v : carry[j + 1 - dx];
-      next[j + 1] = c;
-      out[i * w + j] = v ? 0 : c;
-    }
-    std::copy_n(next + 1, w, carry + 1);
+    ray_row(src + i * w, before + 1 - dx, now + 1, out + i * w, w);
+    std::swap(before, now);
   }
 }
 
@@ -324,18 +341,21 @@ Img smear(Facts& f, int id) {
   return r;
 }
 
+// One row of make_border: the padded rows above, at and below it (cell j at [j + 1]).
+static void border_row(const uint8_t* __restrict up, const uint8_t* __restrict mid, const uint8_t* __restrict down,
+                       uint8_t* __restrict out, int w) {
+  for (int j = 0; j < w; j++) {
+    uint8_t near = up[j] | up[j + 1] | up[j + 2] | mid[j] | mid[j + 2] | down[j] | down[j + 1] | down[j + 2];
+    out[j] = uint8_t((mid[j + 1] == 0) & (near != 0));
+  }
+}
+
 Img make_border(const Img& a) {
   // The empty cells with a filled cell among their 8 neighbours, as 1.
   Padded p(a);
-  Img r = full(a.x, a.y, a.w, a.h, 0);
-  uint8_t* __restrict out = r.m.data();
+  Img r(a.x, a.y, a.w, a.h);
   for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) {
-      int k = p.at(i, j);
-      bool near = false;
-      for (int d = 0; d < 8; d++) near |= p.v[k + p.step[d]] != 0;
-      out[i * a.w + j] = !p.v[k] && near;
-    }
+    border_row(p.v + i * p.W, p.v + (i + 1) * p.W, p.v + (i + 2) * p.W, r.m.data() + i * a.w, a.w);
   return r;
 }
 
@@ -449,18 +469,34 @@ Img gravity_cells(const Img& a, int dir) {
   return r;
 }
 
-Img scale_up(const Img& a, int k) {
-  if (a.w * k > MAXSIDE || a.h * k > MAXSIDE) return bad();
-  Img r(a.x, a.y, a.w * k, a.h * k);
+// The factor a template argument: the inner loop then unrolls, and rows repeat by copying.
+template <int K>
+static Img scale_up_by(const Img& a) {
+  if (a.w * K > MAXSIDE || a.h * K > MAXSIDE) return bad();
+  Img r(a.x, a.y, a.w * K, a.h * K);
   const uint8_t* __restrict src = a.m.data();
   uint8_t* __restrict out = r.m.data();
   int w = a.w, rw = r.w;
-  for (int i = 0; i < r.h; i++) {
-    const uint8_t* row = src + i / k * w;
-    uint8_t* to = out + i * rw;
+  for (int i = 0; i < a.h; i++) {
+    uint8_t* to = out + i * K * rw;
     for (int j = 0; j < w; j++)
-      for (int t = 0; t < k; t++) to[j * k + t] = row[j];
+      for (int t = 0; t < K; t++) to[j * K + t] = src[i * w + j];
+    for (int t = 1; t < K; t++) std::memcpy(to + t * rw, to, size_t(rw));
   }
+  return r;
+}
+
+Img scale_up(const Img& a, int k) {
+  switch (k) {
+    case 1: return a;
+    case 2: return scale_up_by<2>(a);
+    case 3: return scale_up_by<3>(a);
+    case 4: return scale_up_by<4>(a);
+  }
+  if (a.w * k > MAXSIDE || a.h * k > MAXSIDE) return bad();
+  Img r(a.x, a.y, a.w * k, a.h * k);
+  for (int i = 0; i < r.h; i++)
+    for (int j = 0; j < r.w; j++) r(i, j) = a(i / k, j / k);
   return r;
 }
 
@@ -483,41 +519,47 @@ Img scale_down(const Img& a, int k) {
 
 Img symmetrize(const Img& a, int id) {
   // Fill empty cells from their mirror images (a cell set in both keeps its own colour; where
-  // several mirrors are read, the first with a colour gives it). One pass a mirror, row by row.
+  // several mirrors are read, the first with a colour gives it). A mirror that reorders cells
+  // within rows is written out first, then filled from in one pass.
   Img r = a;
-  const uint8_t* __restrict src = a.m.data();
-  uint8_t* __restrict out = r.m.data();
-  int w = a.w, h = a.h;
-  auto mirror = [&](bool flip_rows, bool flip_columns) {
-    for (int i = 0; i < h; i++) {
-      const uint8_t* from = src + (flip_rows ? h - 1 - i : i) * w;
-      uint8_t* to = out + i * w;
-      if (flip_columns)
-        for (int j = 0; j < w; j++) to[j] = to[j] ? to[j] : from[w - 1 - j];
-      else
-        for (int j = 0; j < w; j++) to[j] = to[j] ? to[j] : from[j];
-    }
-  };
-  if (id == 0 || id == 2) mirror(false, true);
-  if (id == 1 || id == 2) mirror(true, false);
-  if (id == 2) mirror(true, true);
-  if (id == 3 && w == h)
+  const uint8_t* src = a.m.data();
+  uint8_t* out = r.m.data();
+  int w = a.w, h = a.h, n = w * h;
+  uint8_t mirrored[MAXCELLS];
+  if (id == 0 || id == 2) {
     for (int i = 0; i < h; i++)
-      for (int j = 0; j < w; j++) out[i * w + j] = out[i * w + j] ? out[i * w + j] : src[j * w + i];
+      for (int j = 0; j < w; j++) mirrored[i * w + j] = src[i * w + w - 1 - j];
+    fill_empty(out, mirrored, size_t(n));
+  }
+  if (id == 1 || id == 2)
+    for (int i = 0; i < h; i++) fill_empty(out + i * w, src + (h - 1 - i) * w, size_t(w));
+  if (id == 2) {
+    for (int k = 0; k < n; k++) mirrored[k] = src[n - 1 - k];
+    fill_empty(out, mirrored, size_t(n));
+  }
+  if (id == 3 && w == h) {
+    for (int i = 0; i < h; i++)
+      for (int j = 0; j < w; j++) mirrored[i * w + j] = src[j * w + i];
+    fill_empty(out, mirrored, size_t(n));
+  }
   return r;
+}
+
+// One row of outline_objects, read as border_row reads.
+static void outline_row(const uint8_t* __restrict up, const uint8_t* __restrict mid, const uint8_t* __restrict down,
+                        uint8_t* __restrict out, int w) {
+  for (int j = 0; j < w; j++) {
+    uint8_t inner = uint8_t((up[j + 1] != 0) & (mid[j] != 0) & (mid[j + 2] != 0) & (down[j + 1] != 0));
+    out[j] = mid[j + 1] & uint8_t(inner - 1);
+  }
 }
 
 Img outline_objects(const Img& a) {
   // A filled cell whose 4 neighbours are all filled is inner (the ring around the image is empty).
   Padded p(a);
-  Img r = a;
-  uint8_t* __restrict out = r.m.data();
+  Img r(a.x, a.y, a.w, a.h);
   for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++) {
-      int k = p.at(i, j);
-      bool inner = p.v[k + p.step[0]] && p.v[k + p.step[1]] && p.v[k + p.step[2]] && p.v[k + p.step[3]];
-      if (inner) out[i * a.w + j] = 0;
-    }
+    outline_row(p.v + i * p.W, p.v + (i + 1) * p.W, p.v + (i + 2) * p.W, r.m.data() + i * a.w, a.w);
   return r;
 }
 
@@ -566,10 +608,8 @@ struct Rows {
   uint8_t u;
   alignas(16) uint8_t v[MAXSIDE][64];
   Rows(const Img& a, int unknown) : w(a.w), h(a.h), u(uint8_t(unknown < 0 ? 255 : unknown)) {
-    for (int i = 0; i < h; i++) {
-      std::copy_n(a.m.data() + i * w, w, v[i]);
-      std::fill(v[i] + w, v[i] + 64, u);
-    }
+    std::memset(v, u, size_t(h) * 64);  // one call for every row's padding
+    for (int i = 0; i < h; i++) std::memcpy(v[i], a.m.data() + i * w, size_t(w));
   }
   // Whether the 32 cells from x and from y differ somewhere both are known.
   bool clash(const uint8_t* x, const uint8_t* y) const {
@@ -748,9 +788,12 @@ Img periodic_extend(Facts& f, int w, int h) {
 Img largest_colour_fill(Facts& f) { return colour_shape(f.img(), f.majority()); }
 
 Img embed(const Img& a, int w, int h) {
+  // Each row's part of `a` that falls inside w x h, copied whole.
   Img r(0, 0, w, h);
-  for (int i = 0; i < h; i++)
-    for (int j = 0; j < w; j++) r(i, j) = a.safe(i - a.y, j - a.x);
+  int j0 = std::max(0, a.x), j1 = std::min(w, a.x + a.w);
+  if (j0 >= j1) return r;
+  for (int i = std::max(0, a.y); i < std::min(h, a.y + a.h); i++)
+    std::memcpy(r.m.data() + i * w + j0, a.m.data() + (i - a.y) * a.w + (j0 - a.x), size_t(j1 - j0));
   return r;
 }
 
@@ -784,22 +827,23 @@ Img broadcast(const Img& a, int w, int h) {
   return r;
 }
 
-// Which cell of a tile of n cells (tiles N apart) cell k of a tiling shows; -1 in a gap.
-// `mirrored`: every other tile reversed.
-static int tile_source(int k, int n, int N, bool mirrored) {
-  int t = k % (mirrored ? 2 * N : N);
-  if (t < n) return t;
-  if (mirrored && t >= N && t < N + n) return N + n - 1 - t;
-  return -1;
+// Which cell of a tile of n cells (tiles N apart) each of the `count` cells of a line of a tiling
+// shows; -1 in a gap. `mirrored`: every other tile reversed. (The place in the tile pair counted
+// along the line, not divided.)
+static void tile_sources(int count, int n, int N, bool mirrored, int* out) {
+  int period = mirrored ? 2 * N : N;
+  for (int k = 0, t = 0; k < count; k++, t = t + 1 == period ? 0 : t + 1)
+    out[k] = t < n ? t : (mirrored && t >= N && t < N + n) ? N + n - 1 - t : -1;
 }
 
 static Img tiled(const Img& a, int w, int h, int pad, bool mirrored) {
   if (w > MAXSIDE || h > MAXSIDE) return bad();
   Img r(0, 0, w, h);
-  int xs[MAXSIDE];
-  for (int j = 0; j < w; j++) xs[j] = tile_source(j, a.w, a.w + pad, mirrored);
+  int xs[MAXSIDE], ys[MAXSIDE];
+  tile_sources(w, a.w, a.w + pad, mirrored, xs);
+  tile_sources(h, a.h, a.h + pad, mirrored, ys);
   for (int i = 0; i < h; i++) {
-    int y = tile_source(i, a.h, a.h + pad, mirrored);
+    int y = ys[i];
     if (y < 0) continue;
     for (int j = 0; j < w; j++)
       if (xs[j] >= 0) r(i, j) = a(y, xs[j]);
@@ -1283,11 +1327,11 @@ const Img& Facts::filled() {
   if (missing(FILLED)) {
     const Img& a = *a_;
     const uint64_t* reached = outside(false);
-    filled_ = full(a.x, a.y, a.w, a.h, majority());
+    uint8_t colour = uint8_t(majority());
+    filled_ = Img(a.x, a.y, a.w, a.h);
     uint8_t* __restrict out = filled_.m.data();
     for (int i = 0; i < a.h; i++)
-      for (int j = 0; j < a.w; j++)
-        if (reached[i + 1] >> (j + 1) & 1) out[i * a.w + j] = 0;
+      for (int j = 0; j < a.w; j++) out[i * a.w + j] = colour & uint8_t((reached[i + 1] >> (j + 1) & 1) - 1);
   }
   return filled_;
 }
