@@ -103,55 +103,63 @@ static Img sub_image(const Img& a, int x0, int y0, int w, int h) {
   return r;
 }
 
+// Per row, whether it has a non-zero cell; per column likewise (ORed down the rows, a loop the
+// compiler vectorises).
+static void filled_lines(const Img& a, uint8_t* rows, uint8_t* columns) {
+  std::fill(columns, columns + a.w, uint8_t(0));
+  for (int i = 0; i < a.h; i++) {
+    const uint8_t* __restrict row = a.m.data() + i * a.w;
+    uint8_t* __restrict column = columns;
+    uint8_t any = 0;
+    for (int j = 0; j < a.w; j++) any |= row[j], column[j] |= row[j];
+    rows[i] = any;
+  }
+}
+
 Img compress(const Img& a) {
-  int x0 = a.w, x1 = -1, y0 = a.h, y1 = -1;
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (a(i, j)) x0 = std::min(x0, j), x1 = std::max(x1, j), y0 = std::min(y0, i), y1 = std::max(y1, i);
-  if (x1 < 0) return bad();
+  uint8_t rows[MAXSIDE], columns[MAXSIDE];
+  filled_lines(a, rows, columns);
+  int y0 = 0, y1 = a.h - 1, x0 = 0, x1 = a.w - 1;
+  while (y0 < a.h && !rows[y0]) y0++;
+  if (y0 == a.h) return bad();
+  while (!rows[y1]) y1--;
+  while (!columns[x0]) x0++;
+  while (!columns[x1]) x1--;
   return sub_image(a, x0, y0, x1 - x0 + 1, y1 - y0 + 1);
 }
 
-static Img pick_rows_cols(const Img& a, const std::vector<int>& rows, const std::vector<int>& cols) {
-  if (rows.empty() || cols.empty()) return bad();
-  Img r(0, 0, int(cols.size()), int(rows.size()));
-  for (int i = 0; i < r.h; i++)
-    for (int j = 0; j < r.w; j++) r(i, j) = a(rows[size_t(i)], cols[size_t(j)]);
+// The cells of `a` in the rows and columns whose flags are set, at the origin.
+static Img pick_rows_cols(const Img& a, const uint8_t* keep_rows, const uint8_t* keep_columns) {
+  int rows[MAXSIDE], cols[MAXSIDE], nr = 0, nc = 0;
+  for (int i = 0; i < a.h; i++)
+    if (keep_rows[i]) rows[nr++] = i;
+  for (int j = 0; j < a.w; j++)
+    if (keep_columns[j]) cols[nc++] = j;
+  if (!nr || !nc) return bad();
+  Img r(0, 0, nc, nr);
+  for (int i = 0; i < nr; i++)
+    for (int j = 0; j < nc; j++) r(i, j) = a(rows[i], cols[j]);
   return r;
 }
 
 Img compress_rows_cols(const Img& a) {
-  std::vector<int> rows, cols;
-  for (int i = 0; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (a(i, j)) {
-        rows.push_back(i);
-        break;
-      }
-  for (int j = 0; j < a.w; j++)
-    for (int i = 0; i < a.h; i++)
-      if (a(i, j)) {
-        cols.push_back(j);
-        break;
-      }
-  return pick_rows_cols(a, rows, cols);
+  uint8_t rows[MAXSIDE], columns[MAXSIDE];
+  filled_lines(a, rows, columns);
+  return pick_rows_cols(a, rows, columns);
 }
 
 Img compress_repeats(const Img& a) {
-  std::vector<int> rows{0}, cols{0};
-  for (int i = 1; i < a.h; i++)
-    for (int j = 0; j < a.w; j++)
-      if (a(i, j) != a(i - 1, j)) {
-        rows.push_back(i);
-        break;
-      }
-  for (int j = 1; j < a.w; j++)
-    for (int i = 0; i < a.h; i++)
-      if (a(i, j) != a(i, j - 1)) {
-        cols.push_back(j);
-        break;
-      }
-  return pick_rows_cols(a, rows, cols);
+  // Rows unlike the row before, and columns unlike the column before in some row (the first of
+  // each kept).
+  uint8_t rows[MAXSIDE], columns[MAXSIDE] = {1};
+  rows[0] = 1;
+  for (int i = 1; i < a.h; i++) rows[i] = std::memcmp(&a.m[size_t(i * a.w)], &a.m[size_t((i - 1) * a.w)], size_t(a.w)) != 0;
+  for (int i = 0; i < a.h; i++) {
+    const uint8_t* __restrict row = a.m.data() + i * a.w;
+    uint8_t* __restrict column = columns;
+    for (int j = 1; j < a.w; j++) column[j] |= uint8_t(row[j] != row[j - 1]);
+  }
+  return pick_rows_cols(a, rows, columns);
 }
 
 Img get_pos(Facts& f) { return full(f.img().x, f.img().y, 1, 1, f.majority()); }
@@ -368,41 +376,28 @@ Img make_border2(Facts& f, bool majority) {
   return r;
 }
 
-// Join each non-zero cell to the next non-zero cell along (di, dj) where both have one colour.
-static void join_along(const Img& a, Img& r, int di, int dj) {
-  // Each line of the direction walked once from its first cell, remembering the last non-zero
-  // cell and its colour.
-  const uint8_t* __restrict src = a.m.data();
-  uint8_t* __restrict out = r.m.data();
-  int w = a.w, h = a.h, step = di * w + dj;
-  for (int i0 = 0; i0 < h; i0++)
-    for (int j0 = 0; j0 < w; j0++) {
-      int pi = i0 - di, pj = j0 - dj;
-      if (pi >= 0 && pj >= 0 && pj < w) continue;  // not a line's first cell
-      int colour = 0, last = 0;
-      for (int i = i0, j = j0, k = i0 * w + j0; i < h && j >= 0 && j < w; i += di, j += dj, k += step) {
-        int c = src[k];
-        if (!c) continue;
-        if (c == colour)
-          for (int m = last + step; m != k; m += step) out[m] = uint8_t(c);
-        colour = c, last = k;
-      }
-    }
+// The cells that join two non-zero cells of one colour along a line: the empty cells where the
+// rays from the line's two directions (`from`, `back`) bring one colour; 0 elsewhere.
+static void join_rays(const uint8_t* __restrict from, const uint8_t* __restrict back, uint8_t* __restrict out,
+                      size_t n) {
+  for (size_t k = 0; k < n; k++) out[k] = from[k] & uint8_t(-(from[k] == back[k]));
 }
 
-// 0 rows, 1 columns, 2 both (the columns' joins over the rows'), 3 diagonals down-right, 4
-// diagonals down-left.
+// Join each non-zero cell to the next non-zero cell along a line where both have one colour (the
+// joins alone): 0 rows, 1 columns, 2 both (the columns' joins over the rows'), 3 diagonals
+// down-right, 4 diagonals down-left. From the rays the image's facts share.
 Img connect(Facts& f, int id) {
-  if (id < 2) return f.joined(id);
-  if (id == 2) {
-    Img r = f.joined(0);
-    const Img& columns = f.joined(1);
-    for (size_t k = 0; k < r.m.size(); k++) r.m[k] = columns.m[k] ? columns.m[k] : r.m[k];
-    return r;
-  }
+  static const int rays[5][2] = {{0, 1}, {2, 3}, {0, 1}, {4, 5}, {7, 6}};  // indices into RAY_STEP
   const Img& a = f.img();
-  Img r = full(a.x, a.y, a.w, a.h, 0);
-  join_along(a, r, 1, id == 3 ? 1 : -1);
+  Img r(a.x, a.y, a.w, a.h);
+  size_t n = r.m.size();
+  join_rays(f.ray(rays[id][0]), f.ray(rays[id][1]), r.m.data(), n);
+  if (id == 2) {
+    uint8_t columns[MAXCELLS];
+    join_rays(f.ray(2), f.ray(3), columns, n);
+    uint8_t* __restrict out = r.m.data();
+    for (size_t k = 0; k < n; k++) out[k] = uint8_t(columns[k] | (out[k] & uint8_t(-(columns[k] == 0))));
+  }
   return r;
 }
 
@@ -1351,15 +1346,6 @@ const Img& Facts::border() {
     }
   }
   return border_;
-}
-
-const Img& Facts::joined(int axis) {
-  if (missing(JOINED + unsigned(axis))) {
-    const Img& a = *a_;
-    joined_[axis] = full(a.x, a.y, a.w, a.h, 0);
-    join_along(a, joined_[axis], axis, 1 - axis);
-  }
-  return joined_[axis];
 }
 
 const Period& Facts::period(int unknown, int max_area) {

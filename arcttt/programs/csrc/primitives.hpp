@@ -20,8 +20,9 @@ struct Period {
 
 // What several functions need of one image, computed on first use and kept. The search keeps one
 // per image of the state it expands, so the functions it applies to that state share them: the 15
-// ray functions share 8 ray passes, the hole and border functions two floods, the four periodic
-// functions their periods. A function called on a bare image makes its own (`Facts f(a)`).
+// ray functions and the 5 connect functions share 8 ray passes, the hole and border functions two
+// floods, the four periodic functions their periods. A function called on a bare image makes its
+// own (`Facts f(a)`).
 class Facts {
  public:
   Facts() = default;
@@ -36,18 +37,17 @@ class Facts {
   const uint64_t* outside(bool diagonal);  // per row, as bits: reached from beyond the edge
   const Img& filled();                     // fill_holes
   const Img& border();                     // border
-  const Img& joined(int axis);             // connect(rows) (0), connect(columns) (1)
   const Period& period(int unknown, int max_area);
 
  private:
-  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11, JOINED = 12 };  // bits of known_
+  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11 };  // bits of known_
   bool missing(unsigned bit);  // whether that fact is still to compute; it counts as known after
   const Img* a_ = nullptr;
   int image_ = 0, majority_ = -1, components_ = -1;
   unsigned known_ = 0;
   uint8_t rays_[8][MAXCELLS];
   uint64_t outside_[2][MAXSIDE + 2];
-  Img filled_, border_, joined_[2];
+  Img filled_, border_;
   std::vector<Period> periods_;
 };
 

@@ -385,10 +385,9 @@ class Search {
     }
   }
 
-  // Stack pieces until the cells in `need` (a bitset over the demonstration cells) are defined;
+  // Stack pieces until the cells in `open` (a bitset over the demonstration cells) are defined;
   // the chosen pieces in order, or none where they cannot be.
-  std::vector<size_t> greedy(const std::vector<uint64_t>& need) const {
-    std::vector<uint64_t> open = need;
+  std::vector<size_t> greedy(std::vector<uint64_t> open) const {
     std::vector<size_t> chosen;
     size_t remaining = 0;
     for (auto w : open) remaining += size_t(__builtin_popcountll(w));
@@ -419,8 +418,8 @@ class Search {
         if (v) coloured[bit / 64] |= 1ULL << (bit % 64);
         bit++;
       }
-    std::vector<size_t> chosen = greedy(all);
-    if (chosen.empty()) chosen = greedy(coloured);
+    std::vector<size_t> chosen = greedy(std::move(all));
+    if (chosen.empty()) chosen = greedy(std::move(coloured));
     if (chosen.empty()) return;
     // The test output: each cell from the first chosen piece that defines it.
     const Piece& first = pieces_[chosen[0]];
