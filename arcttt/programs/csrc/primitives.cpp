@@ -173,13 +173,13 @@ Img to_origin(Img a) {
 }
 
 // The bits of `seeds` and every bit joined to one through consecutive bits of `through` (seeds
-// among them): a run-fill of one row, in both directions at once by doubling steps.
+// among them): a run-fill of one row. Toward the high bits by one addition (the carry from each
+// seed runs through the ones of its run); toward the low bits by doubling steps, five for a row
+// of at most 32 bits.
 static uint64_t fill_runs(uint64_t seeds, uint64_t through) {
-  uint64_t up = seeds, down = seeds, p_up = through, p_down = through;
-  for (int d = 1; d < 64; d *= 2) {
-    up |= p_up & (up << d), p_up &= p_up << d;
-    down |= p_down & (down >> d), p_down &= p_down >> d;
-  }
+  uint64_t up = ((through + seeds) ^ through) & through;
+  uint64_t down = seeds, p = through;
+  for (int d = 1; d < 32; d *= 2) down |= p & (down >> d), p &= p >> d;
   return up | down;
 }
 
@@ -198,15 +198,17 @@ static void outside(const Img& a, bool diagonal, uint64_t* reached) {
     empty[i + 1] = e, reached[i + 1] = ring;
   }
   auto near = [diagonal](uint64_t x) { return diagonal ? x | x << 1 | x >> 1 : x; };
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int pass = 0; pass < 2; pass++)
-      for (int t = 1; t <= h; t++) {
-        int i = pass == 0 ? t : h + 1 - t, from = pass == 0 ? i - 1 : i + 1;
-        uint64_t r = fill_runs(reached[i] | (near(reached[from]) & empty[i]), empty[i]);
-        changed |= r != reached[i];
-        reached[i] = r;
-      }
+  // After a sweep, every row holds what the row before it in that sweep brings; so once a sweep
+  // after the first changes nothing, both directions hold and the flood is complete.
+  for (int sweep = 0;; sweep++) {
+    bool down = sweep % 2 == 0, changed = false;
+    for (int t = 1; t <= h; t++) {
+      int i = down ? t : h + 1 - t, from = down ? i - 1 : i + 1;
+      uint64_t r = fill_runs(reached[i] | (near(reached[from]) & empty[i]), empty[i]);
+      changed |= r != reached[i];
+      reached[i] = r;
+    }
+    if (!changed && sweep > 0) return;
   }
 }
 
