@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <utility>
 
 namespace arc {
@@ -711,42 +712,88 @@ static Period find_period(const Img& a, int unknown, int max_area) {
   };
   // A period that fits implies that the rows repeat every py and the columns every px (cells
   // one shift apart share a class; on diagonals, py = px = the period): a cheap filter that
-  // leaves the first fit unchanged. Shifts of the whole side or more always repeat.
+  // leaves the first fit unchanged. Shifts of the whole side or more always repeat. Sparse
+  // images have every shift told at once, from the pairs of known cells in a line; dense ones
+  // have a shift tested when a candidate first needs it (-1: not yet), as the first fit is
+  // usually among the smallest.
   max_area = std::min(max_area, MAXCELLS);
-  bool rows[MAXSIDE * 2 + 1], cols[MAXSIDE * 2 + 1], along[3] = {false, true, true};
+  int8_t rows[MAXSIDE * 2 + 1], cols[MAXSIDE * 2 + 1];
+  bool along[3] = {false, true, true};
+  std::optional<Rows> lines;
   if (known * 4 <= a.w * a.h) {
-    // Few known cells: the shifts that clash, from the pairs of known cells in a line.
-    clashes(a, unknown, ki, kj, kv, known, rows, cols, along);
+    bool row_fits[MAXSIDE * 2 + 1], col_fits[MAXSIDE * 2 + 1];
+    clashes(a, unknown, ki, kj, kv, known, row_fits, col_fits, along);
+    std::copy_n(row_fits, MAXSIDE * 2 + 1, rows);
+    std::copy_n(col_fits, MAXSIDE * 2 + 1, cols);
   } else {
-    Rows lines(a, unknown);
-    for (int p = 1; p <= 2 * MAXSIDE; p++) rows[p] = p >= a.h || lines.shift_fits(p, false);
-    for (int p = 1; p <= 2 * MAXSIDE; p++) cols[p] = p >= a.w || lines.shift_fits(p, true);
-    along[1] = lines.along_diagonals(-1), along[2] = lines.along_diagonals(1);
+    lines.emplace(a, unknown);
+    std::fill_n(rows, MAXSIDE * 2 + 1, int8_t(-1));
+    std::fill_n(cols, MAXSIDE * 2 + 1, int8_t(-1));
+    along[1] = lines->along_diagonals(-1), along[2] = lines->along_diagonals(1);
   }
-  int col_periods[MAXSIDE], n_cols = 0;
-  for (int p = 1; p <= a.w; p++)
-    if (cols[p]) col_periods[n_cols++] = p;
-  // The candidates in order of area, made as they are tried (few are: usually the first or
-  // second fits): the periods of rows and columns, py * px, merged from one ascending list a py
-  // (ties: the smaller py), before the diagonal periods p of the same area (anti-diagonals first).
-  int ys[MAXSIDE], next_px[MAXSIDE], n_ys = 0;  // per py that fits: the index of its next px
-  for (int y = 1; y <= a.h; y++)
-    if (rows[y]) ys[n_ys] = y, next_px[n_ys++] = 0;
-  int diagonals[4 * MAXSIDE], n_diagonals = 0, d = 0;  // (kind << 8 | p), p ascending
-  for (int p = 1; p <= std::min(max_area, a.w + a.h); p++)
-    if (rows[p] && cols[p])
-      for (int k = 1; k < 3; k++)
-        if (along[k]) diagonals[n_diagonals++] = k << 8 | p;
+  auto row = [&](int p) {
+    if (p >= a.h) return true;
+    if (rows[p] < 0) rows[p] = lines->shift_fits(p, false);
+    return rows[p] > 0;
+  };
+  auto col = [&](int p) {
+    if (p >= a.w) return true;
+    if (cols[p] < 0) cols[p] = lines->shift_fits(p, true);
+    return cols[p] > 0;
+  };
+  // The candidates in order of area: the periods of rows and columns, py * px (ties: the smaller
+  // py), before the diagonal periods p of the same area (anti-diagonals first). The row periods
+  // (ys, each with the index of its next px) and the column periods (xs) are found in ascending
+  // order as far as a candidate smaller than the best so far could come from them.
+  int ys[MAXSIDE], next_px[MAXSIDE], n_ys = 0, last_y = 0;  // rows tested up to last_y
+  int xs[MAXSIDE], n_xs = 0, last_x = 0;
+  auto more_ys = [&]() {
+    while (last_y < a.h)
+      if (row(++last_y)) {
+        ys[n_ys] = last_y, next_px[n_ys++] = 0;
+        return true;
+      }
+    return false;
+  };
+  auto more_xs = [&]() {
+    while (last_x < a.w)
+      if (col(++last_x)) {
+        xs[n_xs++] = last_x;
+        return true;
+      }
+    return false;
+  };
+  more_xs();  // the side itself always repeats: there is one
+  // The diagonal candidate looked at: period dp, kind dk (3: on to dp + 1).
+  int dp = 0, dk = 3, diagonal_limit = along[1] || along[2] ? std::min(max_area, a.w + a.h) : 0;
+  auto diagonal_below = [&](int below) {  // the next diagonal candidate with p < below, as kind << 8 | p; else 0
+    while (true) {
+      if (dk < 3 && along[dk]) return dk << 8 | dp;
+      if (dk < 3) {
+        dk++;
+        continue;
+      }
+      if (dp >= diagonal_limit || dp + 1 >= below) return 0;
+      dp++;
+      dk = row(dp) && col(dp) ? 1 : 3;
+    }
+  };
   while (true) {
     int best = -1, area = max_area + 1;
     for (int t = 0; t < n_ys; t++) {
-      int made = next_px[t] < n_cols ? ys[t] * col_periods[next_px[t]] : area;
+      if (next_px[t] == n_xs && (ys[t] * (last_x + 1) >= area || !more_xs())) continue;
+      int made = ys[t] * xs[next_px[t]];
       if (made < area) area = made, best = t;
     }
-    if (d < n_diagonals && (diagonals[d] & 255) < area) {
-      kind = diagonals[d] >> 8, py = diagonals[d++] & 255, px = 1;
+    while (last_y < a.h && (last_y + 1) * xs[0] < area && more_ys()) {
+      int made = ys[n_ys - 1] * xs[0];
+      if (made < area) area = made, best = n_ys - 1;
+    }
+    int diagonal = diagonal_limit ? diagonal_below(area) : 0;
+    if (diagonal) {
+      kind = diagonal >> 8, py = diagonal & 255, px = 1, dk++;
     } else if (best >= 0) {
-      kind = 0, py = ys[best], px = col_periods[next_px[best]++];
+      kind = 0, py = ys[best], px = xs[next_px[best]++];
     } else {
       return found;
     }
