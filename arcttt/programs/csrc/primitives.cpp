@@ -831,13 +831,19 @@ Img periodic_extend(Facts& f, int w, int h) {
 
 Img largest_colour_fill(Facts& f) { return colour_shape(f.img(), f.majority()); }
 
-Img embed(const Img& a, int w, int h) {
+void embed_into(const Img& a, int w, int h, Img& r) {
   // Each row's part of `a` that falls inside w x h, copied whole.
-  Img r(0, 0, w, h);
+  r.x = r.y = 0, r.w = w, r.h = h;
+  r.m.assign(size_t(w * h), 0);
   int j0 = std::max(0, a.x), j1 = std::min(w, a.x + a.w);
-  if (j0 >= j1) return r;
+  if (j0 >= j1) return;
   for (int i = std::max(0, a.y); i < std::min(h, a.y + a.h); i++)
     std::memcpy(r.m.data() + i * w + j0, a.m.data() + (i - a.y) * a.w + (j0 - a.x), size_t(j1 - j0));
+}
+
+Img embed(const Img& a, int w, int h) {
+  Img r;
+  embed_into(a, w, h, r);
   return r;
 }
 

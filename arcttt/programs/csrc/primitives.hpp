@@ -92,6 +92,7 @@ Img periodic_fill(Facts& f, int unknown);  // repair a repeating pattern's `unkn
 Img periodic_extend(Facts& f, int w, int h);  // continue a repeating pattern to a size
 // with an argument of a size (the predicted output's)
 Img embed(const Img& a, int w, int h);
+void embed_into(const Img& a, int w, int h, Img& r);  // into r's buffer, which it keeps
 Img wrap(const Img& a, int w, int h);
 Img broadcast(const Img& a, int w, int h);
 Img repeat(const Img& a, int w, int h, int pad);

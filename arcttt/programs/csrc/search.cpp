@@ -152,6 +152,7 @@ class Search {
   std::vector<int> order_;  // the images in the order `apply` computes them
   std::vector<Facts> facts_;  // of each image of the state being expanded
   State scratch_;
+  mutable Img placed_;  // `narrow`'s image placed on the output's size, its buffer reused
   std::unordered_set<uint64_t> seen_;
   std::vector<Candidate> solutions_, stacked_;
   std::vector<Piece> pieces_;
@@ -212,9 +213,9 @@ class Search {
   // `p` narrowed by the image made for demonstration k; false where nothing is left.
   bool narrow(Possible& p, const Img& made, int k) const {
     const Img& t = targets_[size_t(k)];
-    Img placed;
-    if ((made.w != t.w || made.h != t.h) && !place_.empty()) placed = embed(made, t.w, t.h);
-    const Img& a = placed.m.empty() ? made : placed;
+    bool place = (made.w != t.w || made.h != t.h) && !place_.empty();
+    if (place) embed_into(made, t.w, t.h, placed_);
+    const Img& a = place ? placed_ : made;
     if (a.w != t.w || a.h != t.h) return false;
     // The pieces told without branches, in byte flags, which the compiler turns into vector
     // instructions (an int would widen every cell); the colour map after, cell by cell.
