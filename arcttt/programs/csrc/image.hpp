@@ -126,21 +126,42 @@ inline int count_nonzero(const Img& a) {
 }
 
 inline int colour_mask(const Img& a) {
-  int mask = 0;
-  for (uint8_t c : a.m) mask |= 1 << c;
-  return mask;
+  // Four masks ORed in turn: one would wait on itself every cell.
+  int part[4] = {};
+  size_t k = 0, size = a.m.size();
+  const uint8_t* m = a.m.data();
+  for (; k + 4 <= size; k += 4)
+    part[0] |= 1 << m[k], part[1] |= 1 << m[k + 1], part[2] |= 1 << m[k + 2], part[3] |= 1 << m[k + 3];
+  for (; k < size; k++) part[0] |= 1 << m[k];
+  return part[0] | part[1] | part[2] | part[3];
 }
 
 inline int count_colours(const Img& a) { return __builtin_popcount(colour_mask(a) & ~1); }
 
-// The most frequent non-zero colour (ties: the lowest); 0 where there is none.
-inline int majority_colour(const Img& a, bool include0 = false) {
-  int n[10] = {};
-  for (uint8_t c : a.m) n[c]++;
+// The cells of each colour, counted in four tables in turn: with one, a run of a colour would
+// wait on its own count's store every cell.
+inline void colour_counts(const Img& a, int* n) {
+  int part[4][10] = {};
+  size_t k = 0, size = a.m.size();
+  const uint8_t* m = a.m.data();
+  for (; k + 4 <= size; k += 4) part[0][m[k]]++, part[1][m[k + 1]]++, part[2][m[k + 2]]++, part[3][m[k + 3]]++;
+  for (; k < size; k++) part[0][m[k]]++;
+  for (int c = 0; c < 10; c++) n[c] = part[0][c] + part[1][c] + part[2][c] + part[3][c];
+}
+
+// The most frequent colour of `n` (cells per colour), non-zero unless `include0` (ties: the
+// lowest); 0 where there is none.
+inline int most_frequent(const int* n, bool include0 = false) {
   int best = include0 ? 0 : 1;
   for (int c = best; c < 10; c++)
     if (n[c] > n[best]) best = c;
   return n[best] ? best : 0;
+}
+
+inline int majority_colour(const Img& a, bool include0 = false) {
+  int n[10];
+  colour_counts(a, n);
+  return most_frequent(n, include0);
 }
 
 // 4-connected components of equal non-zero colour.

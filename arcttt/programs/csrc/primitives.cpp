@@ -285,9 +285,16 @@ Img rigid(const Img& a, int id) {
   return r;
 }
 
+// The non-zero colours the image shows.
+static int colours(Facts& f) {
+  int n = 0;
+  for (int c = 1; c < 10; c++) n += f.counts()[c] > 0;
+  return n;
+}
+
 Img count_image(Facts& f, int what, int shape) {
   const Img& a = f.img();
-  int n = what == 0 ? count_nonzero(a) : what == 1 ? count_colours(a) : f.components();
+  int n = what == 0 ? a.w * a.h - f.counts()[0] : what == 1 ? colours(f) : f.components();
   if (n <= 0 || n > MAXSIDE) return bad();
   int w = shape == 2 ? 1 : n, h = shape == 1 ? 1 : n;  // square, row, column
   return full(0, 0, w, h, f.majority());
@@ -573,7 +580,7 @@ Img fractal(const Img& a, bool by_mask) {
   return r;
 }
 
-Img scale_by_colours(const Img& a) { return scale_up(a, std::max(1, count_colours(a))); }
+Img scale_by_colours(Facts& f) { return scale_up(f.img(), std::max(1, colours(f))); }
 
 // The value class of each cell of a w x h image under a period: rows and columns (kind 0)
 // `(i % py) * px + j % px`, or anti-diagonals (kind 1) `(i + j) % py` or diagonals (kind 2)
@@ -1347,8 +1354,13 @@ void Facts::reset(const Img& a, int image) {
   periods_.clear();
 }
 
+const int* Facts::counts() {
+  if (missing(COUNTS)) colour_counts(*a_, counts_);
+  return counts_;
+}
+
 int Facts::majority() {
-  if (majority_ < 0) majority_ = majority_colour(*a_);
+  if (majority_ < 0) majority_ = most_frequent(counts());
   return majority_;
 }
 
@@ -1482,7 +1494,7 @@ std::vector<Fn> all_functions(const std::vector<std::vector<std::pair<int, int>>
   ii("outline", outline_objects);
   ii("fractal", [](const Img& a) { return fractal(a, false); });
   ii("fractal(mask)", [](const Img& a) { return fractal(a, true); });
-  ii("scale_by_colours", scale_by_colours);
+  fi("scale_by_colours", scale_by_colours);
   fi("periodic_fill(0)", [](Facts& f) { return periodic_fill(f, 0); });
   fi("periodic_fill(majority)", [](Facts& f) { return periodic_fill(f, f.majority()); });
 

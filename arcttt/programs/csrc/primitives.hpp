@@ -31,6 +31,7 @@ class Facts {
   void reset(const Img& a, int image);
   const Img& img() const { return *a_; }
   int image() const { return image_; }
+  const int* counts();                     // cells of each colour
   int majority();                          // majority_colour
   int components();                        // count_components
   const uint8_t* ray(int direction);       // per cell: the colour a ray brings to an empty cell, else 0
@@ -40,10 +41,10 @@ class Facts {
   const Period& period(int unknown, int max_area);
 
  private:
-  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11 };  // bits of known_
+  enum : unsigned { RAYS = 0, OUTSIDE = 8, FILLED = 10, BORDER = 11, COUNTS = 12 };  // bits of known_
   bool missing(unsigned bit);  // whether that fact is still to compute; it counts as known after
   const Img* a_ = nullptr;
-  int image_ = 0, majority_ = -1, components_ = -1;
+  int image_ = 0, majority_ = -1, components_ = -1, counts_[10];
   unsigned known_ = 0;
   uint8_t rays_[8][MAXCELLS];
   uint64_t outside_[2][MAXSIDE + 2];
@@ -87,7 +88,7 @@ Img symmetrize(const Img& a, int id);      // complete a mirror symmetry (0 lr, 
 Img outline_objects(const Img& a);         // keep the outline of each object
 Img largest_colour_fill(Facts& f);         // every non-zero cell -> the majority colour
 Img fractal(const Img& a, bool by_mask);   // each set cell becomes a copy of the image
-Img scale_by_colours(const Img& a);        // scale up by the number of colours
+Img scale_by_colours(Facts& f);            // scale up by the number of colours
 Img periodic_fill(Facts& f, int unknown);  // repair a repeating pattern's `unknown` cells
 Img periodic_extend(Facts& f, int w, int h);  // continue a repeating pattern to a size
 // with an argument of a size (the predicted output's)
