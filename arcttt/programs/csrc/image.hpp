@@ -24,6 +24,11 @@ constexpr int PADDED = (MAXSIDE + 2) * (MAXSIDE + 2);
 // 1 KiB (an image's 900 cells fit). Every application makes an image and most are dropped at
 // once; malloc's per-thread cache holds only 7 buffers of a size, so with the many sizes a search
 // makes, most of its mallocs and frees went the long way.
+//
+// The lists are plain data of the thread, which code reaches directly; a thread variable with a
+// destructor is reached through a call that checks it is set up, at every buffer. So the lists'
+// release at the thread's end hangs on a second variable, set up once, when the first buffer is
+// kept.
 class Buffers {
  public:
   // What the lists may hold: the rest goes back to malloc, so that a search that kept many
@@ -40,28 +45,42 @@ class Buffers {
   }
   void give(void* p, size_t bytes) {
     if (bytes > LARGEST || kept_ + round(bytes) > KEEP) return ::operator delete(p);
+    if (!released_) released_ = release_at_exit();
     void*& head = free_[(bytes + STEP - 1) / STEP];
     *static_cast<void**>(p) = head;
     head = p;
     kept_ += round(bytes);
   }
-  ~Buffers() {
-    for (void* head : free_)
+  void release() {
+    for (void*& head : free_)
       while (head) {
         void* next = *static_cast<void**>(head);
         ::operator delete(head);
         head = next;
       }
+    kept_ = 0;
   }
 
  private:
+  static bool release_at_exit();
   // At least a pointer's room, for the list's link.
   static size_t round(size_t bytes) { return std::max<size_t>(sizeof(void*), (bytes + STEP - 1) / STEP * STEP); }
-  void* free_[LARGEST / STEP + 1] = {};
-  size_t kept_ = 0;  // bytes in the lists
+  void* free_[LARGEST / STEP + 1];
+  size_t kept_;     // bytes in the lists
+  bool released_;  // whether release() is set to run at the thread's end
 };
 
 inline thread_local Buffers buffers __attribute__((tls_model("initial-exec")));
+
+struct ReleaseBuffers {
+  ~ReleaseBuffers() { buffers.release(); }
+};
+
+inline bool Buffers::release_at_exit() {
+  static thread_local ReleaseBuffers at_exit;
+  (void)at_exit;  // its first use sets its destructor to run
+  return true;
+}
 
 template <class T>
 struct FromBuffers {
