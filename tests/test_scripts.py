@@ -147,7 +147,9 @@ def check_fitted_rules(tmp: Path) -> None:
 def check_bench_search(tmp: Path) -> None:
     report = one_json(run("bench_search", "--quick", cwd=tmp))
     assert report["tasks"] == 3 and report["python"]["applications"] > 0 and report["core"]["applications"] > 0
-    assert report["production"]["applications"] == report["core"]["applications"]  # the same searches
+    assert report["lazy"]["applications"] == report["core"]["applications"]  # the same searches
+    assert report["production"]["applications"] > 0 and set(report["rounds"][0]) == {"ratio", "ratio_lazy",
+                                                                                      "ratio_production"}
 
 
 def check_report_screenshots(tmp: Path) -> None:
