@@ -207,8 +207,12 @@ class Search {
   struct Possible {
     int map[10];
     bool mappable = true, layer = true, zeros = true, first = true;
+    bool layer_right = true, zeros_right = true;  // whether the pieces are right (first image aside)
     Possible() { std::fill(map, map + 10, -1); }
   };
+  // What `narrow` told of the state `apply` made last, all of whose demonstration images it saw
+  // where `apply` was lazy (else nothing is ruled out): `check` skips what it ruled out.
+  Possible told_;
 
   // `p` narrowed by the image made for demonstration k; false where nothing is left.
   bool narrow(Possible& p, const Img& made, int k) const {
@@ -229,8 +233,10 @@ class Search {
       wrong_layer |= uint8_t((x[c] != 0) & (x[c] != y[c]));
       wrong_zeros |= uint8_t((x[c] == 0) & (y[c] != 0));
     }
-    p.layer &= !wrong_layer && (filled || !p.first);
-    p.zeros &= !wrong_zeros && (empty || !p.first);
+    p.layer_right &= !wrong_layer;
+    p.zeros_right &= !wrong_zeros;
+    p.layer &= p.layer_right && (filled || !p.first);
+    p.zeros &= p.zeros_right && (empty || !p.first);
     p.first = false;
     for (int c = 0; c < n && p.mappable; c++) {
       int& m = p.map[x[c]];
@@ -248,7 +254,8 @@ class Search {
     if (from_list != cur.list) return false;
     next.list = fn.kind == Fn::I2L || fn.kind == Fn::L2L;
     next.v.resize(cur.v.size());
-    Possible possible;
+    Possible& possible = told_;
+    possible = Possible();
     try {
       for (int k : order_) {
         Imgs& out = next.v[size_t(k)];
@@ -316,7 +323,7 @@ class Search {
       const Img& a = s.v[size_t(k)][0];
       if (a.w != targets_[size_t(k)].w || a.h != targets_[size_t(k)].h) return;
     }
-    bool exact = true;
+    bool exact = told_.mappable;  // equal outputs map every colour to itself
     for (int k = 0; k < n_demo_ && exact; k++) exact = s.v[size_t(k)][0].m == targets_[size_t(k)].m;
     if (exact) {
       auto st = steps(node, fn);
@@ -324,7 +331,7 @@ class Search {
       solutions_.push_back({"exact", st, depth + placed, test_images(s)});
       return;
     }
-    fit_colour_map(s, node, fn, depth, placed);
+    if (told_.mappable) fit_colour_map(s, node, fn, depth, placed);
     collect_pieces(s, node, fn, depth, placed);
   }
 
@@ -361,6 +368,7 @@ class Search {
   void collect_pieces(const State& s, int node, int fn, int depth, bool placed) {
     if (pieces_.size() >= max_pieces_ || words_ == 0) return;
     for (int mode = 0; mode < 2; mode++) {
+      if (!(mode == 0 ? told_.layer_right : told_.zeros_right)) continue;
       std::vector<uint64_t> defined(words_, 0);
       size_t bit = 0, count = 0;
       bool consistent = true;
