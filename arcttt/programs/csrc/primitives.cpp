@@ -154,7 +154,8 @@ Img compress_repeats(const Img& a) {
   // each kept).
   uint8_t rows[MAXSIDE], columns[MAXSIDE] = {1};
   rows[0] = 1;
-  for (int i = 1; i < a.h; i++) rows[i] = std::memcmp(&a.m[size_t(i * a.w)], &a.m[size_t((i - 1) * a.w)], size_t(a.w)) != 0;
+  for (int i = 1; i < a.h; i++)
+    rows[i] = std::memcmp(a.m.data() + i * a.w, a.m.data() + (i - 1) * a.w, size_t(a.w)) != 0;
   for (int i = 0; i < a.h; i++) {
     const uint8_t* __restrict row = a.m.data() + i * a.w;
     uint8_t* __restrict column = columns;
@@ -311,7 +312,8 @@ static const int RAY_STEP[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1
 // shifted along the ray), to `carried`; to `out` only where the cell is empty.
 static void ray_row(const uint8_t* __restrict row, const uint8_t* __restrict from, uint8_t* __restrict carried,
                     uint8_t* __restrict out, int w) {
-  // With masks, not branches, which the compiler vectorises (it left the branches as they were).
+  // With masks: GCC left `v ? v : from[j]` a branch (it reads `from` on one side only), and the
+  // loop scalar.
   for (int j = 0; j < w; j++) {
     uint8_t v = row[j], empty = uint8_t(-(v == 0)), c = uint8_t(v | (from[j] & empty));
     carried[j] = c;
