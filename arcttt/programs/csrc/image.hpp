@@ -168,19 +168,13 @@ inline void colour_counts(const Img& a, int* n) {
   for (int c = 0; c < 10; c++) n[c] = part[0][c] + part[1][c] + part[2][c] + part[3][c];
 }
 
-// The most frequent colour of `n` (cells per colour), non-zero unless `include0` (ties: the
-// lowest); 0 where there is none.
-inline int most_frequent(const int* n, bool include0 = false) {
-  int best = include0 ? 0 : 1;
-  for (int c = best; c < 10; c++)
+// The most frequent non-zero colour of `n` (cells per colour; ties: the lowest); 0 where there is
+// none.
+inline int most_frequent(const int* n) {
+  int best = 1;
+  for (int c = 2; c < 10; c++)
     if (n[c] > n[best]) best = c;
   return n[best] ? best : 0;
-}
-
-inline int majority_colour(const Img& a, bool include0 = false) {
-  int n[10];
-  colour_counts(a, n);
-  return most_frequent(n, include0);
 }
 
 // 4-connected components of equal non-zero colour.

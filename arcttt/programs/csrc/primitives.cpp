@@ -10,18 +10,6 @@
 
 namespace arc {
 
-// Calls visit(nk) for each neighbour index of cell k: 4-connected, or 8 with `diagonal`.
-template <class Visit>
-static void for_neighbours(const Img& a, int k, bool diagonal, Visit visit) {
-  int i = k / a.w, j = k % a.w;
-  for (int di = -1; di <= 1; di++)
-    for (int dj = -1; dj <= 1; dj++) {
-      if ((di == 0 && dj == 0) || (!diagonal && di && dj)) continue;
-      int ni = i + di, nj = j + dj;
-      if (ni >= 0 && nj >= 0 && ni < a.h && nj < a.w) visit(ni * a.w + nj);
-    }
-}
-
 // Flood fills below keep their marks and stacks in arrays of the largest image's size: every
 // cell is pushed at most once, and no application allocates for them.
 //

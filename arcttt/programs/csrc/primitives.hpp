@@ -32,7 +32,7 @@ class Facts {
   const Img& img() const { return *a_; }
   int image() const { return image_; }
   const int* counts();                     // cells of each colour
-  int majority();                          // majority_colour
+  int majority();                          // the most frequent non-zero colour (most_frequent)
   int components();                        // count_components
   const uint8_t* ray(int direction);       // per cell: the colour a ray brings to an empty cell, else 0
   const uint64_t* outside(bool diagonal);  // per row, as bits: reached from beyond the edge

@@ -254,8 +254,7 @@ class Search {
     if (from_list != cur.list) return false;
     next.list = fn.kind == Fn::I2L || fn.kind == Fn::L2L;
     next.v.resize(cur.v.size());
-    Possible& possible = told_;
-    possible = Possible();
+    told_ = Possible();
     try {
       for (int k : order_) {
         Imgs& out = next.v[size_t(k)];
@@ -269,7 +268,7 @@ class Search {
         if (out.empty() || out.size() > 64) return false;
         for (auto& img : out)
           if (img.bad()) return false;
-        if (lazy && k < n_demo_ && !next.list && !narrow(possible, out[0], k)) return false;
+        if (lazy && k < n_demo_ && !next.list && !narrow(told_, out[0], k)) return false;
       }
     } catch (const std::exception&) {
       failures_++;  // a function that fails on one image is counted and skipped
